@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
+export DO_NOT_TRACK := 1
+
+.PHONY: setup demo test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Set up, write the sample inbox, run the weekly flow over its weeks, print where the outputs are.
+demo: $(STAMP)
+	$(BIN)/cityimage demo
+
+## Set up and run the whole suite (slow end-to-end tests included), spread over the cores.
+test: $(STAMP)
+	$(BIN)/pytest -n auto -q
+
+## Everything but the slow end-to-end tests, for the edit-run loop.
+test-fast: $(STAMP)
+	$(BIN)/pytest -n auto -q -m "not slow"
+
+## Benchmark against the DuckDB-only floor; writes BENCHMARKS.md and benchmarks/results.json.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,95 @@
+"""The city profile: names, the account registry and tracked keywords, validated strictly.
+
+Roles come from this file, never from code, so a team can add a benchmark city without a release.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+Platform = Literal["facebook", "instagram", "youtube", "x", "tiktok"]
+PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube", "x", "tiktok")
+Role = Literal["owned", "benchmark", "media", "public"]
+
+
+class ProfileError(ValueError):
+    """The profile file is unreadable or breaks a rule; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Account(_Strict):
+    platform: Platform
+    handle: str
+    id: str | None = None
+    role: Role
+    city: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable account key used across the warehouse: ``platform:handle`` in lower case."""
+        return f"{self.platform}:{self.handle.lower()}"
+
+
+class Keyword(_Strict):
+    keyword: str
+    region: str | None = None
+
+
+class CityProfile(_Strict):
+    version: int
+    city: str
+    names: dict[str, list[str]]
+    hashtags: list[str] = []
+    accounts: list[Account]
+    search_keywords: list[Keyword]
+
+    @model_validator(mode="after")
+    def _unique_accounts(self) -> "CityProfile":
+        seen: set[str] = set()
+        for account in self.accounts:
+            if account.key in seen:
+                raise ValueError(f"account {account.key} is listed twice")
+            seen.add(account.key)
+        return self
+
+    def city_terms(self) -> list[str]:
+        """Every spelling and hashtag that marks a mention of the city, longest first."""
+        terms = {name for names in self.names.values() for name in names} | set(self.hashtags)
+        return sorted(terms, key=lambda term: (-len(term), term))
+
+    def role_of(self, platform: str, handle: str | None, account_id: str | None) -> Role:
+        """A registered account's role; anyone not registered is the public."""
+        account = self.find(platform, handle, account_id)
+        return account.role if account else "public"
+
+    def find(self, platform: str, handle: str | None, account_id: str | None) -> Account | None:
+        for account in self.accounts:
+            if account.platform != platform:
+                continue
+            if account_id and account.id and account.id == account_id:
+                return account
+            if handle and account.handle.lower() == handle.lower().lstrip("@"):
+                return account
+        return None
+
+
+def load_profile(path: Path) -> CityProfile:
+    """Read and validate the profile; every problem is reported with the file and the key path."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProfileError(f"city profile {path}: cannot read it: {exc}") from exc
+    try:
+        return CityProfile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ProfileError(f"city profile {path}: {problems}") from None

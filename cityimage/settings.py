@@ -1,0 +1,146 @@
+"""The one settings object: environment variables (``CITYIMAGE_*``) over a config file over defaults.
+
+Everything that differs between a laptop demo and a city team's server lives here, so code never
+reads ``os.environ`` itself. A bad value fails at start with the setting's name in the message.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "chongqing.yaml"
+CONFIG_FILE_ENV = "CITYIMAGE_CONFIG"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or wrong; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Where the warehouse, inbox and outputs live, and how weeks and authors are treated."""
+
+    model_config = SettingsConfigDict(env_prefix="CITYIMAGE_", extra="forbid", validate_default=True)
+
+    home: Path = Field(default=Path("var"), description="Base folder for every default path below.")
+    warehouse_path: Path | None = Field(default=None, description="DuckDB file; default <home>/warehouse.duckdb")
+    inbox_path: Path | None = Field(default=None, description="Folder of dropped exports; default <home>/inbox")
+    snapshot_path: Path | None = Field(default=None, description="Published Parquet; default <home>/snapshots")
+    report_path: Path | None = Field(default=None, description="HTML reports; default <home>/reports")
+    backup_path: Path | None = Field(default=None, description="Warehouse backups; default <home>/backups")
+    reporting_timezone: str = Field(default="Asia/Shanghai", description="IANA zone that defines the week")
+    profile_path: Path = Field(default=DEFAULT_PROFILE, description="City profile YAML")
+    author_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Secret for the keyed hash that pseudonymises public authors; never in the repository",
+    )
+    max_archive_bytes: int = Field(default=2_000_000_000, gt=0, description="Largest unpacked zip accepted")
+    max_archive_ratio: int = Field(default=200, gt=0, description="Largest unpack/packed ratio accepted")
+    fault_point: str | None = Field(default=None, description="Test-only: named fault to inject")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+
+    @field_validator("reporting_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
+        return value
+
+    @field_validator("profile_path")
+    @classmethod
+    def _profile_exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no city profile at {value}")
+        return value
+
+    def _under_home(self, value: Path | None, name: str) -> Path:
+        return value if value is not None else self.home / name
+
+    @property
+    def warehouse(self) -> Path:
+        return self._under_home(self.warehouse_path, "warehouse.duckdb")
+
+    @property
+    def inbox(self) -> Path:
+        return self._under_home(self.inbox_path, "inbox")
+
+    @property
+    def snapshots(self) -> Path:
+        return self._under_home(self.snapshot_path, "snapshots")
+
+    @property
+    def reports(self) -> Path:
+        return self._under_home(self.report_path, "reports")
+
+    @property
+    def backups(self) -> Path:
+        return self._under_home(self.backup_path, "backups")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.reporting_timezone)
+
+    def require_author_key(self) -> bytes:
+        """The pseudonymisation key; refusing to run without one keeps raw ids out by construction."""
+        key = self.author_key.get_secret_value()
+        if len(key) < 16:
+            raise SettingsError(
+                "CITYIMAGE_AUTHOR_KEY must be set to a secret of at least 16 characters: it keys the hash "
+                "that replaces public authors' ids and names (see README, 'Settings')."
+            )
+        return key.encode()
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Reads ``cityimage.toml`` (or the file named by ``CITYIMAGE_CONFIG``): flat ``key = value`` pairs."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._values().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._values()
+
+    def _values(self) -> dict[str, Any]:
+        import tomllib
+
+        path = Path(os.environ.get(CONFIG_FILE_ENV, "cityimage.toml"))
+        if not path.is_file():
+            if CONFIG_FILE_ENV in os.environ:
+                raise SettingsError(f"{CONFIG_FILE_ENV} names {path}, which does not exist")
+            return {}
+        try:
+            with path.open("rb") as handle:
+                return tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning pydantic's error into one line per bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            env = f"CITYIMAGE_{name.upper()}"
+            lines.append(f"setting {name} ({env}): {error['msg']}")
+        raise SettingsError("; ".join(lines)) from None
+

@@ -1,0 +1,428 @@
+"""What every export reader shares: the source it reads, the result it returns, and typed parsing.
+
+Readers are pure: bytes and a name in, typed frames out. They never touch the warehouse or the disk,
+so the same reader serves ingestion, tests, the fuzzer and the benchmark. A reader reads everything
+as text first, then types each declared column deliberately; a value that does not parse sends its
+row to quarantine with the column, the value and the reason, instead of becoming null or zero.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import PurePosixPath
+from typing import Callable, Iterable, Literal
+
+import polars as pl
+
+from readers.entities import ENTITIES
+
+# Cells that mean "no data" in some export: missing, never zero.
+MISSING_TOKENS = ("", "-", "--", "—", "undefined", "N/A", "n/a", "NA", "null", "None", "nan")
+
+
+class ReadError(ValueError):
+    """The file as a whole cannot be read; the message names the file and says what to do."""
+
+
+class UnknownFormat(ReadError):
+    """No reader recognises the file's layout."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An export as handed to a reader: its name, its bytes, and hints from where it was found.
+
+    ``account_hint`` is a registered handle found in the file's folder path, for exports that do not
+    name their account (YouTube Studio, TikTok Studio). ``date_hint`` is a date found in the path
+    (``2026-03-01`` or an ISO week's Sunday), for exports whose dates carry no year.
+    """
+
+    name: str
+    data: bytes
+    account_hint: str | None = None
+    platform_hint: str | None = None
+    date_hint: date | None = None
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.name).stem
+
+    @property
+    def basename(self) -> str:
+        return PurePosixPath(self.name).name
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A row that could not be loaded, and exactly why."""
+
+    source_row: int
+    column: str | None
+    value: str | None
+    reason: str
+    entity: str | None = None
+    raw: str | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Rows recognised and deliberately not loaded (a Total row, a phantom, a description header)."""
+
+    source_row: int
+    reason: str
+
+
+@dataclass
+class ReadResult:
+    """Typed rows per entity plus the accounting of every row read.
+
+    ``rows_read`` counts records as the reader sees them (data rows of a CSV, items of a JSON page,
+    replies included); every one ends up loaded in exactly one entity, rejected, or skipped.
+    """
+
+    format: str
+    rows_read: int
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    exported_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(frame.height for frame in self.tables.values())
+
+    def check_accounting(self) -> None:
+        """Fail loudly if a reader lost or invented rows; every reader's result passes through this."""
+        accounted = self.rows_loaded + len(self.rejects) + len(self.skips)
+        if accounted != self.rows_read:
+            raise AssertionError(
+                f"{self.format}: read {self.rows_read} rows but accounted for {accounted} "
+                f"(loaded {self.rows_loaded}, rejected {len(self.rejects)}, skipped {len(self.skips)})"
+            )
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What detection looks at: the decoded head of a file and, for CSV, its header cells."""
+
+    source: SourceFile
+    text: str | None
+    header: tuple[str, ...]
+    json: object | None
+
+
+class ExportFormat:
+    """One export layout. Subclasses declare name, platform, grain, key and columns, and read files."""
+
+    name: str = ""
+    platform: str = ""
+    grain: str = ""
+    entities: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()
+    description: str = ""
+
+    def score(self, probe: Probe) -> float:
+        """How well the file matches this layout, 0 (not at all) to 1 (certain)."""
+        raise NotImplementedError
+
+    def explain_mismatch(self, probe: Probe) -> str:
+        """Why the file does not match: the columns that are missing or unknown."""
+        return ""
+
+    def read(self, source: SourceFile) -> ReadResult:
+        raise NotImplementedError
+
+    def documented_columns(self) -> list[tuple[str, str, str]]:
+        """(canonical column, accepted headers, type) rows for the format table in the docs."""
+        return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding and tabulating
+
+
+def decode_text(source: SourceFile) -> str:
+    """Decode with the encoding the bytes declare; UTF-8 otherwise, cp1252 as the spreadsheet fallback.
+
+    Strips the BOM and Excel's ``sep=,`` first line. Never replaces undecodable bytes silently.
+    """
+    data = source.data
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ReadError(f"{source.name}: declares UTF-16 but byte {exc.start} is not valid UTF-16") from exc
+    else:
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8):]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = _decode_legacy(source, data, exc)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if text[:4].lower() == "sep=":
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    return text
+
+
+def _decode_legacy(source: SourceFile, data: bytes, exc: UnicodeDecodeError) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise ReadError(
+            f"{source.name}: not valid UTF-8 (byte {exc.start}) nor Windows-1252; re-export it as UTF-8"
+        ) from exc
+
+
+def normalise_header(cell: str) -> str:
+    """Case, spacing and quote differences between exports do not make a new layout."""
+    return re.sub(r"\s+", " ", cell.replace("\ufeff", "").strip().strip('"')).lower()
+
+
+def csv_header(text: str) -> tuple[str, ...]:
+    """The first CSV record's cells, for detection; an empty file has no header."""
+    first = next(csv.reader(io.StringIO(text[:65536])), [])
+    return tuple(first)
+
+
+def tabulate_csv(text: str, source: SourceFile, header_rows: int = 1) -> tuple[list[str], list[list[str]]]:
+    """Split CSV text into a header and data records with Python's csv module, exactly.
+
+    Quoted newlines and delimiters are kept; a ragged record (a truncated last line, a stray quote)
+    is kept too and reported by ``frame_from_records``. Returns the header and the records.
+    """
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise ReadError(f"{source.name}: broken CSV quoting near record {exc}") from exc
+    if not records or not any(cell.strip() for cell in records[0]):
+        raise ReadError(f"{source.name}: the file is empty (no header row)")
+    return records[0], records[header_rows:]
+
+
+def frame_from_records(
+    header: list[str], records: list[list[str]], first_row: int = 1
+) -> tuple[pl.DataFrame, list[Reject]]:
+    """All-text frame with ``source_row``; records whose cell count differs from the header are rejected.
+
+    Duplicate header names are made unique with ``#2``, ``#3`` suffixes, so no column is dropped.
+    Blank records (an empty trailing line) are not rows and are not counted.
+    """
+    names = _unique(header)
+    width = len(names)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    rejects: list[Reject] = []
+    for offset, record in enumerate(records):
+        number = first_row + offset
+        if not record or (len(record) == 1 and record[0] == ""):
+            continue
+        if len(record) != width:
+            rejects.append(
+                Reject(number, None, None, f"has {len(record)} cells where the header has {width}",
+                       raw=",".join(record)[:2000])
+            )
+            continue
+        rows.append(record)
+        numbers.append(number)
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    frame = pl.DataFrame(columns, schema={name: pl.String for name in names})
+    return frame.with_columns(pl.Series("source_row", numbers, dtype=pl.Int64)), rejects
+
+
+def _unique(header: Iterable[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for cell in header:
+        name = cell.replace("\ufeff", "").strip()
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed columns
+
+Kind = Literal[
+    "text", "id", "count", "signed_count", "number", "percent", "fraction", "duration", "bool"
+]
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column a CSV layout may carry: where it goes, the headers it appears under, and its type.
+
+    ``aliases`` are compared after ``normalise_header``; list every spelling seen in the wild,
+    localized ones included. ``required`` columns define the layout for detection.
+    """
+
+    target: str
+    aliases: tuple[str, ...]
+    kind: Kind = "text"
+    required: bool = False
+
+    def matches(self, header: str) -> bool:
+        return normalise_header(header) in {normalise_header(a) for a in self.aliases}
+
+
+_NUMBER_CLEAN = r"[,\u00a0\u202f ']"
+
+
+def _clean(expr: pl.Expr) -> pl.Expr:
+    stripped = expr.str.strip_chars()
+    return pl.when(stripped.is_in(MISSING_TOKENS)).then(None).otherwise(stripped)
+
+
+def _clean_text(expr: pl.Expr) -> pl.Expr:
+    """Free text keeps its words (a comment may say "None"); only an empty cell is missing."""
+    return pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr)
+
+
+def _parse(kind: Kind, expr: pl.Expr) -> pl.Expr:
+    """The typed value of a cleaned text expression; null where it does not parse."""
+    if kind in ("text", "id"):
+        return expr
+    if kind in ("count", "signed_count"):
+        digits = expr.str.replace_all(_NUMBER_CLEAN, "").str.replace(r"^(-?\d+)\.0+$", "$1")
+        value = digits.cast(pl.Int64, strict=False)
+        return value if kind == "signed_count" else pl.when(value >= 0).then(value)
+    if kind == "number":
+        return expr.str.replace_all(_NUMBER_CLEAN, "").cast(pl.Float64, strict=False)
+    if kind == "percent":
+        return expr.str.replace_all(r"[%\s]", "").str.replace_all(",", "").cast(pl.Float64, strict=False) / 100
+    if kind == "fraction":
+        return expr.str.replace_all(_NUMBER_CLEAN, "").cast(pl.Float64, strict=False)
+    if kind == "duration":
+        parts = expr.str.extract_groups(r"^(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)$")
+        hours = parts.struct.field("1").cast(pl.Float64).fill_null(0)
+        return hours * 3600 + parts.struct.field("2").cast(pl.Float64) * 60 + parts.struct.field("3").cast(pl.Float64)
+    if kind == "bool":
+        lowered = expr.str.to_lowercase()
+        return (
+            pl.when(lowered.is_in(["true", "yes", "1", "sí", "si", "oui", "ja"])).then(True)
+            .when(lowered.is_in(["false", "no", "0", "non", "nein"])).then(False)
+        )
+    raise ValueError(f"unknown kind {kind}")
+
+
+_KIND_WORDS = {
+    "count": "a non-negative whole number",
+    "signed_count": "a whole number",
+    "number": "a number",
+    "percent": "a percentage",
+    "fraction": "a fraction",
+    "duration": "a duration H:MM:SS",
+    "bool": "yes/no",
+}
+
+SCIENTIFIC_ID = re.compile(r"^\d(\.\d+)?E\+\d+$", re.IGNORECASE)
+
+
+def type_columns(frame: pl.DataFrame, columns: dict[str, Kind]) -> tuple[pl.DataFrame, list[Reject]]:
+    """Type text columns in place; rows with an unparseable value leave the frame as rejects.
+
+    ``columns`` maps a column of ``frame`` to its kind. Cells in ``MISSING_TOKENS`` become null.
+    Ids are trimmed text; an id written in scientific notation means a spreadsheet re-saved the file,
+    which is a whole-file error raised by ``refuse_spreadsheet_resave``.
+    """
+    typed = frame.with_columns(
+        [
+            (_parse(kind, _clean(pl.col(name))) if kind != "text" else _clean_text(pl.col(name))).alias(name)
+            for name, kind in columns.items()
+        ]
+    )
+    failed = [(name, kind) for name, kind in columns.items() if kind not in ("text", "id")]
+    rejects: list[Reject] = []
+    bad_rows: set[int] = set()
+    for name, kind in failed:
+        mask = frame.select(_clean(pl.col(name)).is_not_null()).to_series() & typed.get_column(name).is_null()
+        if not mask.any():
+            continue
+        bad = frame.filter(mask)
+        for row, value in zip(bad["source_row"], bad[name]):
+            if row in bad_rows:
+                continue
+            bad_rows.add(row)
+            rejects.append(Reject(row, name, value, f"{value!r} is not {_KIND_WORDS[kind]}"))
+    if bad_rows:
+        typed = typed.filter(~pl.col("source_row").is_in(list(bad_rows)))
+    return typed, sorted(rejects, key=lambda r: r.source_row)
+
+
+def refuse_spreadsheet_resave(source: SourceFile, frame: pl.DataFrame, id_columns: Iterable[str]) -> None:
+    """Ids like ``6.49E+17`` mean a spreadsheet rewrote the file and lost digits: refuse it whole."""
+    for name in id_columns:
+        if name not in frame.columns:
+            continue
+        hits = frame.filter(pl.col(name).str.strip_chars().str.contains(SCIENTIFIC_ID.pattern))
+        if hits.height:
+            row = hits["source_row"][0]
+            raise ReadError(
+                f"{source.name}: row {row}, column {name!r} holds {hits[name][0]!r}: the file was re-saved by a "
+                "spreadsheet program, which rounds ids and rewrites dates. Load the file as the platform "
+                "exported it."
+            )
+
+
+def parse_datetimes(expr: pl.Expr, formats: Iterable[str], zone: str | None = None) -> pl.Expr:
+    """First format that parses wins; naive results are read in ``zone`` (UTC if none) and made UTC."""
+    attempts = [expr.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in formats]
+    naive = pl.coalesce(attempts)
+    return naive.dt.replace_time_zone(zone or "UTC", ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+
+
+def check_datetimes(
+    frame: pl.DataFrame, raw: pl.DataFrame, column: str, label: str
+) -> tuple[pl.DataFrame, list[Reject]]:
+    """Rows whose raw ``column`` had text but no timestamp came out are rejected, not nulled."""
+    raw_clean = raw.select(pl.col("source_row"), _clean(pl.col(column)).alias("raw"))
+    joined = frame.select("source_row", pl.col(column).alias("typed")).join(raw_clean, on="source_row", how="left")
+    bad = joined.filter(pl.col("raw").is_not_null() & pl.col("typed").is_null())
+    rejects = [Reject(r, column, v, f"{v!r} is not {label}") for r, v in zip(bad["source_row"], bad["raw"])]
+    if rejects:
+        frame = frame.filter(~pl.col("source_row").is_in(bad["source_row"].to_list()))
+    return frame, rejects
+
+
+def select_entity(entity: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Conform a reader's frame to the canonical entity (extra helper columns must be dropped first)."""
+    return ENTITIES[entity].conform(frame)
+
+
+ReaderFn = Callable[[SourceFile], ReadResult]
+
+
+_NAME_DATES = (
+    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), lambda m: date(int(m[1]), int(m[2]), int(m[3]))),
+    (re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)"), lambda m: date(int(m[1]), int(m[2]), int(m[3]))),
+    (
+        re.compile(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-(\d{1,2})-(\d{4})"),
+        lambda m: datetime.strptime(f"{m[1]} {m[2]} {m[3]}", "%b %d %Y").date(),
+    ),
+)
+
+
+def window_from_name(name: str) -> tuple[date, date] | None:
+    """The export window platforms write into file names (``…_2024-11-21_2025-02-19.csv``)."""
+    base = PurePosixPath(name).name
+    for pattern, build in _NAME_DATES:
+        found = [build(m) for m in pattern.finditer(base)]
+        if len(found) >= 2:
+            return min(found), max(found)
+        if len(found) == 1:
+            return found[0], found[0]
+    return None
+
+
+def end_of_day_utc(day: date) -> datetime:
+    """Figures exported for a window are true as of the end of its last day."""
+    from datetime import timedelta, timezone
+
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)

@@ -1,0 +1,81 @@
+"""Every supported export format, and detection of which one a file is.
+
+Detection is by content (header signature or JSON shape), never by file name: people rename
+downloads. The best-scoring format wins; below the threshold the file is refused with the closest
+format and what did not match, so the user can see whether the platform changed its export.
+"""
+
+from __future__ import annotations
+
+import json
+
+from readers.base import ExportFormat, Probe, ReadError, ReadResult, SourceFile, UnknownFormat, csv_header, decode_text
+from readers import x as x_formats
+
+MATCH_THRESHOLD = 0.8
+
+FORMATS: tuple[ExportFormat, ...] = (
+    *x_formats.FORMATS,
+)
+
+
+def probe(source: SourceFile) -> Probe:
+    """Decode the head once for all formats to score."""
+    text = decode_text(source)
+    stripped = text.lstrip()
+    parsed: object | None = None
+    header: tuple[str, ...] = ()
+    if stripped[:1] in ("{", "["):
+        parsed = _parse_json(stripped, source)
+    else:
+        header = csv_header(text)
+    return Probe(source=source, text=text, header=header, json=parsed)
+
+
+def _parse_json(text: str, source: SourceFile) -> object:
+    """A JSON document, or the list of documents of a JSON-lines file."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    documents = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ReadError(f"{source.name}: line {number} is not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    return {"__jsonl__": documents}
+
+
+def detect(source: SourceFile) -> ExportFormat:
+    """The format that reads this file, or UnknownFormat naming the closest one."""
+    seen = probe(source)
+    if not seen.header and seen.json is None:
+        raise UnknownFormat(f"{source.name}: the file is empty")
+    scored = sorted(((fmt.score(seen), fmt) for fmt in FORMATS), key=lambda pair: -pair[0])
+    best_score, best = scored[0]
+    if best_score >= MATCH_THRESHOLD:
+        return best
+    what = f"columns {', '.join(repr(h) for h in seen.header[:12])}" if seen.header else "a JSON document"
+    hint = best.explain_mismatch(seen)
+    raise UnknownFormat(
+        f"{source.name}: not a supported export ({what}). Closest known format: {best.name} "
+        f"({best.platform}){': ' + hint if hint else ''}. See docs/formats.md for the layouts cityimage reads."
+    )
+
+
+def read(source: SourceFile) -> ReadResult:
+    """Detect and read; the result's accounting is checked before it is returned."""
+    fmt = detect(source)
+    result = fmt.read(source)
+    result.check_accounting()
+    return result
+
+
+def by_name(name: str) -> ExportFormat:
+    for fmt in FORMATS:
+        if fmt.name == name:
+            return fmt
+    raise KeyError(name)
