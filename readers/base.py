@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
-from typing import Callable, Iterable, Literal
+from typing import Callable, Iterable, Literal, Mapping
 
 import polars as pl
 
@@ -38,8 +38,11 @@ class SourceFile:
     """An export as handed to a reader: its name, its bytes, and hints from where it was found.
 
     ``account_hint`` is a registered handle found in the file's folder path, for exports that do not
-    name their account (YouTube Studio, TikTok Studio). ``date_hint`` is a date found in the path
-    (``2026-03-01`` or an ISO week's Sunday), for exports whose dates carry no year.
+    name their account (YouTube Studio, TikTok Studio). ``date_hint`` is the export date found in the
+    path (a ``2026-03-01`` folder), for exports whose dates carry no year or whose window is not in
+    the file. ``companions`` are the other small files of the same download (the same folder or zip),
+    by base name, for exports split over several files (Search Console's ``Filters.csv`` holds the
+    date range of ``Queries.csv``).
     """
 
     name: str
@@ -47,6 +50,7 @@ class SourceFile:
     account_hint: str | None = None
     platform_hint: str | None = None
     date_hint: date | None = None
+    companions: Mapping[str, bytes] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:

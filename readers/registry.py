@@ -10,12 +10,17 @@ from __future__ import annotations
 import json
 
 from readers.base import ExportFormat, Probe, ReadError, ReadResult, SourceFile, UnknownFormat, csv_header, decode_text
-from readers import x as x_formats
+from readers import facebook, instagram, search_console, tiktok, x, youtube
 
 MATCH_THRESHOLD = 0.8
 
 FORMATS: tuple[ExportFormat, ...] = (
-    *x_formats.FORMATS,
+    *x.FORMATS,
+    *facebook.FORMATS,
+    *instagram.FORMATS,
+    *youtube.FORMATS,
+    *tiktok.FORMATS,
+    *search_console.FORMATS,
 )
 
 
