@@ -77,6 +77,7 @@ POST = _entity(
         ("post_type_raw", pl.String(), "the export's own post type label, untranslated"),
         ("format", pl.String(), "image, carousel, video, short_video, live or text"),
         ("language_raw", pl.String(), "language the platform reports (e.g. X's lang), if any"),
+        ("custom_labels", pl.String(), "the team's own labels on the post (Business Suite 'Custom labels'), e.g. asset:bridge-capital"),
         ("duration_s", pl.Float64(), "video length in seconds"),
         ("impressions", pl.Int64(), "times shown"),
         ("reach", pl.Int64(), "unique accounts reached (never summed across posts)"),
@@ -127,10 +128,10 @@ ACCOUNT_DAY = _entity(
     "account_day",
     "stg_account_day",
     "one row per account per day per export file",
-    ("platform", "account_key_hint", "day"),
+    ("platform", "account_handle", "account_id", "day"),
     _ACCOUNT
     + [
-        ("account_key_hint", pl.String(), "reader's best account identifier for keying within the file"),
+        ("account_key_hint", pl.String(), "optional: the reader's own account label when neither id nor handle is known"),
         ("day", pl.Date(), "calendar day in the export's own time zone"),
         ("followers", pl.Int64(), "followers at the end of the day"),
         ("followers_gained", pl.Int64(), "new follows that day"),

@@ -1,0 +1,73 @@
+"""One writer at a time: an advisory lock file beside the warehouse, taken without waiting.
+
+DuckDB already refuses a second writing process, but with an error about file locks that says nothing
+of who holds it. This lock is taken first and its message names the holder's process and start time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+
+class WarehouseBusy(RuntimeError):
+    """Another run holds the warehouse; the message says which and since when."""
+
+
+def lock_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".lock")
+
+
+_HELD: dict[Path, int] = {}
+
+
+@contextmanager
+def writer_lock(warehouse: Path, purpose: str) -> Iterator[None]:
+    """Hold the single-writer lock for the duration of the block, or fail fast naming the holder.
+
+    Re-entrant within a process: the flow takes it, and the CLI or a task inside it may take it again.
+    """
+    path = lock_path(warehouse).resolve()
+    if _HELD.get(path):
+        _HELD[path] += 1
+        try:
+            yield
+        finally:
+            _HELD[path] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise WarehouseBusy(_busy_message(warehouse, handle.read())) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(), "purpose": purpose}))
+        handle.flush()
+        _HELD[path] = 1
+        try:
+            yield
+        finally:
+            _HELD.pop(path, None)
+    finally:
+        handle.close()
+
+
+def _busy_message(warehouse: Path, holder: str) -> str:
+    try:
+        info = json.loads(holder)
+        who = f"process {info['pid']} ({info['purpose']}) since {info['since']}"
+    except (ValueError, KeyError):
+        who = "another process"
+    return (
+        f"the warehouse {warehouse} is being written by {who}; one run at a time. "
+        "Wait for it to finish (`cityimage status` shows runs) and run again."
+    )
