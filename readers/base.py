@@ -375,6 +375,23 @@ def refuse_spreadsheet_resave(source: SourceFile, frame: pl.DataFrame, id_column
             )
 
 
+SPREADSHEET_DATE = re.compile(r"^\d{1,2}-[A-Za-z]{3}-\d{2}(\d{2})?(\s.*)?$")
+
+
+def refuse_spreadsheet_dates(source: SourceFile, frame: pl.DataFrame, date_columns: Iterable[str]) -> None:
+    """Dates like ``3-Jun-26`` are a spreadsheet's rewrite of the platform's own format: refuse the file whole."""
+    for name in date_columns:
+        if name not in frame.columns:
+            continue
+        hits = frame.filter(pl.col(name).str.strip_chars().str.contains(SPREADSHEET_DATE.pattern))
+        if hits.height:
+            raise ReadError(
+                f"{source.name}: row {hits['source_row'][0]}, column {name!r} holds {hits[name][0]!r}: the file was "
+                "re-saved by a spreadsheet program, which rewrites dates and rounds ids. Load the file as the "
+                "platform exported it."
+            )
+
+
 def parse_datetimes(expr: pl.Expr, formats: Iterable[str], zone: str | None = None) -> pl.Expr:
     """First format that parses wins; naive results are read in ``zone`` (UTC if none) and made UTC."""
     attempts = [expr.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in formats]

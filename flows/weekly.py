@@ -1,0 +1,142 @@
+"""The weekly Prefect flow: ingest → facts → validate → KPIs → publish, and a backfill over weeks.
+
+Tasks are one per stage, never per file or row (a Prefect task costs tens of milliseconds). They
+pass week ids and return small summaries; the data stays in the warehouse. Retries are set where a
+retry can help (reading files from a network share, a transiently busy disk); they are safe because
+every stage is idempotent by construction, not because Prefect makes it so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+
+from cityimage import faults
+from cityimage.settings import load_settings
+from cityimage.weeks import Week, week_range
+from flows import stages
+from warehouse.lock import writer_lock
+
+
+class QualityGateFailed(RuntimeError):
+    """A critical expectation failed: the week is not published."""
+
+
+@task(name="ingest inbox", retries=2, retry_delay_seconds=10)
+def ingest_inbox() -> dict[str, Any]:
+    logger = get_run_logger()
+    summary = stages.ingest(load_settings())
+    for outcome in summary.files:
+        if outcome.status == "refused":
+            logger.warning("refused %s: %s", outcome.name, outcome.message)
+        elif outcome.status == "loaded":
+            logger.info(
+                "loaded %s as %s: %d read, %d loaded, %d quarantined, %d skipped, %d duplicate", outcome.name,
+                outcome.format, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined, outcome.rows_skipped,
+                outcome.rows_duplicate,
+            )
+    figures = {
+        "files seen": len(summary.files), "loaded": summary.count("loaded"),
+        "already loaded": summary.count("already_loaded"), "refused": summary.count("refused"), "rows": summary.rows_loaded,
+    }
+    if summary.files and summary.count("already_loaded") == len(summary.files):
+        logger.info("every input file (%d) was already loaded: nothing new", len(summary.files))
+    else:
+        logger.info("ingest: %s", figures)
+    return figures
+
+
+@task(name="build facts")
+def build_facts_task() -> dict[str, Any]:
+    result = stages.build_facts(load_settings())
+    get_run_logger().info(result.line())
+    return result.figures
+
+
+@task(name="validate")
+def validate_task(week_id: str, run_id: str) -> list[dict[str, Any]]:
+    """Run the quality gates; a critical failure raises and nothing is published."""
+    from expectations.gates import run_gates
+
+    settings = load_settings()
+    report = run_gates(settings.warehouse, week_id, run_id, settings.reports / "data_docs")
+    create_markdown_artifact(key=f"quality-{week_id.lower()}", markdown=report.summary_markdown(), description="Quality gates")
+    logger = get_run_logger()
+    for warning in report.warnings:
+        logger.warning("quality warning: %s", warning.message)
+    if not report.passed:
+        raise QualityGateFailed("; ".join(f.message for f in report.critical))
+    return [w.as_dict() for w in report.warnings]
+
+
+@task(name="compute KPIs")
+def compute_kpis_task(week_id: str) -> dict[str, Any]:
+    result = stages.compute_kpis(load_settings(), Week.parse(week_id))
+    get_run_logger().info(result.line())
+    return result.figures
+
+
+@task(name="publish")
+def publish_task(week_id: str, warnings: list[dict[str, Any]]) -> dict[str, Any]:
+    result = stages.publish(load_settings(), Week.parse(week_id), warnings)
+    get_run_logger().info(result.line())
+    return result.figures
+
+
+def _default_week() -> Week:
+    """The last complete week in the reporting time zone: what a Monday-morning run reports on."""
+    settings = load_settings()
+    return Week.containing(datetime.now(timezone.utc), settings.zone).shift(-1)
+
+
+@flow(name="weekly-pipeline", log_prints=True)
+def weekly_pipeline(week: str | None = None, ingest: bool = True) -> dict[str, Any]:
+    """Load the inbox and publish one week's KPI snapshot and report."""
+    settings = load_settings()
+    faults.arm(settings.fault_point)
+    target = Week.parse(week) if week else _default_week()
+    run_id = f"{target.id}-{uuid.uuid4().hex[:8]}"
+    with writer_lock(settings.warehouse, f"weekly pipeline {target.id}"):
+        stages.record_run(settings, run_id, target, "running", None, str(flow_run.get_id() or ""))
+        try:
+            summary = _run_stages(target, run_id, ingest)
+        except BaseException as exc:
+            stages.record_run(settings, run_id, target, "failed", f"{type(exc).__name__}: {exc}")
+            raise
+        stages.record_run(settings, run_id, target, "published", None)
+    _artifact(target, summary)
+    return summary
+
+
+def _run_stages(target: Week, run_id: str, ingest: bool) -> dict[str, Any]:
+    summary: dict[str, Any] = {"week": target.id, "run_id": run_id}
+    if ingest:
+        summary["ingest"] = ingest_inbox()
+    summary["facts"] = build_facts_task()
+    warnings = validate_task(target.id, run_id)
+    summary["validation warnings"] = len(warnings)
+    summary["kpis"] = compute_kpis_task(target.id)
+    summary["publish"] = publish_task(target.id, warnings)
+    return summary
+
+
+def _artifact(week: Week, summary: dict[str, Any]) -> None:
+    lines = [f"# cityimage {week.id}", ""]
+    for stage, figures in summary.items():
+        if isinstance(figures, dict):
+            lines.append(f"- **{stage}**: " + ", ".join(f"{k}: {v}" for k, v in figures.items()))
+        else:
+            lines.append(f"- **{stage}**: {figures}")
+    create_markdown_artifact(key=f"weekly-{week.id.lower()}", markdown="\n".join(lines), description="Weekly run summary")
+
+
+@flow(name="backfill", log_prints=True)
+def backfill(first: str, last: str) -> list[dict[str, Any]]:
+    """Ingest once, then publish each week from ``first`` to ``last`` in order."""
+    weeks = week_range(Week.parse(first), Week.parse(last))
+    return [weekly_pipeline(week=w.id, ingest=(i == 0)) for i, w in enumerate(weeks)]

@@ -1,0 +1,116 @@
+"""Publishing a week: Parquet files at paths computed from the week, then the manifest that lists them.
+
+Every file is written to a temporary name in its final folder and renamed into place, so a reader
+sees the old file or the new one, never a torn one. The manifest is written last: it is the record
+of what the week's snapshot is (rows, checksums, schemas, code and lexicon versions, input files by
+hash, validation warnings). Writing is deterministic — sorted rows, fixed Parquet options, no
+timestamps — so the same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from cityimage.faults import fault
+
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3, "write_statistics": True, "use_dictionary": True}
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    table: str
+    path: str
+    rows: int
+    sha256: str
+    schema: dict[str, str]
+
+
+def partition_path(root: Path, table: str, week_id: str) -> Path:
+    """Hive-style location of a table's file for a week: ``<root>/<table>/week=<id>/<table>.parquet``."""
+    return root / table / f"week={week_id}" / f"{table}.parquet"
+
+
+def manifest_path(root: Path, week_id: str) -> Path:
+    return root / "manifests" / f"week={week_id}.json"
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> str:
+    """Write ``frame`` to ``path`` via a temporary file in the same folder; returns the file's SHA-256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        table = frame.to_arrow()
+        with pq.ParquetWriter(str(tmp), table.schema, **PARQUET_OPTIONS) as writer:
+            half = max(1, table.num_rows // 2)
+            writer.write_table(table.slice(0, half))
+            fault("during_parquet")
+            writer.write_table(table.slice(half))
+        _fsync(tmp)
+        fault("before_rename")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return file_sha256(path)
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def publish_week(root: Path, week_id: str, tables: dict[str, pl.DataFrame], manifest: dict[str, Any]) -> Path:
+    """Write the week's tables, then its manifest; returns the manifest's path."""
+    published = []
+    for name in sorted(tables):
+        frame = tables[name]
+        path = partition_path(root, name, week_id)
+        digest = write_parquet_atomic(frame, path)
+        published.append(
+            PublishedFile(name, str(path.relative_to(root)), frame.height, digest, {c: str(t) for c, t in frame.schema.items()})
+        )
+    body = dict(manifest) | {"week_id": week_id, "files": [p.__dict__ for p in published]}
+    target = manifest_path(root, week_id)
+    write_text_atomic(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n", target)
+    return target
+
+
+def read_manifest(root: Path, week_id: str) -> dict[str, Any] | None:
+    path = manifest_path(root, week_id)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def published_weeks(root: Path) -> list[str]:
+    """Weeks with a manifest, oldest first."""
+    folder = root / "manifests"
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem.removeprefix("week=") for p in folder.glob("week=*.json"))

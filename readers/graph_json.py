@@ -1,0 +1,231 @@
+"""What the API-response readers share: pages of items, typed like CSV cells, and when figures were true.
+
+Graph API (Facebook, Instagram) and YouTube Data API responses are pages: ``{"data": [...]}`` or
+``{"items": [...]}``, sometimes a single object, sometimes one page per line. A reader turns the items
+(nested replies included, in document order) into flat records of text, then types them with the same
+rules as CSV cells (``type_columns``): a count that is not a count sends its record to quarantine.
+
+``exported_at`` for an API response: responses carry no request time, so the export date found in the
+path (``date_hint``) wins; otherwise the latest timestamp in the file, the earliest instant the figures
+can have been true. That is documented in the format table and is the only choice that needs no setting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Literal
+from urllib.parse import urlparse
+
+import polars as pl
+
+from readers.base import (
+    ExportFormat,
+    Kind,
+    Probe,
+    ReadError,
+    ReadResult,
+    Reject,
+    SourceFile,
+    decode_text,
+    end_of_day_utc,
+    select_entity,
+    type_columns,
+)
+from readers.entities import ENTITIES, UTC_INSTANT
+
+FieldKind = Kind | Literal["instant"]
+Record = dict[str, object]
+
+_EDGE = re.compile(r"/v\d+(?:\.\d+)?/([^/?]+)/([a-z_]+)")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A value a JSON reader takes from each item: its target column, where it is, and its type."""
+
+    target: str
+    path: str
+    kind: FieldKind = "text"
+    required: bool = False
+
+
+def documents(parsed: object) -> list[object]:
+    """The API pages in a parsed file: one document, or one per line of a JSON-lines file."""
+    if isinstance(parsed, dict) and "__jsonl__" in parsed:
+        return list(parsed["__jsonl__"])
+    return [parsed]
+
+
+def load_documents(source: SourceFile) -> list[object]:
+    """Parse the file as JSON (or JSON lines); a broken file is refused whole, naming the line."""
+    text = decode_text(source).strip()
+    try:
+        return documents(json.loads(text))
+    except json.JSONDecodeError:
+        pass
+    pages = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                pages.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ReadError(f"{source.name}: line {number} is not valid JSON ({exc.msg})") from exc
+    return pages
+
+
+def page_items(doc: object) -> list[dict]:
+    """The items of one page: ``data`` (Graph API), ``items`` (YouTube), a bare list, or the object itself."""
+    if isinstance(doc, list):
+        return [item for item in doc if isinstance(item, dict)]
+    if not isinstance(doc, dict):
+        return []
+    for key in ("data", "items"):
+        if isinstance(doc.get(key), list):
+            return [item for item in doc[key] if isinstance(item, dict)]
+    return [doc]
+
+
+def all_items(docs: Iterable[object]) -> list[dict]:
+    return [item for doc in docs for item in page_items(doc)]
+
+
+def paging_edge(doc: object) -> tuple[str, str] | None:
+    """(object id, edge) from a Graph API page's paging URL, e.g. ``/v11.0/<media_id>/comments``.
+
+    Pages often omit the parent's id from their items; the paging URL is the only place it is written.
+    """
+    paging = doc.get("paging") if isinstance(doc, dict) else None
+    if not isinstance(paging, dict):
+        return None
+    for key in ("next", "previous"):
+        url = paging.get(key)
+        if isinstance(url, str):
+            found = _EDGE.search(urlparse(url).path)
+            if found:
+                return found[1], found[2]
+    return None
+
+
+def dig(item: object, path: str) -> object:
+    """The value at a dotted path (``reactions.summary.total_count``), None where any step is absent."""
+    for step in path.split("."):
+        if not isinstance(item, dict):
+            return None
+        item = item.get(step)
+    return item
+
+
+def as_text(value: object) -> str | None:
+    """A scalar as the text a CSV cell would hold; structures are not values."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def iso_instant(expr: pl.Expr) -> pl.Expr:
+    """``2021-07-04T19:50:58+0000`` and ``2019-11-26T15:51:44.000Z`` as UTC instants; null if not one."""
+    normalised = expr.str.strip_chars().str.replace(r"Z$", "+0000")
+    return normalised.str.strptime(UTC_INSTANT, "%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
+
+
+class JsonFormat(ExportFormat):
+    """An API response read into one entity. Subclasses say which documents they take and flatten items.
+
+    ``records`` returns one flat record per item (replies included) keyed by the fields' targets plus
+    any helper keys ``shape`` uses; ``shape`` adds what is constant or derived. Values stay text until
+    ``_type`` gives them their declared kinds.
+    """
+
+    entity: str = ""
+    fields: tuple[Field, ...] = ()
+
+    def matches(self, docs: list[object]) -> bool:
+        raise NotImplementedError
+
+    def records(self, docs: list[object], source: SourceFile) -> list[Record]:
+        raise NotImplementedError
+
+    def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
+        return typed
+
+    def score(self, probe: Probe) -> float:
+        return 0.95 if probe.json is not None and self.matches(documents(probe.json)) else 0.0
+
+    def explain_mismatch(self, probe: Probe) -> str:
+        return f"expected {self.description}"
+
+    def documented_columns(self) -> list[tuple[str, str, str]]:
+        return [(f.target, f.path, f.kind + (" (required)" if f.required else "")) for f in self.fields]
+
+    def read(self, source: SourceFile) -> ReadResult:
+        docs = load_documents(source)
+        if not self.matches(docs):
+            raise ReadError(f"{source.name}: not a {self.description}")
+        rows = self.records(docs, source)
+        typed, rejects = self._type(self._frame(rows))
+        exported_at = api_exported_at(source, typed, [f.target for f in self.fields if f.kind == "instant"])
+        shaped = self.shape(typed, source).with_columns(exported_at=pl.lit(exported_at, UTC_INSTANT))
+        keep = [c for c in shaped.columns if c in ENTITIES[self.entity].columns or c == "source_row"]
+        result = ReadResult(
+            format=self.name,
+            rows_read=len(rows),
+            tables={self.entity: select_entity(self.entity, shaped.select(keep))},
+            rejects=rejects,
+            exported_at=exported_at,
+        )
+        result.check_accounting()
+        return result
+
+    def _frame(self, rows: list[Record]) -> pl.DataFrame:
+        """All-text frame of the records, with ``source_row`` = the item's position (1 = first)."""
+        names = list(dict.fromkeys([f.target for f in self.fields] + [k for row in rows for k in row]))
+        columns = {name: [as_text(row.get(name)) for row in rows] for name in names}
+        frame = pl.DataFrame(columns, schema={name: pl.String for name in names})
+        return frame.with_columns(pl.Series("source_row", range(1, len(rows) + 1), dtype=pl.Int64))
+
+    def _type(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+        """Declared kinds, ISO instants, and required values; failing records go to quarantine."""
+        kinds = {f.target: f.kind for f in self.fields if f.kind != "instant"}
+        typed, rejects = type_columns(frame, kinds)  # type: ignore[arg-type]
+        for field in self.fields:
+            if field.kind == "instant":
+                typed, bad = _type_instant(typed, field)
+                rejects += bad
+            if field.required:
+                missing = typed.filter(pl.col(field.target).is_null())
+                rejects += [Reject(int(r), field.target, None, f"no {field.path} in the item") for r in missing["source_row"]]
+                typed = typed.filter(pl.col(field.target).is_not_null())
+        return typed, sorted(rejects, key=lambda r: r.source_row)
+
+
+def _type_instant(typed: pl.DataFrame, field: Field) -> tuple[pl.DataFrame, list[Reject]]:
+    """An ISO timestamp column typed in place; a record whose timestamp does not parse is quarantined."""
+    text = pl.col(field.target).str.strip_chars()
+    marked = typed.with_columns(pl.when(text != "").then(iso_instant(text)).alias("__instant"))
+    failed = pl.col("__instant").is_null() & (text != "")
+    bad = marked.filter(failed)
+    rejects = [
+        Reject(int(r), field.target, v, f"{v!r} is not an ISO 8601 timestamp")
+        for r, v in zip(bad["source_row"], bad[field.target])
+    ]
+    good = marked.filter(~failed.fill_null(False))
+    return good.with_columns(pl.col("__instant").alias(field.target)).drop("__instant"), rejects
+
+
+def api_exported_at(source: SourceFile, typed: pl.DataFrame, instant_columns: list[str]) -> datetime | None:
+    """The export date from the path if there is one, else the latest timestamp in the file."""
+    if source.date_hint is not None:
+        return end_of_day_utc(source.date_hint)
+    present = [c for c in instant_columns if c in typed.columns]
+    latest = typed.select(pl.max_horizontal([pl.col(c).max() for c in present])).item() if present and typed.height else None
+    if latest is None and typed.height:
+        raise ReadError(
+            f"{source.name}: the response carries no timestamp to date its figures; put it in a folder named "
+            "with the export date (e.g. 2026-03-01/)"
+        )
+    return latest

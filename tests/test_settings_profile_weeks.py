@@ -1,0 +1,96 @@
+"""Settings, the city profile and ISO weeks: the facts every stage relies on."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from cityimage.profile import ProfileError, load_profile
+from cityimage.settings import DEFAULT_PROFILE, SettingsError, load_settings
+from cityimage.weeks import Week, week_range
+
+
+def test_settings_from_env_and_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "cityimage.toml"
+    config.write_text('home = "/data/city"\nreporting_timezone = "Europe/Paris"\n')
+    monkeypatch.setenv("CITYIMAGE_CONFIG", str(config))
+    monkeypatch.setenv("CITYIMAGE_REPORTING_TIMEZONE", "Asia/Tokyo")
+    settings = load_settings()
+    assert settings.reporting_timezone == "Asia/Tokyo"  # the environment wins over the file
+    assert settings.warehouse == Path("/data/city/warehouse.duckdb")
+    assert settings.inbox == Path("/data/city/inbox")
+
+
+def test_bad_setting_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYIMAGE_REPORTING_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(SettingsError, match="reporting_timezone.*Mars/Olympus"):
+        load_settings()
+
+
+def test_unknown_setting_in_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('warehouse_paht = "x.duckdb"\n')
+    monkeypatch.setenv("CITYIMAGE_CONFIG", str(config))
+    with pytest.raises(SettingsError, match="warehouse_paht"):
+        load_settings()
+
+
+def test_author_key_required_and_long_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", "short")
+    with pytest.raises(SettingsError, match="CITYIMAGE_AUTHOR_KEY"):
+        load_settings().require_author_key()
+    monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", "x" * 32)
+    assert load_settings().require_author_key() == b"x" * 32
+
+
+def test_default_profile_is_valid_and_complete() -> None:
+    profile = load_profile(DEFAULT_PROFILE)
+    roles = {a.role for a in profile.accounts}
+    assert {"owned", "benchmark", "media"} <= roles
+    assert "重庆" in profile.city_terms() and "Chungking" in profile.city_terms()
+    assert profile.role_of("x", "@hangzhou_china", None) == "benchmark"
+    assert profile.role_of("x", "someone_else", None) == "public"
+    assert {k.keyword for k in profile.search_keywords} >= {"chinese investment", "chinese culture", "chinese tourism"}
+
+
+def test_profile_typo_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    text = DEFAULT_PROFILE.read_text().replace("role: owned,", "rol: owned,", 1)
+    bad.write_text(text)
+    with pytest.raises(ProfileError, match=r"accounts\.0\.(rol|role)"):
+        load_profile(bad)
+
+
+def test_profile_duplicate_account_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    lines = DEFAULT_PROFILE.read_text().splitlines()
+    first = next(line for line in lines if "platform: facebook" in line and "iChongqing" in line)
+    bad.write_text("\n".join(lines).replace(first, first + "\n" + first, 1))
+    with pytest.raises(ProfileError, match="listed twice"):
+        load_profile(bad)
+
+
+def test_week_bounds_in_shanghai() -> None:
+    week = Week.parse("2026-W47")
+    assert (week.monday, week.sunday) == (date(2026, 11, 16), date(2026, 11, 22))
+    start, end = week.bounds_utc(ZoneInfo("Asia/Shanghai"))
+    # Monday 00:00 in Shanghai is Sunday 16:00 UTC.
+    assert start == datetime(2026, 11, 15, 16, tzinfo=timezone.utc)
+    assert end == datetime(2026, 11, 22, 16, tzinfo=timezone.utc)
+    assert Week.containing(datetime(2026, 11, 15, 17, tzinfo=timezone.utc), ZoneInfo("Asia/Shanghai")).id == "2026-W47"
+    assert Week.containing(datetime(2026, 11, 15, 17, tzinfo=timezone.utc), ZoneInfo("UTC")).id == "2026-W46"
+
+
+def test_week_parsing_and_ranges() -> None:
+    assert Week.parse("2020-W53").monday == date(2020, 12, 28)
+    with pytest.raises(ValueError, match="does not exist"):
+        Week.parse("2021-W53")
+    with pytest.raises(ValueError, match="YYYY-Www"):
+        Week.parse("2026-47")
+    weeks = week_range(Week.parse("2026-W52"), Week.parse("2027-W02"))
+    assert [w.id for w in weeks] == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"]
+    with pytest.raises(ValueError, match="before it starts"):
+        week_range(Week.parse("2026-W02"), Week.parse("2026-W01"))

@@ -1,0 +1,313 @@
+"""Staging to facts: one row per thing, latest export wins, every post and comment classified.
+
+Pure: frames in, frames out. Metrics are snapshots; for each post (comment, account-day …) the value
+of each column comes from the latest export that carries it, so a Data API dump and a Studio export of
+the same video on different days complete each other, and restated metrics replace older ones
+whatever order the files arrived in. Ties on the export instant are broken by file hash and row, so
+the result never depends on load order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from cityimage.profile import CityProfile
+from transforms.classify import Lexicons, classify_comments, classify_posts
+from transforms.model import Facts
+
+UTC = "UTC"
+REPLY_WINDOW_HOURS = 7 * 24
+ASSET_TAG = re.compile(r"asset:([a-z0-9][a-z0-9_-]*)")
+
+# Components of a post's engagements (E) per platform, per the KPI catalogue. X adds quotes when the
+# export has them (older exports do not), all others are required: a missing one makes E missing.
+ENGAGEMENT_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "facebook": ("likes", "comments", "shares"),
+    "instagram": ("likes", "comments", "saves", "shares"),
+    "youtube": ("likes", "comments", "shares"),
+    "x": ("likes", "comments", "shares"),
+    "tiktok": ("likes", "comments", "shares"),
+}
+
+
+@dataclass(frozen=True)
+class Staging:
+    """The staging tables as read from the warehouse, one frame per entity."""
+
+    post: pl.DataFrame
+    comment: pl.DataFrame
+    account_day: pl.DataFrame
+    audience: pl.DataFrame
+    search: pl.DataFrame
+
+
+def build_facts(staging: Staging, profile: CityProfile, lexicons: Lexicons, zone: ZoneInfo) -> Facts:
+    """Every fact and dimension table from staging; deterministic for the same staging content."""
+    accounts = account_keys(profile)
+    posts = _latest(_with_account_key(staging.post, accounts), ["platform", "post_id"])
+    snapshots = post_metric_snapshots(staging.post, posts)
+    fct_post = _post_facts(posts, profile, lexicons, zone, accounts)
+    comments = comment_facts(staging.comment, fct_post, lexicons, zone, accounts)
+    return Facts(
+        dim_account=_dim_account(profile, fct_post, comments),
+        fct_post=fct_post,
+        fct_post_metric_snapshot=snapshots,
+        fct_comment=comments,
+        fct_mention=_mentions(fct_post, lexicons),
+        fct_livestream=_livestreams(fct_post, posts, zone),
+        fct_follower_day=_follower_days(staging.account_day, accounts),
+        fct_audience_country=_audience(staging.audience, accounts),
+        fct_search_query=_search(staging.search),
+    )
+
+
+# -- accounts ----------------------------------------------------------------------------------
+
+
+def account_keys(profile: CityProfile) -> pl.DataFrame:
+    """Registered accounts with their key and role, matchable by id or lower-case handle."""
+    return pl.DataFrame(
+        {
+            "platform": [a.platform for a in profile.accounts],
+            "handle_lc": [a.handle.lower() for a in profile.accounts],
+            "registered_id": [a.id for a in profile.accounts],
+            "account_key": [a.key for a in profile.accounts],
+            "role": [a.role for a in profile.accounts],
+            "city": [a.city for a in profile.accounts],
+            "handle": [a.handle for a in profile.accounts],
+        },
+        schema={"platform": pl.String, "handle_lc": pl.String, "registered_id": pl.String, "account_key": pl.String,
+                "role": pl.String, "city": pl.String, "handle": pl.String},
+    )
+
+
+def _resolve(frame: pl.DataFrame, accounts: pl.DataFrame, id_col: str, name_col: str, out: str) -> pl.DataFrame:
+    """Key and role of the account behind ``id_col``/``name_col``: registered by id, then by handle, else public."""
+    by_id = accounts.filter(pl.col("registered_id").is_not_null()).select(
+        "platform", pl.col("registered_id").alias(id_col), pl.col("account_key").alias("__key_id"), pl.col("role").alias("__role_id")
+    )
+    by_name = accounts.select(
+        "platform", pl.col("handle_lc").alias("__name_lc"), pl.col("account_key").alias("__key_name"), pl.col("role").alias("__role_name")
+    )
+    name_lc = pl.col(name_col).str.strip_chars().str.strip_prefix("@").str.to_lowercase()
+    public_key = pl.concat_str([pl.col("platform"), pl.lit(":"), pl.coalesce(pl.col(name_col), pl.col(id_col))])
+    return (
+        frame.with_columns(name_lc.alias("__name_lc"))
+        .join(by_id, on=["platform", id_col], how="left", nulls_equal=False)
+        .join(by_name, on=["platform", "__name_lc"], how="left", nulls_equal=False)
+        .with_columns(
+            pl.coalesce("__key_id", "__key_name", public_key).alias(out),
+            pl.coalesce("__role_id", "__role_name", pl.lit("public")).alias(f"{out}_role"),
+        )
+        .drop("__name_lc", "__key_id", "__role_id", "__key_name", "__role_name")
+    )
+
+
+def _with_account_key(posts: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    return _resolve(posts, accounts, "account_id", "account_handle", "account_key").rename({"account_key_role": "role"})
+
+
+# -- latest-wins merge -------------------------------------------------------------------------
+
+
+def _latest(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """One row per key; each column from the latest export where it is not null."""
+    ordered = frame.sort(["exported_at", "source_file_sha256", "source_row"], nulls_last=False)
+    others = [c for c in frame.columns if c not in key]
+    merged = ordered.group_by(key, maintain_order=True).agg(
+        [pl.col(c).drop_nulls().last().alias(c) for c in others] + [pl.len().alias("__snapshots")]
+    )
+    return merged.sort(key)
+
+
+def engagements(platform: pl.Expr | str = "platform") -> pl.Expr:
+    """E per the catalogue: the platform's components summed; null when one is missing."""
+    platform = pl.col(platform) if isinstance(platform, str) else platform
+    expr = pl.lit(None, pl.Int64)
+    for name, parts in ENGAGEMENT_COMPONENTS.items():
+        total = pl.sum_horizontal([pl.col(p) for p in parts])
+        complete = pl.all_horizontal([pl.col(p).is_not_null() for p in parts])
+        if name == "x":
+            total = total + pl.col("quotes").fill_null(0)
+        expr = pl.when(platform == name).then(pl.when(complete).then(total)).otherwise(expr)
+    return expr.cast(pl.Int64)
+
+
+# -- posts -------------------------------------------------------------------------------------
+
+
+def _week_of(column: str, zone: ZoneInfo) -> pl.Expr:
+    local = pl.col(column).dt.convert_time_zone(str(zone))
+    return pl.concat_str(
+        [local.dt.iso_year().cast(pl.String), pl.lit("-W"), local.dt.week().cast(pl.String).str.zfill(2)]
+    )
+
+
+def _post_facts(posts: pl.DataFrame, profile: CityProfile, lexicons: Lexicons, zone: ZoneInfo, accounts: pl.DataFrame) -> pl.DataFrame:
+    classified = classify_posts(posts.select("post_id", "platform", "title", "text", "language_raw"), lexicons, profile.city_terms())
+    asset = pl.concat_str([pl.col("custom_labels"), pl.col("title"), pl.col("text")], separator=" ", ignore_nulls=True)
+    return (
+        posts.join(classified, on=["platform", "post_id"], how="left")
+        .with_columns(
+            published_week=_week_of("published_at", zone),
+            engagements=engagements(),
+            asset_key=asset.str.to_lowercase().str.extract(ASSET_TAG.pattern, 1),
+            is_live=(pl.col("is_live").fill_null(False) | (pl.col("format") == "live").fill_null(False)),
+            latest_exported_at=pl.col("exported_at"),
+            snapshots=pl.col("__snapshots").cast(pl.Int32),
+            classification_rules=pl.col("rules"),
+        )
+        .select(
+            "platform", "post_id", "account_key", "role", "published_at", "published_week", "format", "language",
+            "themes", "labels", "places", "lynch_elements", "is_city_mention", "asset_key", "title", "text", "post_url",
+            "duration_s", "impressions", "reach", "views", "likes", "comments", "shares", "quotes", "saves",
+            "engagements", "avg_pct_viewed", "avg_watch_time_s", "is_live", "latest_exported_at", "snapshots",
+            "classification_rules",
+        )
+    )
+
+
+def post_metric_snapshots(stg_post: pl.DataFrame, posts: pl.DataFrame) -> pl.DataFrame:
+    """One row per post and export instant; exports of the same instant complete each other."""
+    key = ["platform", "post_id", "exported_at"]
+    per_instant = _latest(stg_post.filter(pl.col("exported_at").is_not_null()), key)
+    known = posts.select("platform", "post_id", "account_key", pl.col("published_at").alias("__published"))
+    return (
+        per_instant.drop("account_key", strict=False)
+        .join(known, on=["platform", "post_id"], how="inner")
+        .with_columns(
+            age_days=(pl.col("exported_at") - pl.col("__published")).dt.total_seconds() / 86400.0,
+            engagements=engagements(),
+        )
+        .select(
+            "platform", "post_id", "account_key", "exported_at", "age_days", "impressions", "reach", "views",
+            "likes", "comments", "shares", "quotes", "saves", "engagements", "source_file_sha256",
+        )
+        .sort(key)
+    )
+
+
+# -- comments ----------------------------------------------------------------------------------
+
+
+def comment_facts(stg_comment: pl.DataFrame, fct_post: pl.DataFrame, lexicons: Lexicons, zone: ZoneInfo, accounts: pl.DataFrame) -> pl.DataFrame:
+    """Latest state of each comment, classified, with the post account's first reply to it."""
+    comments = _latest(stg_comment, ["platform", "comment_id"])
+    comments = _resolve(comments, accounts, "author_id", "author_name", "author_key").drop("author_key_role")
+    owners = fct_post.select("platform", "post_id", pl.col("account_key").alias("post_account_key"))
+    comments = comments.join(owners, on=["platform", "post_id"], how="left").with_columns(
+        is_by_post_account=(pl.col("author_key") == pl.col("post_account_key")).fill_null(False),
+        is_top_level=pl.col("parent_comment_id").is_null() | (pl.col("parent_comment_id") == pl.col("post_id")),
+        created_week=_week_of("created_at", zone),
+    )
+    classified = classify_comments(comments.select("comment_id", "platform", "text", "language_raw"), lexicons)
+    return (
+        comments.join(classified, on=["platform", "comment_id"], how="left")
+        .join(_first_replies(comments), on=["platform", "comment_id"], how="left")
+        .with_columns(
+            first_reply_hours=(pl.col("first_reply_at") - pl.col("created_at")).dt.total_seconds() / 3600.0,
+        )
+        .with_columns(is_replied_7d=(pl.col("first_reply_hours") <= REPLY_WINDOW_HOURS).fill_null(False),
+                      classification_rules=pl.col("rules"))
+        .select(
+            "platform", "comment_id", "post_id", "parent_comment_id", "post_account_key", "author_key",
+            "is_by_post_account", "is_top_level", "created_at", "created_week", "text", "language", "sentiment",
+            "sentiment_score", "is_spam", "is_question", "is_praise", "is_travel_intent", "is_complaint", "is_hidden",
+            "first_reply_at", "first_reply_hours", "is_replied_7d", "classification_rules",
+        )
+        .sort(["platform", "comment_id"])
+    )
+
+
+def _first_replies(comments: pl.DataFrame) -> pl.DataFrame:
+    """Earliest reply by the post's own account under each comment."""
+    return (
+        comments.filter(pl.col("is_by_post_account") & pl.col("parent_comment_id").is_not_null())
+        .group_by("platform", "parent_comment_id")
+        .agg(pl.col("created_at").min().alias("first_reply_at"))
+        .rename({"parent_comment_id": "comment_id"})
+    )
+
+
+# -- the rest ----------------------------------------------------------------------------------
+
+
+def _dim_account(profile: CityProfile, fct_post: pl.DataFrame, comments: pl.DataFrame) -> pl.DataFrame:
+    registered = pl.DataFrame(
+        {
+            "account_key": [a.key for a in profile.accounts],
+            "platform": [a.platform for a in profile.accounts],
+            "account_id": [a.id for a in profile.accounts],
+            "account_handle": [a.handle for a in profile.accounts],
+            "role": [a.role for a in profile.accounts],
+            "city": [a.city for a in profile.accounts],
+            "is_registered": [True] * len(profile.accounts),
+        },
+        schema={"account_key": pl.String, "platform": pl.String, "account_id": pl.String, "account_handle": pl.String,
+                "role": pl.String, "city": pl.String, "is_registered": pl.Boolean},
+    )
+    seen = pl.concat(
+        [fct_post.select("account_key", "platform"), comments.select(pl.col("author_key").alias("account_key"), "platform")]
+    ).unique().filter(~pl.col("account_key").is_in(registered["account_key"].implode()) & pl.col("account_key").is_not_null())
+    public = seen.with_columns(
+        account_id=pl.lit(None, pl.String),
+        account_handle=pl.col("account_key").str.split_exact(":", 1).struct.field("field_1"),
+        role=pl.lit("public"),
+        city=pl.lit(None, pl.String),
+        is_registered=pl.lit(False),
+    ).select(registered.columns)
+    return pl.concat([registered, public]).sort("account_key")
+
+
+def _mentions(fct_post: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
+    public = fct_post.filter((pl.col("role") == "public") & pl.col("is_city_mention").fill_null(False))
+    tone = classify_comments(
+        public.select(pl.col("post_id").alias("comment_id"), "platform", "text", pl.col("language").alias("language_raw")),
+        lexicons,
+    ).select(pl.col("comment_id").alias("post_id"), "platform", "sentiment", "is_spam")
+    return (
+        public.join(tone, on=["platform", "post_id"], how="left")
+        .select("platform", "post_id", "account_key", "published_at", "published_week", "language", "labels", "places",
+                "lynch_elements", "sentiment", "is_spam", "text")
+        .sort(["platform", "post_id"])
+    )
+
+
+def _livestreams(fct_post: pl.DataFrame, posts: pl.DataFrame, zone: ZoneInfo) -> pl.DataFrame:
+    live = posts.filter(pl.col("is_live").fill_null(False) | (pl.col("format") == "live").fill_null(False))
+    started = pl.coalesce("live_started_at", "published_at")
+    duration = pl.coalesce(
+        pl.col("duration_s"), (pl.col("live_ended_at") - pl.col("live_started_at")).dt.total_seconds().cast(pl.Float64)
+    )
+    return (
+        live.with_columns(started_at=started, ended_at=pl.col("live_ended_at"), duration_s=duration)
+        .with_columns(week_id=_week_of("started_at", zone))
+        .select("platform", "post_id", "account_key", "started_at", "ended_at", "week_id", "duration_s", "views",
+                "peak_concurrent_viewers", "avg_concurrent_viewers", "avg_watch_time_s", "likes", "comments")
+        .sort(["platform", "post_id"])
+    )
+
+
+def _follower_days(stg: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    keyed = _resolve(stg, accounts, "account_id", "account_handle", "account_key").drop("account_key_role")
+    latest = _latest(keyed.drop("account_id", "account_handle", "account_key_hint"), ["account_key", "platform", "day"])
+    return latest.select("account_key", "platform", "day", "followers", "followers_gained", "followers_lost", "views")
+
+
+def _audience(stg: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    countries = stg.filter(pl.col("dimension") == "country")
+    keyed = _resolve(countries, accounts, "account_id", "account_handle", "account_key").drop("account_key_role")
+    latest = _latest(
+        keyed.drop("account_id", "account_handle"), ["account_key", "platform", "post_id", "value", "window_start", "window_end"]
+    )
+    return latest.select("account_key", "platform", "post_id", pl.col("value").alias("country"), "window_start",
+                         "window_end", "views", "share")
+
+
+def _search(stg: pl.DataFrame) -> pl.DataFrame:
+    latest = _latest(stg, ["property", "dimension", "value", "window_start", "window_end"])
+    return latest.select("property", "dimension", "value", "window_start", "window_end", "clicks", "impressions", "ctr", "position")
