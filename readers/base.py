@@ -417,6 +417,12 @@ def select_entity(entity: str, frame: pl.DataFrame) -> pl.DataFrame:
     return ENTITIES[entity].conform(frame)
 
 
+def select_entity_columns(entity: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """``select_entity`` after dropping the reader's helper columns (raw dates, metrics the entity lacks)."""
+    keep = [c for c in frame.columns if c in ENTITIES[entity].columns or c == "source_row"]
+    return select_entity(entity, frame.select(keep))
+
+
 ReaderFn = Callable[[SourceFile], ReadResult]
 
 
