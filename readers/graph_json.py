@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Literal
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import polars as pl
 
@@ -31,12 +31,12 @@ from readers.base import (
     SourceFile,
     decode_text,
     end_of_day_utc,
-    select_entity,
+    select_entity_columns,
     type_columns,
 )
-from readers.entities import ENTITIES, UTC_INSTANT
+from readers.entities import UTC_INSTANT
 
-FieldKind = Kind | Literal["instant"]
+FieldKind = Kind | Literal["instant", "iso_duration"]
 Record = dict[str, object]
 
 _EDGE = re.compile(r"/v\d+(?:\.\d+)?/([^/?]+)/([a-z_]+)")
@@ -63,7 +63,7 @@ def load_documents(source: SourceFile) -> list[object]:
     """Parse the file as JSON (or JSON lines); a broken file is refused whole, naming the line."""
     text = decode_text(source).strip()
     try:
-        return documents(json.loads(text))
+        return [json.loads(text)]
     except json.JSONDecodeError:
         pass
     pages = []
@@ -109,6 +109,20 @@ def paging_edge(doc: object) -> tuple[str, str] | None:
     return None
 
 
+def paging_fields(doc: object) -> set[str]:
+    """The top-level field names a page was requested with (``fields=id,text,timestamp``), from its paging URL.
+
+    An empty last page has no items to tell Instagram from Facebook; the fields it asked for do.
+    """
+    paging = doc.get("paging") if isinstance(doc, dict) else None
+    urls = [paging.get(k) for k in ("next", "previous")] if isinstance(paging, dict) else []
+    for url in urls:
+        if isinstance(url, str):
+            fields = parse_qs(urlparse(url).query).get("fields", [""])[0]
+            return {name.split("{")[0] for name in re.split(r",(?![^{]*})", fields) if name}
+    return set()
+
+
 def dig(item: object, path: str) -> object:
     """The value at a dotted path (``reactions.summary.total_count``), None where any step is absent."""
     for step in path.split("."):
@@ -125,6 +139,17 @@ def as_text(value: object) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+_ISO_DURATION = r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+
+
+def iso_duration_seconds(expr: pl.Expr) -> pl.Expr:
+    """``PT4M13S`` → 253.0 seconds; null when the text is not an ISO 8601 duration."""
+    parts = expr.str.extract_groups(_ISO_DURATION)
+    units = ((1, 86400), (2, 3600), (3, 60), (4, 1))
+    seconds = [parts.struct.field(str(i)).cast(pl.Float64).fill_null(0) * unit for i, unit in units]
+    return pl.when(expr.str.contains(_ISO_DURATION)).then(pl.sum_horizontal(seconds))
 
 
 def iso_instant(expr: pl.Expr) -> pl.Expr:
@@ -170,11 +195,10 @@ class JsonFormat(ExportFormat):
         typed, rejects = self._type(self._frame(rows))
         exported_at = api_exported_at(source, typed, [f.target for f in self.fields if f.kind == "instant"])
         shaped = self.shape(typed, source).with_columns(exported_at=pl.lit(exported_at, UTC_INSTANT))
-        keep = [c for c in shaped.columns if c in ENTITIES[self.entity].columns or c == "source_row"]
         result = ReadResult(
             format=self.name,
             rows_read=len(rows),
-            tables={self.entity: select_entity(self.entity, shaped.select(keep))},
+            tables={self.entity: select_entity_columns(self.entity, shaped)},
             rejects=rejects,
             exported_at=exported_at,
         )
@@ -190,40 +214,49 @@ class JsonFormat(ExportFormat):
 
     def _type(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         """Declared kinds, ISO instants, and required values; failing records go to quarantine."""
-        kinds = {f.target: f.kind for f in self.fields if f.kind != "instant"}
+        kinds = {f.target: f.kind for f in self.fields if f.kind in _CELL_KINDS}
         typed, rejects = type_columns(frame, kinds)  # type: ignore[arg-type]
         for field in self.fields:
-            if field.kind == "instant":
-                typed, bad = _type_instant(typed, field)
+            if field.kind in _ISO:
+                typed, bad = _type_iso(typed, field)
                 rejects += bad
             if field.required:
                 missing = typed.filter(pl.col(field.target).is_null())
-                rejects += [Reject(int(r), field.target, None, f"no {field.path} in the item") for r in missing["source_row"]]
+                rejects += [Reject(int(r), field.target, None, f"no {field.path} in the item")
+                            for r in missing["source_row"]]
                 typed = typed.filter(pl.col(field.target).is_not_null())
         return typed, sorted(rejects, key=lambda r: r.source_row)
 
 
-def _type_instant(typed: pl.DataFrame, field: Field) -> tuple[pl.DataFrame, list[Reject]]:
-    """An ISO timestamp column typed in place; a record whose timestamp does not parse is quarantined."""
+_ISO = {
+    "instant": (iso_instant, "an ISO 8601 timestamp"),
+    "iso_duration": (iso_duration_seconds, "an ISO 8601 duration"),
+}
+_CELL_KINDS = ("text", "id", "count", "signed_count", "number", "percent", "fraction", "duration", "bool")
+
+
+def _type_iso(typed: pl.DataFrame, field: Field) -> tuple[pl.DataFrame, list[Reject]]:
+    """An ISO 8601 timestamp or duration typed in place; a record whose value does not parse is quarantined."""
+    parse, words = _ISO[field.kind]
     text = pl.col(field.target).str.strip_chars()
-    marked = typed.with_columns(pl.when(text != "").then(iso_instant(text)).alias("__instant"))
-    failed = pl.col("__instant").is_null() & (text != "")
+    marked = typed.with_columns(pl.when(text != "").then(parse(text)).alias("__parsed"))
+    failed = pl.col("__parsed").is_null() & (text != "")
     bad = marked.filter(failed)
     rejects = [
-        Reject(int(r), field.target, v, f"{v!r} is not an ISO 8601 timestamp")
-        for r, v in zip(bad["source_row"], bad[field.target])
+        Reject(int(r), field.target, v, f"{v!r} is not {words}") for r, v in zip(bad["source_row"], bad[field.target])
     ]
     good = marked.filter(~failed.fill_null(False))
-    return good.with_columns(pl.col("__instant").alias(field.target)).drop("__instant"), rejects
+    return good.with_columns(pl.col("__parsed").alias(field.target)).drop("__parsed"), rejects
 
 
 def api_exported_at(source: SourceFile, typed: pl.DataFrame, instant_columns: list[str]) -> datetime | None:
     """The export date from the path if there is one, else the latest timestamp in the file."""
     if source.date_hint is not None:
         return end_of_day_utc(source.date_hint)
-    present = [c for c in instant_columns if c in typed.columns]
-    latest = typed.select(pl.max_horizontal([pl.col(c).max() for c in present])).item() if present and typed.height else None
-    if latest is None and typed.height:
+    if typed.height == 0:
+        return None
+    latest = typed.select(pl.max_horizontal([pl.col(c).max() for c in instant_columns])).item()
+    if latest is None:
         raise ReadError(
             f"{source.name}: the response carries no timestamp to date its figures; put it in a folder named "
             "with the export date (e.g. 2026-03-01/)"
