@@ -300,7 +300,8 @@ def _parse(kind: Kind, expr: pl.Expr) -> pl.Expr:
     if kind == "number":
         return expr.str.replace_all(_NUMBER_CLEAN, "").cast(pl.Float64, strict=False)
     if kind == "percent":
-        return expr.str.replace_all(r"[%\s]", "").str.replace_all(",", "").cast(pl.Float64, strict=False) / 100
+        # Rounded so "0.07%" is 0.0007, not 0.0007000000000000001: the snapshot must not carry float noise.
+        return (expr.str.replace_all(r"[%\s]", "").str.replace_all(",", "").cast(pl.Float64, strict=False) / 100).round(12)
     if kind == "fraction":
         return expr.str.replace_all(_NUMBER_CLEAN, "").cast(pl.Float64, strict=False)
     if kind == "duration":

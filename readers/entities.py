@@ -177,7 +177,7 @@ SEARCH = _entity(
     [
         ("property", pl.String(), "the site or channel the search console covers"),
         ("search_type", pl.String(), "web, image, video or news"),
-        ("dimension", pl.String(), "query, page, country, device, appearance or date"),
+        ("dimension", pl.String(), "query, page, country, device, appearance, date or hour (UTC)"),
         ("value", pl.String(), "the query, page URL, country name, device or day"),
         ("window_start", pl.Date(), "first day covered"),
         ("window_end", pl.Date(), "last day covered"),

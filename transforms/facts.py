@@ -198,6 +198,7 @@ def comment_facts(stg_comment: pl.DataFrame, fct_post: pl.DataFrame, lexicons: L
     """Latest state of each comment, classified, with the post account's first reply to it."""
     comments = _latest(stg_comment, ["platform", "comment_id"])
     comments = _resolve(comments, accounts, "author_id", "author_name", "author_key").drop("author_key_role")
+    comments = _inherit_post(comments)
     owners = fct_post.select("platform", "post_id", pl.col("account_key").alias("post_account_key"))
     comments = comments.join(owners, on=["platform", "post_id"], how="left").with_columns(
         is_by_post_account=(pl.col("author_key") == pl.col("post_account_key")).fill_null(False),
@@ -220,6 +221,18 @@ def comment_facts(stg_comment: pl.DataFrame, fct_post: pl.DataFrame, lexicons: L
             "first_reply_at", "first_reply_hours", "is_replied_7d", "classification_rules",
         )
         .sort(["platform", "comment_id"])
+    )
+
+
+def _inherit_post(comments: pl.DataFrame) -> pl.DataFrame:
+    """Replies listed without their video (YouTube's comments.list) belong to their parent's post."""
+    parents = comments.select(
+        "platform", pl.col("comment_id").alias("parent_comment_id"), pl.col("post_id").alias("__parent_post")
+    ).unique(subset=["platform", "parent_comment_id"])
+    return (
+        comments.join(parents, on=["platform", "parent_comment_id"], how="left")
+        .with_columns(post_id=pl.coalesce("post_id", "__parent_post"))
+        .drop("__parent_post")
     )
 
 
