@@ -26,8 +26,6 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 
-DEMO_WEEKS = ("2026-W44", "2026-W47")
-
 
 def _settings() -> Settings:
     try:
@@ -55,15 +53,15 @@ def demo(
     home: Annotated[Path, typer.Option(help="Folder for the sample inbox, warehouse, snapshots and reports.")] = Path("var"),
 ) -> None:
     """Write the bundled sample inbox, run the weekly flow over its weeks, and say where everything is."""
-    from cityimage.sample import write_sample_inbox
-    from cityimage.weeks import week_range
+    from cityimage.sample import default_weeks, write_sample_inbox
 
     os.environ["CITYIMAGE_HOME"] = str(home)
     _ensure_demo_key(home)
     settings = _settings()
-    first, last = (Week.parse(w) for w in DEMO_WEEKS)
+    weeks = default_weeks()
+    first, last = weeks[0], weeks[-1]
     with console.status("writing the sample inbox"):
-        truth = write_sample_inbox(settings.inbox, week_range(first.shift(-3), last))
+        truth = write_sample_inbox(settings.inbox, weeks)
     console.print(f"sample inbox: [bold]{settings.inbox}[/bold] ({len(truth.files)} files)")
     _run_backfill(first, last)
     _print_outputs(settings, last)

@@ -48,6 +48,7 @@ class Staging:
 def build_facts(staging: Staging, profile: CityProfile, lexicons: Lexicons, zone: ZoneInfo) -> Facts:
     """Every fact and dimension table from staging; deterministic for the same staging content."""
     accounts = account_keys(profile)
+    staging = canonical_ids(staging)
     posts = _latest(_with_account_key(staging.post, accounts), ["platform", "post_id"])
     snapshots = post_metric_snapshots(staging.post, posts)
     fct_post = _post_facts(posts, profile, lexicons, zone, accounts)
@@ -62,6 +63,23 @@ def build_facts(staging: Staging, profile: CityProfile, lexicons: Lexicons, zone
         fct_follower_day=_follower_days(staging.account_day, accounts),
         fct_audience_country=_audience(staging.audience, accounts),
         fct_search_query=_search(staging.search),
+    )
+
+
+def canonical_ids(staging: Staging) -> Staging:
+    """One id per Facebook post: the Graph API writes ``<page>_<post>``, Business Suite the bare post id."""
+    bare = (
+        pl.when(pl.col("platform") == "facebook")
+        .then(pl.col("post_id").str.split("_").list.last())
+        .otherwise(pl.col("post_id"))
+        .alias("post_id")
+    )
+    return Staging(
+        post=staging.post.with_columns(bare),
+        comment=staging.comment.with_columns(bare),
+        account_day=staging.account_day,
+        audience=staging.audience,
+        search=staging.search,
     )
 
 
