@@ -127,12 +127,12 @@ def publish(settings: Settings, week: Week, warnings: list[dict[str, Any]]) -> S
 
 def week_tables(con: duckdb.DuckDBPyConnection, week: Week) -> dict[str, pl.DataFrame]:
     """The KPI rows and fact extracts of one week, sorted on their keys for byte-stable Parquet."""
-    tables = {"kpi_weekly": con.execute(
-        "SELECT * FROM kpi_weekly WHERE week_id = ? ORDER BY kpi_id, scope, platform, account_key, role, dimension",
-        [week.id]).pl()}
+    tables = {"kpi_weekly": con.sql(
+        "SELECT * FROM kpi_weekly WHERE week_id = $1 ORDER BY kpi_id, scope, platform, account_key, role, dimension",
+        params=[week.id]).pl()}
     for table, column in WEEK_EXTRACTS.items():
         key = "comment_id" if table == "fct_comment" else "post_id"
-        tables[table] = con.execute(f"SELECT * FROM {table} WHERE {column} = ? ORDER BY platform, {key}", [week.id]).pl()
+        tables[table] = con.sql(f"SELECT * FROM {table} WHERE {column} = $1 ORDER BY platform, {key}", params=[week.id]).pl()
     return tables
 
 
@@ -140,7 +140,7 @@ def build_manifest(con: duckdb.DuckDBPyConnection, warnings: list[dict[str, Any]
     """What the snapshot was made from: code and lexicon versions, input files by hash, warnings."""
     from transforms.classify import load_lexicons
 
-    inputs = con.execute(
+    inputs = con.sql(
         "SELECT file_sha256, file_name, detected_format, rows_read, rows_loaded, rows_quarantined, rows_skipped, rows_duplicate "
         "FROM ops_file_ledger WHERE status = 'loaded' ORDER BY file_sha256"
     ).pl()

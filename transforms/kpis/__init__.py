@@ -1,0 +1,97 @@
+"""The week's KPIs (catalogue A1–F5) from the facts: pure, deterministic, in long form.
+
+``compute_kpis`` returns exactly ``transforms.model.KPI_COLUMNS``, one row per KPI, scope, platform,
+account, role and dimension, sorted on that key so the published Parquet is byte-identical run to
+run. Names, definitions and units live in ``transforms/kpi_catalogue.yaml`` (``load_catalogue``);
+the formulas live in one module per family:
+
+- ``a_performance``: A1–A6 (posts, followers, engagement rates, over-performers, engagements gained)
+- ``b_content``: B1–B4 (themes, culture resonance, format mix, video lift)
+- ``c_dialogue``: C1–C6 (replies to commenters and the gap to the benchmark)
+- ``d_received``: D1–D5 (public mentions, labels, sentiment, Lynch elements, travel intent)
+- ``e_video``: E1–E2 (video completion, livestream pack)
+- ``f_reach``: F1–F5 (languages, countries, multi-language assets, search)
+
+``docs/kpis.md`` describes every KPI as implemented.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import yaml
+
+from cityimage.weeks import Week
+from transforms.kpis import a_performance, b_content, c_dialogue, d_received, e_video, f_reach
+from transforms.kpis.base import Context, Group, Out, absent
+from transforms.model import KPI_COLUMNS, Facts
+
+__all__ = ["compute_kpis", "load_catalogue", "REGISTRY", "SORT_KEY"]
+
+REGISTRY = [*a_performance.KPIS, *b_content.KPIS, *c_dialogue.KPIS, *d_received.KPIS, *e_video.KPIS, *f_reach.KPIS]
+"""(kpi_id, function, groups) for every KPI, in catalogue order."""
+
+SORT_KEY = ["kpi_id", "scope", "platform", "account_key", "role", "dimension"]
+"""The key of a KPI row and the order of the published rows (nulls last, as DuckDB's ORDER BY)."""
+
+CATALOGUE_FILE = "kpi_catalogue.yaml"
+
+
+def load_catalogue() -> dict[str, dict]:
+    """The KPI catalogue keyed by id, in catalogue order: name, definition, unit, finding, roll-up …"""
+    text = resources.files("transforms").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
+    document = yaml.safe_load(text)
+    entries = document["kpis"]
+    catalogue: dict[str, dict] = {}
+    for entry in entries:
+        missing = {"id", "name", "definition", "unit", "finding", "rollup"} - set(entry)
+        if missing:
+            raise ValueError(f"{CATALOGUE_FILE}: entry {entry.get('id', '?')} lacks {sorted(missing)}")
+        if entry["id"] in catalogue:
+            raise ValueError(f"{CATALOGUE_FILE}: {entry['id']} is listed twice")
+        catalogue[entry["id"]] = entry
+    return catalogue
+
+
+def compute_kpis(facts: Facts, week: Week, zone: ZoneInfo, keywords: list[tuple[str, str | None]]) -> pl.DataFrame:
+    """Every KPI of the catalogue for ``week`` (ISO week in ``zone``), per account and rolled up per role."""
+    catalogue = load_catalogue()
+    ctx = Context(facts, week, zone, keywords, catalogue)
+    rows: list[dict] = []
+    for kpi_id, function, groups in REGISTRY:
+        if kpi_id not in catalogue:
+            raise KeyError(f"{kpi_id} is computed but not in {CATALOGUE_FILE}")
+        entry = catalogue[kpi_id]
+        produced = [_row(week, kpi_id, entry["name"], group, out) for group in groups(ctx) for out in function(ctx, group)]
+        if not produced:
+            # Every KPI is present in every snapshot, if only to say why it cannot be computed.
+            reason = f"no account registered for the roles this KPI covers ({entry.get('reported_for', 'see the catalogue')})"
+            produced = [_row(week, kpi_id, entry["name"], Group("role", "owned", None, None, ()), absent(reason, entry["unit"]))]
+        rows += produced
+    frame = pl.DataFrame(rows, schema=KPI_COLUMNS, orient="row") if rows else pl.DataFrame(schema=KPI_COLUMNS)
+    duplicates = frame.group_by(SORT_KEY).len().filter(pl.col("len") > 1)
+    if duplicates.height:
+        raise AssertionError(f"KPI rows are not unique on {SORT_KEY}: {duplicates.head(5).to_dicts()}")
+    return frame.sort(SORT_KEY, nulls_last=True, maintain_order=True)
+
+
+def _row(week: Week, kpi_id: str, name: str, group: Group, out: Out) -> dict:
+    return {
+        "week_id": week.id,
+        "kpi_id": kpi_id,
+        "kpi_name": name,
+        "scope": group.scope,
+        "platform": group.platform,
+        "account_key": group.account_key,
+        "role": group.role,
+        "dimension": out.dimension,
+        "value": out.value,
+        "numerator": out.numerator,
+        "denominator": out.denominator,
+        "n": out.n,
+        "unit": out.unit,
+        "status": out.status,
+        "note": out.note,
+    }

@@ -1,0 +1,503 @@
+"""What every KPI family shares: the week's context, the groups a KPI is reported for, row helpers.
+
+A KPI is a function ``(ctx, group) -> list[Out]``. The group says whose data to pool: one account
+(``scope='account'``) or every account of a role on a platform or on all platforms
+(``scope='role'``). Roll-ups are never averages of the account rows: each KPI recomputes itself over
+the pooled posts, comments or days of the group, so a ratio rolls up as a ratio of sums and a
+median as the median of the pooled items.
+
+The context turns the fact frames into small per-account Python lists once per run (the week's
+posts, comments, mentions, lives; the follower series; each post's metrics at 7 days), so the KPI
+functions read like their definitions. Everything here is pure and deterministic: no clock, no
+randomness, every list sorted on a full key.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from cityimage.weeks import Week
+from transforms.model import Facts
+
+# -- parameters (documented in docs/kpis.md and transforms/kpi_catalogue.yaml) -----------------------
+
+COHORT_AGE_DAYS = 7.0
+"""Cohort KPIs read each post's metrics at this age."""
+COHORT_MIN_AGE_DAYS = 6.0
+"""A snapshot younger than this is "far below" 7 days: used only when nothing older exists, and flagged."""
+REPLY_WINDOW_HOURS = 7 * 24.0
+"""C1/C2 count a reply within 7 days of the comment."""
+
+MEASURED_ROLES = ("owned", "benchmark")
+UNKNOWN_LANGUAGES = {"", "und", "unknown", "zxx", "mul", "not_rated", "xx"}
+
+Item = dict[str, Any]
+
+
+# -- groups and output rows ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """Whose data a KPI row pools: one account, or every account of a role (on a platform or all)."""
+
+    scope: str  # account | role
+    role: str
+    platform: str | None
+    account_key: str | None
+    accounts: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        if self.account_key:
+            return self.account_key
+        where = f" on {self.platform}" if self.platform else ""
+        return f"{self.role} accounts{where}"
+
+
+@dataclass
+class Out:
+    """One KPI row before the group's columns are added."""
+
+    value: float | None
+    unit: str
+    numerator: float | None = None
+    denominator: float | None = None
+    n: int | None = None
+    dimension: str | None = None
+    status: str = "ok"
+    note: str | None = None
+
+
+def notes_text(notes: Iterable[str | None]) -> str | None:
+    """Join notes in order, dropping empties and repeats; None when there is nothing to say."""
+    seen: list[str] = []
+    for note in notes:
+        if note and note not in seen:
+            seen.append(note)
+    return "; ".join(seen) if seen else None
+
+
+def ok(
+    value: float | int | None,
+    unit: str,
+    *,
+    num: float | int | None = None,
+    den: float | int | None = None,
+    n: int | None = None,
+    dim: str | None = None,
+    notes: Iterable[str | None] = (),
+    flagged: bool = False,
+) -> Out:
+    return Out(
+        value=_float(value),
+        unit=unit,
+        numerator=_float(num),
+        denominator=_float(den),
+        n=n,
+        dimension=dim,
+        status="flagged" if flagged else "ok",
+        note=notes_text(notes),
+    )
+
+
+def absent(reason: str, unit: str, *, dim: str | None = None, n: int | None = None, notes: Iterable[str | None] = ()) -> Out:
+    """A KPI the week's inputs cannot support: value null, never zero, and the reason."""
+    return Out(value=None, unit=unit, n=n, dimension=dim, status="absent", note=notes_text([reason, *notes]))
+
+
+def ratio(
+    num: float | int,
+    den: float | int,
+    unit: str,
+    *,
+    reason: str,
+    n: int | None = None,
+    dim: str | None = None,
+    scale: float = 1.0,
+    notes: Iterable[str | None] = (),
+    flagged: bool = False,
+) -> Out:
+    """``scale × num ÷ den``, or absent with ``reason`` when the denominator is 0."""
+    if not den:
+        return absent(reason, unit, dim=dim, n=n, notes=notes)
+    return ok(scale * num / den, unit, num=num, den=den, n=n, dim=dim, notes=notes, flagged=flagged)
+
+
+def _float(value: float | int | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value) or math.isinf(value):
+        return None
+    return value
+
+
+def median(values: list[float]) -> float:
+    """Median of a non-empty list; the mean of the two middle values for an even count."""
+    return float(statistics.median(sorted(values)))
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def young_note(items: list[Item]) -> tuple[bool, str | None]:
+    """Whether a cohort is young, and the note saying how young."""
+    young = [p for p in items if p.get("young")]
+    if not young:
+        return False, None
+    ages = [p["age7"] for p in young if p.get("age7") is not None]
+    at = f" (latest export at {min(ages):.1f}–{max(ages):.1f} days)" if ages else ""
+    return True, (
+        f"{len(young)} of {plural(len(items), 'post')} measured younger than 7 days{at}: the figure will rise "
+        "as later exports arrive"
+    )
+
+
+def missing_e_note(count: int) -> str | None:
+    if not count:
+        return None
+    return f"{plural(count, 'post')} without E excluded (a component of E is missing from the export)"
+
+
+def language_code(value: Any) -> str | None:
+    """Primary language subtag in lower case (``zh-Hans`` → ``zh``); None when unknown."""
+    if value is None:
+        return None
+    code = str(value).strip().lower().replace("_", "-").split("-")[0]
+    return None if code in UNKNOWN_LANGUAGES else code
+
+
+def utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def text_list(value: Any) -> list[str]:
+    """A list column as trimmed lower-case strings (null → empty list)."""
+    if value is None:
+        return []
+    return [str(v).strip().lower() for v in value if v is not None and str(v).strip()]
+
+
+# -- coverage -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """Which of a group's accounts have a post export that can speak for the week."""
+
+    accounts: tuple[str, ...]
+    notes: list[str] = field(default_factory=list)
+    flagged: bool = False
+    reason: str | None = None
+
+    @property
+    def absent(self) -> bool:
+        return not self.accounts
+
+
+# -- the context ----------------------------------------------------------------------------------------
+
+
+class Context:
+    """The week, the accounts and the facts cut into per-account lists, built once per run."""
+
+    def __init__(self, facts: Facts, week: Week, zone: ZoneInfo, keywords: list[tuple[str, str | None]], catalogue: dict[str, dict]):
+        self.week = week
+        self.zone = zone
+        self.catalogue = catalogue
+        self.start, self.end = (utc(t) for t in week.bounds_utc(zone))
+        self.monday, self.sunday = week.monday, week.sunday
+        self.keywords = _unique_keywords(keywords)
+
+        self.account_platform: dict[str, str] = {}
+        self.account_role: dict[str, str] = {}
+        self._accounts_cache: dict[tuple[str, str | None], tuple[str, ...]] = {}
+        self._load_accounts(facts)
+
+        posts = _frame_utc(facts.fct_post)
+        self.posts_all: list[Item] = _sorted_dicts(posts, ["platform", "post_id"])
+        self._attach_metrics_at_7_days(_frame_utc(facts.fct_post_metric_snapshot))
+        self.latest_post_export: dict[str, datetime] = self._latest_exports()
+
+        self.posts_week: dict[str, list[Item]] = defaultdict(list)
+        for post in self.posts_all:
+            if self.in_week(post.get("published_at"), post.get("published_week")):
+                self.posts_week[post["account_key"]].append(post)
+        self.history: dict[tuple[str, str | None], list[Item]] = defaultdict(list)
+        for post in self.posts_all:
+            if post.get("published_at") is not None:
+                self.history[(post["account_key"], post["format_eff"])].append(post)
+        for items in self.history.values():
+            items.sort(key=lambda p: (p["published_at"], p["post_id"]))
+
+        self.followers: dict[str, list[tuple[date, int]]] = defaultdict(list)
+        for row in _sorted_dicts(facts.fct_follower_day, ["account_key", "day"]):
+            if row.get("followers") is not None:
+                self.followers[row["account_key"]].append((row["day"], int(row["followers"])))
+
+        comments = _frame_utc(facts.fct_comment)
+        self.comments_week: dict[str, list[Item]] = defaultdict(list)
+        for row in _sorted_dicts(self._week_filter(comments, "created_at", "created_week"), ["platform", "comment_id"]):
+            if row.get("post_account_key") is not None:
+                self.comments_week[row["post_account_key"]].append(row)
+
+        mentions = _frame_utc(facts.fct_mention)
+        self.mention_platforms: set[str] = set(mentions["platform"].to_list()) if mentions.height else set()
+        self.mention_platforms |= {p["platform"] for p in self.posts_all if p.get("role") == "public"}
+        self.mentions_week: list[Item] = _sorted_dicts(
+            self._week_filter(mentions, "published_at", "published_week"), ["platform", "post_id"]
+        )
+
+        lives = _frame_utc(facts.fct_livestream)
+        self.lives_week: dict[str, list[Item]] = defaultdict(list)
+        for row in _sorted_dicts(self._week_filter(lives, "started_at", "week_id"), ["platform", "post_id"]):
+            self.lives_week[row["account_key"]].append(row)
+
+        self.audience: dict[str, list[Item]] = defaultdict(list)
+        for row in _sorted_dicts(facts.fct_audience_country, ["account_key", "platform", "post_id", "country", "window_start", "window_end"]):
+            self.audience[row["account_key"]].append(row)
+
+        self.search: list[Item] = _sorted_dicts(
+            facts.fct_search_query, ["property", "dimension", "value", "window_start", "window_end"]
+        )
+
+    # accounts ------------------------------------------------------------------------------------
+
+    def _load_accounts(self, facts: Facts) -> None:
+        for row in _sorted_dicts(facts.dim_account, ["account_key"]):
+            self.account_platform[row["account_key"]] = row["platform"]
+            self.account_role[row["account_key"]] = row["role"]
+        # Defensive: an account seen in the posts but missing from dim_account keeps its post role.
+        for row in _sorted_dicts(facts.fct_post.select("account_key", "platform", "role").unique(), ["account_key"]):
+            if row["account_key"] not in self.account_platform:
+                self.account_platform[row["account_key"]] = row["platform"]
+                self.account_role[row["account_key"]] = row["role"]
+
+    def accounts_of(self, role: str, platform: str | None = None) -> tuple[str, ...]:
+        """The role's accounts (on the platform), sorted; cached, as the public can be many."""
+        cache_key = (role, platform)
+        if cache_key not in self._accounts_cache:
+            self._accounts_cache[cache_key] = tuple(
+                sorted(
+                    key for key, r in self.account_role.items()
+                    if r == role and (platform is None or self.account_platform[key] == platform)
+                )
+            )
+        return self._accounts_cache[cache_key]
+
+    def platforms_of(self, role: str) -> list[str]:
+        return sorted({self.account_platform[key] for key in self.accounts_of(role)})
+
+    # weeks ---------------------------------------------------------------------------------------
+
+    def in_week(self, instant: datetime | None, week_id: str | None = None) -> bool:
+        """The instant falls in [Monday 00:00, next Monday 00:00) of the reporting zone.
+
+        The instant decides; the precomputed week column is used only when the instant is missing."""
+        instant = utc(instant)
+        if instant is not None:
+            return self.start <= instant < self.end
+        return week_id == self.week.id
+
+    def _week_filter(self, frame: pl.DataFrame, at: str, week_col: str) -> pl.DataFrame:
+        if frame.height == 0:
+            return frame
+        start = pl.lit(self.start).cast(pl.Datetime("us", "UTC"))
+        end = pl.lit(self.end).cast(pl.Datetime("us", "UTC"))
+        in_bounds = (pl.col(at).cast(pl.Datetime("us", "UTC")) >= start) & (pl.col(at).cast(pl.Datetime("us", "UTC")) < end)
+        by_week = pl.col(at).is_null() & (pl.col(week_col) == self.week.id)
+        return frame.filter(in_bounds.fill_null(False) | by_week.fill_null(False))
+
+    def local_day(self, instant: datetime) -> date:
+        return instant.astimezone(self.zone).date()
+
+    # posts ---------------------------------------------------------------------------------------
+
+    def _attach_metrics_at_7_days(self, snapshots: pl.DataFrame) -> None:
+        """Each post's metrics at 7 days: the snapshot closest to 7 days among those at least 6 days old;
+        when every snapshot is younger, the oldest one, marked ``young``."""
+        by_post: dict[tuple[str, str], list[Item]] = defaultdict(list)
+        for snap in _sorted_dicts(snapshots, ["platform", "post_id", "exported_at"]):
+            by_post[(snap["platform"], snap["post_id"])].append(snap)
+        self.snapshots = by_post
+        for post in self.posts_all:
+            post["format_eff"] = effective_format(post)
+            published = post.get("published_at")
+            snaps = []
+            for snap in by_post.get((post["platform"], post["post_id"]), []):
+                age = snap.get("age_days")
+                if age is None and published is not None and snap.get("exported_at") is not None:
+                    age = (snap["exported_at"] - published).total_seconds() / 86400.0
+                snaps.append((age, snap))
+            if not snaps:
+                # No history rows: fall back on the post's latest metrics at the age of its latest export.
+                latest = post.get("latest_exported_at")
+                age = (latest - published).total_seconds() / 86400.0 if latest and published else None
+                snaps = [(age, {k: post.get(k) for k in ("engagements", "reach", "impressions", "views")})]
+            chosen_age, chosen = _choose_snapshot(snaps)
+            post["e7"] = chosen.get("engagements")
+            post["reach7"] = chosen.get("reach")
+            post["impressions7"] = chosen.get("impressions")
+            post["views7"] = chosen.get("views")
+            post["age7"] = chosen_age
+            post["young"] = chosen_age is None or chosen_age < COHORT_MIN_AGE_DAYS
+
+    def _latest_exports(self) -> dict[str, datetime]:
+        latest: dict[str, datetime] = {}
+        for post in self.posts_all:
+            instants = [post.get("latest_exported_at")] + [
+                s.get("exported_at") for s in self.snapshots.get((post["platform"], post["post_id"]), [])
+            ]
+            for instant in instants:
+                if instant is not None and (post["account_key"] not in latest or instant > latest[post["account_key"]]):
+                    latest[post["account_key"]] = instant
+        return latest
+
+    def post_coverage(self, group: Group) -> Coverage:
+        """Accounts whose post exports were taken after the week began; flagged when before its end."""
+        if not group.accounts:
+            return Coverage((), reason=f"no {group.role} account registered" + (f" on {group.platform}" if group.platform else ""))
+        covered, notes, flagged, reasons = [], [], False, []
+        for key in group.accounts:
+            latest = self.latest_post_export.get(key)
+            if latest is None:
+                reasons.append(f"no post export for {key}")
+            elif latest < self.start:
+                reasons.append(f"the latest post export for {key} ({latest:%Y-%m-%d %H:%M} UTC) predates the week")
+            else:
+                covered.append(key)
+                if latest < self.end:
+                    flagged = True
+                    notes.append(
+                        f"the latest post export for {key} ({latest:%Y-%m-%d %H:%M} UTC) was taken before the week ended: "
+                        "later posts are missing"
+                    )
+        if not covered:
+            return Coverage((), reason="; ".join(reasons))
+        return Coverage(tuple(covered), notes=reasons + notes, flagged=flagged)
+
+    def week_posts(self, accounts: Iterable[str]) -> list[Item]:
+        return [p for key in accounts for p in self.posts_week.get(key, [])]
+
+    def followers_at(self, account: str, day: date) -> int | None:
+        """Followers at the end of ``day``, or of the closest earlier day with a count."""
+        series = self.followers.get(account, [])
+        index = bisect.bisect_right([d for d, _ in series], day)
+        return series[index - 1][1] if index else None
+
+    # comments ------------------------------------------------------------------------------------
+
+    def week_comments(self, accounts: Iterable[str]) -> list[Item]:
+        """Comments written in the week under the accounts' posts, by someone other than the account."""
+        return [c for key in accounts for c in self.comments_week.get(key, []) if not c.get("is_by_post_account")]
+
+    def reply_window_open(self, comment: Item) -> bool:
+        """The 7-day reply window of the comment had not closed when its account's posts were last exported."""
+        latest = self.latest_post_export.get(comment.get("post_account_key"))
+        created = comment.get("created_at")
+        if latest is None or created is None:
+            return False
+        return latest < created + timedelta(hours=REPLY_WINDOW_HOURS)
+
+    # mentions ------------------------------------------------------------------------------------
+
+    def week_mentions(self, platform: str | None) -> list[Item]:
+        return [m for m in self.mentions_week if platform is None or m["platform"] == platform]
+
+
+def effective_format(post: Item) -> str | None:
+    """A post's format for the KPIs: a livestream is ``live`` whatever format the export gave it."""
+    if post.get("is_live"):
+        return "live"
+    fmt = post.get("format")
+    return str(fmt).strip().lower() if fmt else None
+
+
+def _choose_snapshot(snaps: list[tuple[float | None, Item]]) -> tuple[float | None, Item]:
+    old_enough = [(age, s) for age, s in snaps if age is not None and age >= COHORT_MIN_AGE_DAYS]
+    if old_enough:
+        # Closest to 7 days; on a tie the older snapshot (it has had the full week).
+        return min(old_enough, key=lambda item: (abs(item[0] - COHORT_AGE_DAYS), -item[0]))
+    aged = [(age, s) for age, s in snaps if age is not None]
+    if aged:
+        return max(aged, key=lambda item: item[0])
+    return snaps[-1]
+
+
+def _unique_keywords(keywords: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    seen: list[tuple[str, str | None]] = []
+    for keyword, region in keywords:
+        item = (" ".join(keyword.split()).lower(), region)
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _frame_utc(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every timestamp column as a UTC instant (DuckDB hands them over as ``Etc/UTC``)."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            col = pl.col(name)
+            exprs.append((col.dt.replace_time_zone("UTC") if dtype.time_zone is None else col.dt.convert_time_zone("UTC")).alias(name))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def _sorted_dicts(frame: pl.DataFrame, keys: list[str]) -> list[Item]:
+    if frame.height == 0:
+        return []
+    frame = _frame_utc(frame)
+    present = [k for k in keys if k in frame.columns]
+    rows = frame.sort(present, nulls_last=True, maintain_order=True).to_dicts() if present else frame.to_dicts()
+    return rows
+
+
+# -- group builders -------------------------------------------------------------------------------------
+
+GroupsFn = Callable[[Context], list[Group]]
+
+
+def measured(roles: tuple[str, ...] = MEASURED_ROLES, *, accounts: bool = True, per_platform: bool = True, all_platforms: bool = True) -> GroupsFn:
+    """Account groups and role roll-ups (per platform and/or across platforms) for the roles."""
+
+    def build(ctx: Context) -> list[Group]:
+        groups: list[Group] = []
+        for role in roles:
+            if accounts:
+                groups += [Group("account", role, ctx.account_platform[k], k, (k,)) for k in ctx.accounts_of(role)]
+            if per_platform:
+                groups += [Group("role", role, p, None, ctx.accounts_of(role, p)) for p in ctx.platforms_of(role)]
+            if all_platforms:
+                groups.append(Group("role", role, None, None, ctx.accounts_of(role)))
+        return groups
+
+    return build
+
+
+def public_groups(ctx: Context) -> list[Group]:
+    """The public's posts per platform (every platform with public posts or a public account) and in all."""
+    platforms = sorted(ctx.mention_platforms | set(ctx.platforms_of("public")))
+    return [Group("role", "public", p, None, ()) for p in platforms] + [Group("role", "public", None, None, ())]
+
+
+def owned_site(ctx: Context) -> list[Group]:
+    """One owned roll-up across platforms: search (F4, F5) and multi-language assets (F3)."""
+    return [Group("role", "owned", None, None, ctx.accounts_of("owned"))]
+
+
+KpiFn = Callable[[Context, Group], list[Out]]
