@@ -176,6 +176,24 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Export files or fol
 
 
 @app.command()
+def validate(
+    week: Annotated[Optional[str], typer.Option(help="ISO week the volume checks compare; default: last complete week.")] = None,
+) -> None:
+    """Run the quality gates alone and print each failed or warning expectation."""
+    from datetime import datetime, timezone
+
+    from expectations import run_gates
+
+    settings = _settings()
+    target = _parse_week(week) if week else Week.containing(datetime.now(timezone.utc), settings.zone).shift(-1)
+    run_id = f"validate-{target.id}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+    report = run_gates(settings.warehouse, target.id, run_id, settings.reports / "data_docs", zone=settings.zone)
+    console.print(report.summary_markdown())
+    if not report.passed:
+        raise typer.Exit(4)
+
+
+@app.command()
 def status() -> None:
     """The file ledger, the last runs and the warehouse's size."""
     from warehouse.connection import open_reader

@@ -1,4 +1,4 @@
-"""The weekly Prefect flow: ingest → facts → validate → KPIs → publish, and a backfill over weeks.
+"""The weekly Prefect flow: ingest → gate staging → facts → gate facts → KPIs → publish; and a backfill.
 
 Tasks are one per stage, never per file or row (a Prefect task costs tens of milliseconds). They
 pass week ids and return small summaries; the data stays in the warehouse. Retries are set where a
@@ -58,20 +58,37 @@ def build_facts_task() -> dict[str, Any]:
     return result.figures
 
 
-@task(name="validate")
-def validate_task(week_id: str, run_id: str) -> list[dict[str, Any]]:
-    """Run the quality gates; a critical failure raises and nothing is published."""
-    from expectations.gates import run_gates
+@task(name="quality gates")
+def validate_task(week_id: str, run_id: str, layers: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Run the quality gates on ``layers``; a critical failure raises and nothing is published."""
+    from expectations import run_gates
 
     settings = load_settings()
-    report = run_gates(settings.warehouse, week_id, run_id, settings.reports / "data_docs")
-    create_markdown_artifact(key=f"quality-{week_id.lower()}", markdown=report.summary_markdown(), description="Quality gates")
+    report = run_gates(
+        settings.warehouse, week_id, run_id, settings.reports / "data_docs", layers=layers, zone=settings.zone
+    )
+    create_markdown_artifact(
+        key=f"quality-{week_id.lower()}-{'-'.join(layers)}", markdown=report.summary_markdown(),
+        description=f"Quality gates: {', '.join(layers)}",
+    )
     logger = get_run_logger()
+    if report.quarantined:
+        logger.warning("row-level rules moved %s row(s) to stg_quarantine", report.quarantined)
     for warning in report.warnings:
         logger.warning("quality warning: %s", warning.message)
     if not report.passed:
         raise QualityGateFailed("; ".join(f.message for f in report.critical))
-    return [w.as_dict() for w in report.warnings]
+    return [warning_record(w) for w in report.warnings]
+
+
+def warning_record(failure: Any) -> dict[str, Any]:
+    """A warning as the manifest and the report carry it: plain, JSON-ready values."""
+    from expectations.report import jsonable
+
+    return {
+        "table": failure.table, "expectation": failure.expectation, "unexpected_count": failure.unexpected_count,
+        "examples": jsonable(failure.examples), "message": failure.message,
+    }
 
 
 @task(name="compute KPIs")
@@ -117,8 +134,9 @@ def _run_stages(target: Week, run_id: str, ingest: bool) -> dict[str, Any]:
     summary: dict[str, Any] = {"week": target.id, "run_id": run_id}
     if ingest:
         summary["ingest"] = ingest_inbox()
+    warnings = validate_task(target.id, run_id, ("staging", "operations"))
     summary["facts"] = build_facts_task()
-    warnings = validate_task(target.id, run_id)
+    warnings += validate_task(target.id, run_id, ("facts",))
     summary["validation warnings"] = len(warnings)
     summary["kpis"] = compute_kpis_task(target.id)
     summary["publish"] = publish_task(target.id, warnings)

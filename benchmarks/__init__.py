@@ -1,0 +1,1 @@
+"""Benchmarks against the DuckDB-only floor (see `make bench`)."""

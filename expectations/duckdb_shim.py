@@ -1,0 +1,118 @@
+"""Make Great Expectations 1.24's SQL path work against DuckDB (duckdb-engine): two small patches.
+
+Importing this module imports GX and applies both patches once (idempotent: a second import or call
+to :func:`apply` changes nothing). Only ``expectations.gx_engine`` imports it, inside a validation run;
+importing the ``expectations`` package or the project does not patch anything.
+
+1. **One persistent connection for the ``duckdb`` dialect.**
+   ``SqlAlchemyExecutionEngine.get_connection`` opens a connection per query in a ``with`` block for
+   every dialect except the few it knows need a persistent one (SQLite, SQL Server, BigQuery,
+   Databricks); GX then reads the results after the block has returned the connection to the pool. The
+   pool's reset-on-return runs a ROLLBACK on the same DuckDB connection, and DuckDB 2.x drops the pending
+   result, so every metric comes back empty and every expectation "fails" with an exception recorded in
+   its result. We give ``duckdb`` the same treatment GX gives SQLite: keep one connection on the
+   execution engine and reuse it. ``close()`` is patched to close that connection for ``duckdb`` too
+   (upstream only does so for dialects it keeps an engine backup for).
+
+2. **Regex for DuckDB.** ``get_dialect_regex_expression`` knows no DuckDB, so ``expect_column_values_to_
+   (not_)match_regex`` raise "Regex is not supported for dialect duckdb". We map it to DuckDB's
+   ``regexp_matches(column, pattern)`` (a partial match, like pandas ``str.contains`` and PostgreSQL
+   ``~``). The function is imported by name into several metric modules, so each module's reference is
+   replaced, not only the definition in ``metrics.util``.
+
+Both patches delegate to the original code for every other dialect. Remove this module once GX knows
+DuckDB (check with ``tests/expectations``: the shim test fails loudly if upstream changes the patched
+names).
+"""
+
+from __future__ import annotations
+
+import importlib
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from great_expectations.execution_engine import sqlalchemy_execution_engine as _engine_module
+from great_expectations.expectations.metrics import util as _metrics_util
+
+DIALECT = "duckdb"
+_MARK = "_cityimage_duckdb_shim"
+
+# Metric modules that bind get_dialect_regex_expression at import time.
+_REGEX_MODULES = (
+    "great_expectations.expectations.metrics.util",
+    "great_expectations.expectations.metrics.column_map_metrics.column_values_match_regex",
+    "great_expectations.expectations.metrics.column_map_metrics.column_values_not_match_regex",
+    "great_expectations.expectations.metrics.column_map_metrics.column_values_match_regex_list",
+    "great_expectations.expectations.metrics.column_map_metrics.column_values_not_match_regex_list",
+    "great_expectations.expectations.metrics.column_aggregate_metrics.column_values_match_regex_values",
+    "great_expectations.expectations.metrics.column_aggregate_metrics.column_values_not_match_regex_values",
+)
+
+
+def _is_duckdb(dialect: Any) -> bool:
+    return getattr(dialect, "name", None) == DIALECT or getattr(getattr(dialect, "dialect", None), "name", None) == DIALECT
+
+
+def apply() -> None:
+    """Apply both patches; a no-op when already applied."""
+    engine_cls = _engine_module.SqlAlchemyExecutionEngine
+    if not getattr(engine_cls, _MARK, False):
+        _patch_connection(engine_cls)
+        setattr(engine_cls, _MARK, True)
+    original = getattr(_metrics_util.get_dialect_regex_expression, "__wrapped_original__", None)
+    if original is None:
+        _patch_regex(_metrics_util.get_dialect_regex_expression)
+
+
+def is_applied() -> bool:
+    return bool(getattr(_engine_module.SqlAlchemyExecutionEngine, _MARK, False)) and hasattr(
+        _metrics_util.get_dialect_regex_expression, "__wrapped_original__"
+    )
+
+
+def _patch_connection(engine_cls: type) -> None:
+    original_get_connection = engine_cls.get_connection
+    original_close = engine_cls.close
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Any]:
+        if self.dialect_name == DIALECT:
+            # Persist the connection, as upstream does for SQLite: results are read after the block.
+            if self._connection is None or self._connection.closed:
+                self._connection = self.engine.connect()
+            yield self._connection
+        else:
+            with original_get_connection(self) as connection:
+                yield connection
+
+    def close(self) -> None:
+        if self.dialect_name == DIALECT and self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
+        original_close(self)
+
+    get_connection.__doc__ = original_get_connection.__doc__
+    get_connection.__wrapped_original__ = original_get_connection  # type: ignore[attr-defined]
+    engine_cls.get_connection = get_connection
+    engine_cls.close = close
+
+
+def _patch_regex(original: Any) -> None:
+    def get_dialect_regex_expression(column: Any, regex: str, dialect: Any, positive: bool = True) -> Any:
+        if _is_duckdb(dialect):
+            match = sa.func.regexp_matches(column, sa.literal(regex))
+            return match if positive else sa.not_(match)
+        return original(column, regex, dialect, positive)
+
+    get_dialect_regex_expression.__wrapped_original__ = original  # type: ignore[attr-defined]
+    get_dialect_regex_expression.__doc__ = original.__doc__
+    for name in _REGEX_MODULES:
+        module = importlib.import_module(name)
+        if getattr(module, "get_dialect_regex_expression", None) is original:
+            module.get_dialect_regex_expression = get_dialect_regex_expression
+
+
+apply()

@@ -1,0 +1,147 @@
+"""Row-level rules: rows that can be set aside one by one go to ``stg_quarantine`` before the suites run.
+
+A comment that names no post (nor, for a reply, its parent), a negative count, an event dated in the future: each is a fault of one
+row, not of the week. Such rows are moved from their staging table to ``stg_quarantine`` (stage
+``validation``, with file, row, column, value, reason and the whole row as JSON), and their file's ledger
+entry moves them from ``rows_loaded`` to ``rows_quarantined`` so the reconciliation still balances. All of
+it happens in one transaction. Whatever is systematic rather than isolated (an unknown platform, a
+duplicated key, a CTR written as a percentage) stays for the table-level suites, which block.
+
+Running the rules again finds nothing more to move, so a retried or re-run week is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import duckdb
+
+from expectations.direct import ident
+from expectations.suites import FUTURE_TOLERANCE
+from expectations.suites import stg_account_day, stg_post
+from readers.entities import ENTITIES
+
+STAGE = "validation"
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """Rows of ``entity`` for which ``kind`` holds on ``column`` are quarantined with ``reason``."""
+
+    entity: str
+    column: str
+    kind: str  # missing | negative | future
+    reason: str
+    unless: str | None = None  # missing only: rows where this column is set are exempt
+
+    def predicate(self) -> str:
+        col = ident(self.column)
+        if self.kind == "missing":
+            return f"{col} IS NULL" + (f" AND {ident(self.unless)} IS NULL" if self.unless else "")
+        if self.kind == "negative":
+            return f"{col} < 0"
+        if self.kind == "future":
+            return f"{col} > ?"
+        raise ValueError(f"unknown row rule kind {self.kind!r}")
+
+
+def _missing(entity: str, column: str, why: str, unless: str | None = None) -> RowRule:
+    what = f"{column} is missing" + (f" and so is {unless}" if unless else "")
+    return RowRule(entity, column, "missing", f"{what}: {why}", unless)
+
+
+def _negative(entity: str, columns: tuple[str, ...]) -> list[RowRule]:
+    return [RowRule(entity, c, "negative", f"{c} is negative: a count is never below zero") for c in columns]
+
+
+def _future(entity: str, column: str) -> RowRule:
+    return RowRule(entity, column, "future", f"{column} is in the future (more than {FUTURE_TOLERANCE} after validation)")
+
+
+ROW_RULES: tuple[RowRule, ...] = (
+    _missing("post", "platform", "a post must name its platform"),
+    _missing("post", "post_id", "a post must carry its id"),
+    *_negative("post", stg_post.COUNTS),
+    _future("post", "published_at"),
+    _missing("comment", "platform", "a comment must name its platform"),
+    _missing("comment", "comment_id", "a comment must carry its id"),
+    _missing("comment", "post_id", "a comment must name the post it is on (a reply at least its parent)", "parent_comment_id"),
+    *_negative("comment", ("like_count", "reply_count")),
+    _future("comment", "created_at"),
+    _missing("account_day", "platform", "an account-day must name its platform"),
+    _missing("account_day", "day", "an account-day must name its day"),
+    *_negative("account_day", stg_account_day.COUNTS),
+    _future("account_day", "day"),
+    _missing("audience", "platform", "an audience row must name its platform"),
+    _missing("audience", "dimension", "an audience row must name its dimension"),
+    _missing("audience", "value", "an audience row must name its dimension value"),
+    *_negative("audience", ("views",)),
+    _missing("search", "dimension", "a search row must name its dimension"),
+    _missing("search", "value", "a search row must name its dimension value"),
+    *_negative("search", ("clicks", "impressions")),
+)
+
+
+def quarantine_row_rules(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> int:
+    """Move every staged row that breaks a row rule to ``stg_quarantine``; returns how many rows moved.
+
+    Runs in its own transaction on ``con`` (call it outside one). A row breaking several rules is moved
+    once, with every reason, column and value joined by ``; ``.
+    """
+    limit = (now or datetime.now(timezone.utc)) + FUTURE_TOLERANCE
+    by_entity: dict[str, list[RowRule]] = defaultdict(list)
+    for rule in ROW_RULES:
+        by_entity[rule.entity].append(rule)
+    moved = 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __row_rule_hits (rid BIGINT, rule_no INTEGER, column_name VARCHAR, "
+            "value VARCHAR, reason VARCHAR)"
+        )
+        for entity_name, rules in by_entity.items():
+            moved += _quarantine_entity(con, entity_name, rules, limit)
+        con.execute("DROP TABLE __row_rule_hits")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return moved
+
+
+def _quarantine_entity(con: duckdb.DuckDBPyConnection, entity_name: str, rules: list[RowRule], limit: datetime) -> int:
+    table = ident(ENTITIES[entity_name].table)
+    con.execute("DELETE FROM __row_rule_hits")
+    for number, rule in enumerate(rules):
+        bound = [limit.date() if rule.column == "day" else limit] if rule.kind == "future" else []
+        con.execute(
+            f"INSERT INTO __row_rule_hits SELECT rowid, ?, ?, CAST({ident(rule.column)} AS VARCHAR), ? "
+            f"FROM {table} WHERE {rule.predicate()}",
+            [number, rule.column, rule.reason, *bound],
+        )
+    hits = con.execute("SELECT count(DISTINCT rid) FROM __row_rule_hits").fetchall()[0][0]
+    if not hits:
+        return 0
+    con.execute(
+        "INSERT INTO stg_quarantine BY NAME "
+        "SELECT t.load_id, t.source_file_sha256, coalesce(l.file_name, t.source_file_sha256) AS file_name, "
+        "t.source_format, t.source_row, ? AS entity, h.column_name, h.value, h.reason, "
+        "CAST(to_json(t) AS VARCHAR) AS raw, ? AS stage "
+        "FROM (SELECT rid, string_agg(column_name, '; ' ORDER BY rule_no) AS column_name, "
+        "      string_agg(coalesce(value, 'null'), '; ' ORDER BY rule_no) AS value, "
+        "      string_agg(reason, '; ' ORDER BY rule_no) AS reason FROM __row_rule_hits GROUP BY rid) AS h "
+        f"JOIN {table} AS t ON t.rowid = h.rid "
+        "LEFT JOIN ops_file_ledger AS l ON l.file_sha256 = t.source_file_sha256",
+        [entity_name, STAGE],
+    )
+    con.execute(
+        "UPDATE ops_file_ledger SET rows_loaded = coalesce(rows_loaded, 0) - c.n, "
+        "rows_quarantined = coalesce(rows_quarantined, 0) + c.n "
+        f"FROM (SELECT t.source_file_sha256 AS sha, count(*) AS n FROM {table} AS t "
+        "      WHERE t.rowid IN (SELECT rid FROM __row_rule_hits) GROUP BY 1) AS c "
+        "WHERE ops_file_ledger.file_sha256 = c.sha"
+    )
+    con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM __row_rule_hits)")
+    return int(hits)

@@ -1,0 +1,171 @@
+"""The gate: quarantine row-level faults, run every table's suite in DuckDB through GX, record, report.
+
+``run_gates`` is what the weekly flow calls between loading and building facts (and again after the
+facts, with ``layers=("facts",)``, if it wants them gated too). Great Expectations is imported inside
+it, never when this module is imported.
+
+Concurrency: the gate writes (quarantine, results), so it takes the warehouse's writer lock (re-entrant
+in one process) and opens its own connection with ``warehouse.connection.open_writer``. In the same
+process that connection shares DuckDB's database instance with any connection the caller already holds
+on the same file, so the caller does not need to close its connection — but it must have committed:
+the gate sees committed data only. Another *process* holding the file makes the gate fail with
+``WarehouseBusy`` (the lock) before anything is touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from cityimage.weeks import Week
+from expectations import direct
+from expectations.checks import Check
+from expectations.report import CheckResult, GateReport, dumps
+from expectations.row_rules import quarantine_row_rules
+from expectations.suites import Suite, SuiteContext, suites_for
+from warehouse.connection import open_writer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LAYERS = ("staging", "operations", "facts")
+
+
+def run_gates(
+    warehouse: Path,
+    week_id: str,
+    run_id: str,
+    data_docs_dir: Path | None = None,
+    *,
+    layers: Iterable[str] = DEFAULT_LAYERS,
+    zone: str | ZoneInfo | None = None,
+    now: datetime | None = None,
+    quarantine: bool = True,
+    fallback: bool = True,
+    suites: list[Suite] | None = None,
+) -> GateReport:
+    """Validate the warehouse for ``week_id``; ``report.passed`` is False if any critical check failed.
+
+    * ``layers``: which suites run (``staging``, ``operations`` — the file-ledger reconciliation —,
+      ``facts``); a suite whose table has no rows is skipped and listed as such.
+    * ``zone``: the reporting time zone that cuts weeks (default: the settings' ``reporting_timezone``).
+    * ``now``: the validation instant ("not in the future" is judged against it); default: the clock.
+    * ``quarantine``: move rows that break row-level rules to ``stg_quarantine`` first (default True).
+    * ``fallback``: when GX raises on an expectation, evaluate the same check directly in DuckDB and record
+      the fallback (default True). Without it, or when the direct check fails too, the expectation
+      counts as a critical failure.
+    * ``suites``: override the declared suites (tests, benchmarks).
+    """
+    started = time.perf_counter()
+    week = Week.parse(week_id)
+    now = now or datetime.now(timezone.utc)
+    ctx = SuiteContext(now=now, week=week, zone=_zone(zone))
+    chosen = suites if suites is not None else suites_for(tuple(layers))
+    report = GateReport(run_id=run_id, week_id=week.id)
+    with open_writer(warehouse, f"quality gates {week.id} ({run_id})") as con:
+        if quarantine:
+            report.quarantined = quarantine_row_rules(con, now)
+        plan = []
+        for suite in chosen:
+            columns = direct.table_columns(con, suite.table)
+            if not columns or _row_count(con, suite.table) == 0:
+                report.skipped_suites.append(suite.name)
+                continue
+            plan.append((suite, suite.checks(ctx), [c for c in suite.index_columns if c in columns]))
+        report.suites = [suite.name for suite, _, _ in plan]
+        if plan:
+            from expectations import gx_engine  # imports Great Expectations: only when validating
+
+            outcomes, report.data_docs_index, report.notes = gx_engine.validate(
+                con, warehouse, plan, run_id, data_docs_dir, run_time=now
+            )
+            for suite, checks, index_columns in plan:
+                for check in checks:
+                    report.results.append(
+                        _result(con, suite, check, index_columns, outcomes.get((suite.name, check.id)), fallback)
+                    )
+        _store(con, report)
+    report.seconds = time.perf_counter() - started
+    log.info("quality gates %s: %s critical, %s warnings", week.id, len(report.critical), len(report.warnings))
+    return report
+
+
+def _zone(zone: str | ZoneInfo | None) -> ZoneInfo:
+    if isinstance(zone, ZoneInfo):
+        return zone
+    if zone:
+        return ZoneInfo(zone)
+    from cityimage.settings import Settings
+
+    return Settings().zone
+
+
+def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {direct.ident(table)}").fetchall()[0][0]
+
+
+def _result(
+    con: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    check: Check,
+    index_columns: list[str],
+    outcome: object,
+    fallback: bool,
+) -> CheckResult:
+    base = dict(
+        suite=suite.name, table=suite.table, check_id=check.id, expectation=check.name,
+        description=check.description, severity=check.severity,
+    )
+    gx_error = getattr(outcome, "error", None) if outcome is not None else "no result from Great Expectations"
+    if gx_error is None:
+        return CheckResult(
+            **base, success=outcome.success, observed_value=outcome.observed,  # type: ignore[union-attr]
+            unexpected_count=outcome.unexpected_count, examples=outcome.examples, engine="gx",  # type: ignore[union-attr]
+        )
+    if not fallback:
+        return CheckResult(**base, success=False, observed_value=None, unexpected_count=None, examples=[],
+                           engine="error", gx_error=gx_error, error="fallback disabled")
+    try:
+        direct_outcome = direct.run_check(con, suite.table, check, tuple(index_columns))
+    except Exception as exc:
+        log.warning("check %s.%s failed in GX (%s) and in DuckDB (%s)", suite.table, check.id, gx_error, exc)
+        return CheckResult(**base, success=False, observed_value=None, unexpected_count=None, examples=[],
+                           engine="error", gx_error=gx_error, error=f"{type(exc).__name__}: {exc}"[:500])
+    log.warning("check %s.%s fell back to DuckDB: %s", suite.table, check.id, gx_error)
+    return CheckResult(
+        **base, success=direct_outcome.success, observed_value=direct_outcome.observed,
+        unexpected_count=direct_outcome.unexpected_count, examples=direct_outcome.examples,
+        engine="duckdb-fallback", gx_error=gx_error,
+    )
+
+
+def _store(con: duckdb.DuckDBPyConnection, report: GateReport) -> None:
+    """Replace this run's rows for the week in ``ops_validation_result``, in one transaction."""
+    rows = [
+        [
+            report.run_id, report.week_id, r.suite, r.table, r.expectation, r.effective_severity, r.success,
+            r.observed_value if isinstance(r.observed_value, str) else dumps(r.observed_value),
+            r.unexpected_count,
+            dumps(r.examples) if r.examples else None,
+            f"[{r.engine}] {r.message()}",
+        ]
+        for r in report.results
+    ]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM ops_validation_result WHERE run_id = ? AND week_id = ?", [report.run_id, report.week_id])
+        if rows:
+            con.executemany(
+                "INSERT INTO ops_validation_result (run_id, week_id, suite, table_name, expectation, severity, success, "
+                "observed_value, unexpected_count, examples, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

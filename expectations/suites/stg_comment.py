@@ -1,0 +1,28 @@
+"""stg_comment: one row per comment or reply per export file."""
+
+from expectations.checks import CRITICAL, ID_PATTERNS, PLATFORMS, WARNING, a_ge_b, id_pattern, in_set, not_in_future, not_null
+from expectations.suites import Suite, SuiteContext
+from expectations.suites._common import STAGING_INDEX, counts_non_negative, id_patterns, staging_key_checks, volume_by_instant
+from readers.entities import COMMENT
+
+
+def build(ctx: SuiteContext) -> list:
+    return [
+        *staging_key_checks(COMMENT, ("platform", "comment_id")),
+        # YouTube's comments.list returns replies without their video: a reply may name only its parent,
+        # and the facts attribute it to the parent's post.
+        not_null("post_id", CRITICAL, "a comment names the post it is on (a reply may name only its parent)",
+                 unless="parent_comment_id"),
+        in_set("platform", PLATFORMS),
+        *counts_non_negative(("like_count", "reply_count")),
+        not_in_future("created_at", ctx.future_limit),
+        not_in_future("exported_at", ctx.future_limit),
+        a_ge_b("exported_at", "created_at", WARNING, "a comment is written before the export that contains it"),
+        *id_patterns("comment_id", "comment"),
+        # the post a comment is on: only the platforms whose post ids have a fixed shape
+        *[id_pattern("post_id", p, ID_PATTERNS["post"][p]) for p in ("youtube", "x", "tiktok")],
+        volume_by_instant(ctx, "exported_at", "comments exported"),
+    ]
+
+
+SUITE = Suite("stg_comment", "staging", build, STAGING_INDEX + ("platform", "comment_id"))
