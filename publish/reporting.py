@@ -13,7 +13,7 @@ import polars as pl
 from cityimage.profile import load_profile
 from cityimage.settings import Settings
 from cityimage.weeks import Week
-from publish.report import render_index, render_week, write_report
+from publish.report import index_headline, render_index, render_week, write_report
 from publish.snapshot import partition_path, published_weeks, read_manifest
 
 
@@ -37,11 +37,5 @@ def _index_entries(root: Path, reports: Path) -> list[dict]:
     entries = []
     for week_id in published_weeks(root):
         kpis = pl.read_parquet(partition_path(root, "kpi_weekly", week_id))
-        entries.append({"week_id": week_id, "path": f"{week_id}.html", "headline": _headline(kpis)})
+        entries.append({"week_id": week_id, "path": f"{week_id}.html", "headline": index_headline(kpis)})
     return entries
-
-
-def _headline(kpis: pl.DataFrame) -> dict[str, float | None]:
-    """Owned and benchmark reply rate across platforms: the figure the index lists per week."""
-    rows = kpis.filter((pl.col("kpi_id") == "C1") & (pl.col("scope") == "role") & pl.col("platform").is_null())
-    return {role: next(iter(rows.filter(pl.col("role") == role)["value"].to_list()), None) for role in ("owned", "benchmark")}
