@@ -1,0 +1,200 @@
+"""Precision and recall of every classifier, measured by running the real classifiers on labelled sets.
+
+The labelled sets live in ``transforms/evaluation/``:
+- ``labelled_comments.csv``: text, language, is_spam, is_question, is_praise, is_travel_intent,
+  is_complaint, sentiment, case (the hard case a row illustrates, if any), split;
+- ``labelled_posts.csv``: text, language, themes, labels, lynch_elements (``;``-separated), split.
+They were written and labelled by judgement before the lexicons were tuned. ``split`` is ``dev`` (rows
+looked at while tuning) or ``holdout`` (rows never looked at while tuning): the holdout figures are the
+honest estimate, the gap between the two is how much the tuning flatters the dev rows.
+
+Run ``python -m transforms.evaluate`` for the tables (all rows, dev, holdout).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from transforms.classify import (
+    LYNCH_ELEMENTS,
+    SENTIMENTS,
+    THEMES,
+    Lexicons,
+    classify_comments,
+    classify_posts,
+    load_lexicons,
+)
+
+EVALUATION_DIR = Path(__file__).resolve().parent / "evaluation"
+COMMENTS_FILE = "labelled_comments.csv"
+POSTS_FILE = "labelled_posts.csv"
+#: The city names the posts are checked against (the Chongqing profile's, kept here so that the
+#: evaluation does not depend on a profile file being edited).
+CITY_TERMS = [
+    "Chongqing", "Chungking", "Chong Qing", "重庆", "重慶", "渝", "Чунцин", "تشونغتشينغ", "チョンチン", "충칭",
+    "#chongqing", "#ichongqing",
+]
+ACT_COLUMNS = {"spam": "is_spam", "question": "is_question", "praise": "is_praise",
+               "travel_intent": "is_travel_intent", "complaint": "is_complaint"}
+
+_SCHEMA = {
+    "classifier": pl.String, "class": pl.String, "support": pl.Int64, "tp": pl.Int64, "fp": pl.Int64,
+    "fn": pl.Int64, "precision": pl.Float64, "recall": pl.Float64, "f1": pl.Float64,
+}
+
+
+def read_labelled_comments(folder: Path = EVALUATION_DIR) -> pl.DataFrame:
+    frame = pl.read_csv(folder / COMMENTS_FILE, infer_schema=False)
+    truthy = ["true", "1", "yes"]
+    bools = {c: pl.col(c).str.strip_chars().str.to_lowercase().is_in(truthy) for c in ACT_COLUMNS.values()}
+    return frame.with_columns(**bools).with_columns(
+        pl.col("language").str.strip_chars(), pl.col("sentiment").str.strip_chars()
+    )
+
+
+def read_labelled_posts(folder: Path = EVALUATION_DIR) -> pl.DataFrame:
+    frame = pl.read_csv(folder / POSTS_FILE, infer_schema=False)
+    return frame.with_columns(
+        [
+            pl.col(c).fill_null("").str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(
+                pl.element().filter(pl.element() != "")
+            ).list.unique().list.sort().alias(c)
+            for c in ("themes", "labels", "lynch_elements")
+        ]
+    ).with_columns(pl.col("language").str.strip_chars())
+
+
+def _counts(classifier: str, cls: str, truth: pl.Series, predicted: pl.Series) -> dict:
+    tp = int((truth & predicted).sum())
+    fp = int((~truth & predicted).sum())
+    fn = int((truth & ~predicted).sum())
+    return {"classifier": classifier, "class": cls, "support": int(truth.sum()), "tp": tp, "fp": fp, "fn": fn}
+
+
+def _single_label(classifier: str, truth: pl.Series, predicted: pl.Series, classes: list[str]) -> list[dict]:
+    rows = [_counts(classifier, c, truth == c, predicted == c) for c in classes]
+    correct = int((truth == predicted).sum())
+    total = truth.len()
+    # Micro-average over all rows: for one label per row, precision = recall = accuracy.
+    rows.append({"classifier": classifier, "class": "all", "support": total, "tp": correct,
+                 "fp": total - correct, "fn": total - correct})
+    return rows
+
+
+def _multi_label(classifier: str, truth: pl.Series, predicted: pl.Series, classes: list[str]) -> list[dict]:
+    return [_counts(classifier, c, truth.list.contains(c), predicted.list.contains(c)) for c in classes]
+
+
+def _ratios(rows: list[dict]) -> pl.DataFrame:
+    counts = {k: v for k, v in _SCHEMA.items() if k not in ("precision", "recall", "f1")}
+    frame = pl.DataFrame(rows, schema=counts)
+    tp, fp, fn = pl.col("tp"), pl.col("fp"), pl.col("fn")
+    return frame.with_columns(
+        precision=pl.when(tp + fp > 0).then(tp / (tp + fp)).otherwise(None),
+        recall=pl.when(tp + fn > 0).then(tp / (tp + fn)).otherwise(None),
+        f1=pl.when(2 * tp + fp + fn > 0).then(2 * tp / (2 * tp + fp + fn)).otherwise(None),
+    ).select(list(_SCHEMA))
+
+
+def predictions(lexicons: Lexicons | None = None, *, split: str | None = None,
+                folder: Path = EVALUATION_DIR) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The labelled sets with the classifiers' output beside the labels (``pred_*`` columns)."""
+    lexicons = lexicons or load_lexicons()
+    comments = read_labelled_comments(folder)
+    posts = read_labelled_posts(folder)
+    if split is not None:
+        comments = comments.filter(pl.col("split") == split)
+        posts = posts.filter(pl.col("split") == split)
+    c_in = pl.DataFrame(
+        {
+            "comment_id": [str(i) for i in range(comments.height)],
+            "platform": ["evaluation"] * comments.height,
+            "text": comments["text"],
+            "language_raw": pl.Series([None] * comments.height, dtype=pl.String),
+        }
+    )
+    c_out = classify_comments(c_in, lexicons)
+    comments = comments.with_columns(
+        pred_language=c_out["language"],
+        pred_sentiment=c_out["sentiment"],
+        pred_score=c_out["sentiment_score"],
+        rules=c_out["rules"],
+        **{f"pred_{col}": c_out[col] for col in ACT_COLUMNS.values()},
+    )
+    p_in = pl.DataFrame(
+        {
+            "post_id": [str(i) for i in range(posts.height)],
+            "platform": ["evaluation"] * posts.height,
+            "title": pl.Series([None] * posts.height, dtype=pl.String),
+            "text": posts["text"],
+            "language_raw": pl.Series([None] * posts.height, dtype=pl.String),
+        }
+    )
+    p_out = classify_posts(p_in, lexicons, CITY_TERMS)
+    posts = posts.with_columns(
+        pred_language=p_out["language"],
+        pred_themes=p_out["themes"],
+        pred_labels=p_out["labels"],
+        pred_lynch_elements=p_out["lynch_elements"],
+        rules=p_out["rules"],
+    )
+    return comments, posts
+
+
+def evaluate(lexicons: Lexicons | None = None, *, split: str | None = None,
+             folder: Path = EVALUATION_DIR) -> pl.DataFrame:
+    """One row per classifier x class: support, tp, fp, fn, precision, recall, f1.
+
+    Classifiers: ``comment_act`` (spam, question, praise, travel_intent, complaint), ``sentiment``
+    (positive, neutral, negative, not_rated, all), ``comment_language`` and ``post_language`` (one row
+    per language in the labels, plus ``all`` = accuracy), ``theme`` (the seven themes and ``other``),
+    ``label`` and ``lynch_element``. ``support`` is the number of labelled rows of the class;
+    a ratio whose denominator is 0 is null. ``split`` restricts to ``dev`` or ``holdout`` rows.
+    """
+    comments, posts = predictions(lexicons, split=split, folder=folder)
+    rows: list[dict] = []
+    for act, col in ACT_COLUMNS.items():
+        rows.append(_counts("comment_act", act, comments[col], comments[f"pred_{col}"]))
+    rows += _single_label("sentiment", comments["sentiment"], comments["pred_sentiment"], list(SENTIMENTS))
+    languages = sorted(set(comments["language"].to_list()))
+    rows += _single_label("comment_language", comments["language"], comments["pred_language"], languages)
+    post_languages = sorted(set(posts["language"].to_list()))
+    rows += _single_label("post_language", posts["language"], posts["pred_language"], post_languages)
+
+    other = pl.lit(["other"], dtype=pl.List(pl.String))
+    themes = posts.select(
+        truth=pl.when(pl.col("themes").list.len() == 0).then(other).otherwise("themes"),
+        pred=pl.when(pl.col("pred_themes").list.len() == 0).then(other).otherwise("pred_themes"),
+    )
+    rows += _multi_label("theme", themes["truth"], themes["pred"], [*THEMES, "other"])
+    label_classes = sorted(set(posts["labels"].explode().drop_nulls().to_list()) | set(
+        posts["pred_labels"].explode().drop_nulls().to_list()))
+    rows += _multi_label("label", posts["labels"], posts["pred_labels"], label_classes)
+    rows += _multi_label(
+        "lynch_element", posts["lynch_elements"], posts["pred_lynch_elements"], list(LYNCH_ELEMENTS)
+    )
+    return _ratios(rows)
+
+
+def _print(title: str, frame: pl.DataFrame) -> None:
+    print(f"\n## {title}\n")
+    with pl.Config(tbl_rows=200, tbl_cols=-1, tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True,
+                   tbl_hide_dataframe_shape=True, float_precision=2):
+        print(frame)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    lexicons = load_lexicons()
+    print(f"lexicons {lexicons.version}")
+    splits = [None, "dev", "holdout"] if not argv else [None if a == "all" else a for a in argv]
+    for split in splits:
+        _print(f"split: {split or 'all'}", evaluate(lexicons, split=split))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
