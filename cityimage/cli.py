@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -63,7 +63,7 @@ def demo(
     with console.status("writing the sample inbox"):
         truth = write_sample_inbox(settings.inbox, weeks)
     console.print(f"sample inbox: [bold]{settings.inbox}[/bold] ({len(truth.files)} files)")
-    _run_backfill(first, last)
+    _run_backfill(settings, first, last)
     _print_outputs(settings, last)
 
 
@@ -97,12 +97,16 @@ def run(
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Skip loading the inbox.")] = False,
 ) -> None:
     """Run the weekly pipeline for one week: ingest, facts, quality gates, KPIs, publish."""
-    _settings()
+    settings = _settings()
     target = _parse_week(week) if week else None
     _quiet_prefect()
-    from flows.weekly import weekly_pipeline
 
-    _guard(lambda: weekly_pipeline(week=target.id if target else None, ingest=not no_ingest))
+    def action() -> None:
+        from flows.weekly import weekly_pipeline
+
+        weekly_pipeline(week=target.id if target else None, ingest=not no_ingest)
+
+    _guard(settings, f"weekly pipeline {target.id if target else '(last week)'}", action)
 
 
 @app.command()
@@ -111,23 +115,28 @@ def backfill(
     last: Annotated[str, typer.Option("--to", help="Last ISO week, e.g. 2026-W47.")],
 ) -> None:
     """Ingest the inbox once, then publish every week of the range in order."""
-    _settings()
-    _run_backfill(_parse_week(first), _parse_week(last))
+    _run_backfill(_settings(), _parse_week(first), _parse_week(last))
 
 
-def _run_backfill(first: Week, last: Week) -> None:
+def _run_backfill(settings: Settings, first: Week, last: Week) -> None:
     _quiet_prefect()
-    from flows.weekly import backfill as backfill_flow
 
-    _guard(lambda: backfill_flow(first=first.id, last=last.id))
+    def action() -> None:
+        from flows.weekly import backfill as backfill_flow
+
+        backfill_flow(first=first.id, last=last.id)
+
+    _guard(settings, f"backfill {first.id}..{last.id}", action)
 
 
-def _guard(action) -> None:
-    """Known failures become one clear line and a non-zero exit, not a traceback."""
-    from warehouse.lock import WarehouseBusy
+def _guard(settings: Settings, purpose: str, action: Callable[[], None]) -> None:
+    """Hold the writer lock before Prefect starts, so a second run is refused at once, not after
+    its server has started; known failures become one clear line and a non-zero exit."""
+    from warehouse.lock import WarehouseBusy, writer_lock
 
     try:
-        action()
+        with writer_lock(settings.warehouse, purpose):
+            action()
     except WarehouseBusy as exc:
         _fail(str(exc), 3)
     except (SettingsError, FileNotFoundError) as exc:

@@ -29,17 +29,23 @@ class QualityGateFailed(RuntimeError):
 
 @task(name="ingest inbox", retries=2, retry_delay_seconds=10)
 def ingest_inbox() -> dict[str, Any]:
+    """Load new inbox files; logs each refusal and quarantine, and one line per export format."""
     logger = get_run_logger()
     summary = stages.ingest(load_settings())
+    by_format: dict[str, list[int]] = {}
     for outcome in summary.files:
         if outcome.status == "refused":
             logger.warning("refused %s: %s", outcome.name, outcome.message)
         elif outcome.status == "loaded":
-            logger.info(
-                "loaded %s as %s: %d read, %d loaded, %d quarantined, %d skipped, %d duplicate", outcome.name,
-                outcome.format, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined, outcome.rows_skipped,
-                outcome.rows_duplicate,
-            )
+            if outcome.rows_quarantined:
+                logger.warning("%s: %d row(s) quarantined (see stg_quarantine)", outcome.name, outcome.rows_quarantined)
+            totals = by_format.setdefault(outcome.format or "?", [0] * 6)
+            for i, figure in enumerate((1, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined,
+                                        outcome.rows_skipped, outcome.rows_duplicate)):
+                totals[i] += figure
+    for fmt, (files, read, loaded, quarantined, skipped, duplicate) in sorted(by_format.items()):
+        logger.info("%s: %d file(s), %d rows read, %d loaded, %d quarantined, %d skipped, %d duplicate",
+                    fmt, files, read, loaded, quarantined, skipped, duplicate)
     figures = {
         "files seen": len(summary.files), "loaded": summary.count("loaded"),
         "already loaded": summary.count("already_loaded"), "refused": summary.count("refused"), "rows": summary.rows_loaded,

@@ -67,19 +67,43 @@ def build_facts(staging: Staging, profile: CityProfile, lexicons: Lexicons, zone
 
 
 def canonical_ids(staging: Staging) -> Staging:
-    """One id per Facebook post: the Graph API writes ``<page>_<post>``, Business Suite the bare post id."""
+    """One id per Facebook post, whichever export named it.
+
+    The Graph API writes ``<page>_<post>`` where Business Suite writes the bare post id; and a live
+    video object has an id of its own, sharing only the video permalink with its post. Comments refer
+    to the post id, so that is the one kept.
+    """
     bare = (
         pl.when(pl.col("platform") == "facebook")
         .then(pl.col("post_id").str.split("_").list.last())
         .otherwise(pl.col("post_id"))
         .alias("post_id")
     )
+    posts = staging.post.with_columns(bare)
     return Staging(
-        post=staging.post.with_columns(bare),
+        post=_unify_live_videos(posts),
         comment=staging.comment.with_columns(bare),
         account_day=staging.account_day,
         audience=staging.audience,
         search=staging.search,
+    )
+
+
+def _unify_live_videos(posts: pl.DataFrame) -> pl.DataFrame:
+    video = pl.col("post_url").str.extract(r"facebook\.com/[^/]+/videos/(\d+)", 1)
+    from_live_object = pl.col("source_format").str.contains("live_videos")
+    post_ids = (
+        posts.filter((pl.col("platform") == "facebook") & ~from_live_object)
+        .with_columns(video.alias("__video"))
+        .filter(pl.col("__video").is_not_null())
+        .group_by("__video")
+        .agg(pl.col("post_id").min().alias("__post_id"))
+    )
+    return (
+        posts.with_columns(pl.when(pl.col("platform") == "facebook").then(video).alias("__video"))
+        .join(post_ids, on="__video", how="left")
+        .with_columns(post_id=pl.coalesce("__post_id", "post_id"))
+        .drop("__video", "__post_id")
     )
 
 
