@@ -24,7 +24,8 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
-err = Console(stderr=True)
+# Errors are not wrapped: they are read in logs and by scripts, whatever the terminal width.
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def _settings() -> Settings:
@@ -83,6 +84,8 @@ def _print_outputs(settings: Settings, week: Week) -> None:
     from publish.snapshot import manifest_path, partition_path
 
     table = Table(title="cityimage outputs", show_header=False)
+    table.add_column("what", no_wrap=True)
+    table.add_column("where", overflow="fold")
     table.add_row("warehouse (DuckDB)", str(settings.warehouse))
     table.add_row(f"KPI snapshot {week.id}", str(partition_path(settings.snapshots, "kpi_weekly", week.id)))
     table.add_row("manifest", str(manifest_path(settings.snapshots, week.id)))
