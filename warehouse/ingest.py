@@ -155,22 +155,66 @@ def ingest_paths(
     progress: Callable[[str], None] | None = None,
 ) -> LoadSummary:
     """Load every new file under ``paths``; already-loaded content is a no-op, refusals are recorded."""
-    summary = LoadSummary(load_id=new_load_id())
-    started = datetime.now(timezone.utc)
-    con.execute("INSERT INTO ops_load (load_id, started_at, status) VALUES (?, ?, 'running')", [summary.load_id, started])
+    summary = start_load(con)
     for path, root in discover(paths):
         data = path.read_bytes()
         source = source_for(path, root, data, ctx.profile)
         summary.files += ingest_source(con, source, ctx, summary.load_id)
         if progress:
             progress(source.name)
+    finish_load(con, summary)
+    return summary
+
+
+def start_load(con: duckdb.DuckDBPyConnection) -> LoadSummary:
+    """Open a load in ``ops_load``; every file of the run is recorded under its id."""
+    summary = LoadSummary(load_id=new_load_id())
+    started = datetime.now(timezone.utc)
+    con.execute("INSERT INTO ops_load (load_id, started_at, status) VALUES (?, ?, 'running')", [summary.load_id, started])
+    return summary
+
+
+def finish_load(con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
+    """Close the load with its file counts."""
     con.execute(
         "UPDATE ops_load SET finished_at = ?, files_seen = ?, files_loaded = ?, files_already = ?, "
         "files_refused = ?, status = 'done' WHERE load_id = ?",
         [datetime.now(timezone.utc), len(summary.files), summary.count("loaded"), summary.count("already_loaded"),
          summary.count("refused"), summary.load_id],
     )
-    return summary
+
+
+def plan_source(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, ctx: IngestContext, load_id: str
+) -> tuple[list[FileOutcome], list[tuple[SourceFile, str]]]:
+    """What ``ingest_source`` would do before reading: record already-loaded files and bad archives
+    at once, and return the (source, digest) leaves still to read, so reading can run elsewhere."""
+    digest = sha256(source.data)
+    if _already_loaded(con, digest):
+        _sight(con, digest, source.name, load_id, "already_loaded")
+        return [FileOutcome(source.name, digest, "already_loaded")], []
+    if not is_archive(source.data):
+        return [], [(source, digest)]
+    try:
+        members = expand_archive(source, ctx.max_archive_bytes, ctx.max_archive_ratio)
+    except ReadError as exc:
+        return [_refuse(con, source, digest, load_id, str(exc), None)], []
+    done: list[FileOutcome] = []
+    leaves: list[tuple[SourceFile, str]] = []
+    for member in members:
+        member_done, member_leaves = plan_source(con, member, ctx, load_id)
+        done += member_done
+        leaves += member_leaves
+    return done, leaves
+
+
+def load_prepared(con: duckdb.DuckDBPyConnection, prepared: "PreparedFile", load_id: str) -> FileOutcome:
+    """Write a file read elsewhere, unless the same content was loaded since it was planned
+    (two copies of one export in the same batch: the second is ``already_loaded``, as serially)."""
+    if _already_loaded(con, prepared.digest):
+        _sight(con, prepared.digest, prepared.source.name, load_id, "already_loaded")
+        return FileOutcome(prepared.source.name, prepared.digest, "already_loaded")
+    return write_prepared(con, prepared, load_id)
 
 
 def ingest_source(con: duckdb.DuckDBPyConnection, source: SourceFile, ctx: IngestContext, load_id: str) -> list[FileOutcome]:
@@ -194,17 +238,46 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, digest: str) -> bool:
 
 
 def _load_one(con: duckdb.DuckDBPyConnection, source: SourceFile, digest: str, ctx: IngestContext, load_id: str) -> FileOutcome:
+    return write_prepared(con, read_source(source, digest, ctx), load_id)
+
+
+@dataclass
+class PreparedFile:
+    """One file read and typed but not yet written: the half of loading that needs no warehouse.
+
+    Split out so a parallel ingest (``flows/parallel.py``) can read files in Dask workers and hand
+    the results to the one writer; the serial path composes the same two halves.
+    """
+
+    source: SourceFile
+    digest: str
+    result: ReadResult | None = None
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    duplicates: int = 0
+    error: str | None = None
+
+
+def read_source(source: SourceFile, digest: str, ctx: IngestContext) -> PreparedFile:
+    """Read, attribute and pseudonymise one (non-archive) file; a refusal is returned, never raised."""
     try:
         result = formats.read(source)
         tables, duplicates = prepare_tables(result, source, ctx)
     except ReadError as exc:
-        return _refuse(con, source, digest, load_id, str(exc), None)
+        return PreparedFile(source, digest, error=str(exc))
     except Exception as exc:  # a reader bug must not stop the other files of the week
-        return _refuse(con, source, digest, load_id, f"reader failed on this file ({type(exc).__name__}: {exc})", None)
+        return PreparedFile(source, digest, error=f"reader failed on this file ({type(exc).__name__}: {exc})")
+    return PreparedFile(source, digest, result, tables, duplicates)
+
+
+def write_prepared(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, load_id: str) -> FileOutcome:
+    """Write a read file's rows, quarantine and ledger entry in one transaction (or record its refusal)."""
+    source, digest, result, tables = prepared.source, prepared.digest, prepared.result, prepared.tables
+    if prepared.error is not None or result is None:
+        return _refuse(con, source, digest, load_id, prepared.error or "not read", None)
     fault("after_read")
     outcome = FileOutcome(
         source.name, digest, "loaded", result.format, result.rows_read,
-        sum(t.height for t in tables.values()), len(result.rejects), len(result.skips), duplicates,
+        sum(t.height for t in tables.values()), len(result.rejects), len(result.skips), prepared.duplicates,
     )
     con.execute("BEGIN TRANSACTION")
     try:

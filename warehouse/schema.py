@@ -44,10 +44,12 @@ def sql_type(dtype: pl.DataType) -> str:
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply pending migrations and staging evolutions; returns what was applied."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS ops_schema_migration ("
-        " version VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
-    )
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'ops_schema_migration'").fetchall():
+        con.execute(
+            "CREATE TABLE ops_schema_migration ("
+            " version VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+        )
+        con.execute("COMMENT ON TABLE ops_schema_migration IS 'One row per migration applied to this warehouse.'")
     done = {row[0] for row in con.execute("SELECT version FROM ops_schema_migration").fetchall()}
     applied = []
     for name in sorted(_migration_files()):
