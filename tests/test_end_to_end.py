@@ -136,6 +136,16 @@ def test_the_snapshot_tells_the_studys_story(run) -> None:
     # Culture is under-told: a small share of the city's posts (themes overlap, so not the generator's
     # single intended theme), well below the peer city's.
     assert culture["owned"] < 0.25 and culture["owned"] < culture["benchmark"]
+    owned_formats = {
+        r["dimension"]: r["value"]
+        for r in kpis.filter((pl.col("kpi_id") == "B3") & (pl.col("scope") == "role") & (pl.col("role") == "owned")
+                             & pl.col("platform").is_null()).to_dicts()
+    }
+    known = {k: v for k, v in owned_formats.items() if k not in ("entropy", "unknown")}
+    assert max(known, key=known.get) == "image" and known["image"] > 0.4  # mostly picture posts
+    ranks = kpis.filter((pl.col("kpi_id") == "D2") & (pl.col("scope") == "role") & (pl.col("role") == "public")
+                        & pl.col("platform").is_null() & (pl.col("unit") == "rank")).sort("value")
+    assert ranks["dimension"][0] == "rank:mountain_city"  # the label foreigners use most
 
 
 def test_the_snapshot_is_what_the_warehouse_holds(run) -> None:

@@ -71,6 +71,9 @@ def test_b3_format_shares_and_normalised_entropy() -> None:
     assert entropy["value"] == pytest.approx(-(0.4 * math.log(0.4) + 3 * 0.2 * math.log(0.2)) / math.log(6))
     # The benchmark: one image and one post of unknown format; entropy over the one known post = 0.
     assert share("unknown", "x:hangzhou_china") == 0.5
+    # Shares are of posts with a known format: the benchmark's one image is 100 % of them (1 ÷ 1).
+    image = pick(frame, "B3", account="x:hangzhou_china", dimension="image")
+    assert (image["value"], image["numerator"], image["denominator"]) == (1.0, 1.0, 1.0)
     bench = pick(frame, "B3", account="x:hangzhou_china", dimension="entropy")
     assert (bench["value"], bench["n"]) == (0.0, 1)
     assert "1 post of unknown format left out" in bench["note"]

@@ -93,12 +93,19 @@ def b3_format_mix(ctx: Context, g: Group) -> list[Out]:
             counts[post["format_eff"]] += 1
         else:
             unknown += 1
-    rows = [ratio(c, len(posts), "ratio", reason="", n=len(posts), dim=fmt, notes=notes, flagged=flagged) for fmt, c in counts.items()]
-    if unknown:
-        rows.append(ratio(unknown, len(posts), "ratio", reason="", n=len(posts), dim="unknown",
-                          notes=["format missing or not one of the catalogue's formats", *notes], flagged=flagged))
     known = len(posts) - unknown
     unknown_note = f"{plural(unknown, 'post')} of unknown format left out" if unknown else None
+    # Shares are of posts whose format is known: an export that does not say (X's analytics export)
+    # must not read as a format of its own. The unknown row says how many were left out.
+    rows = [
+        ratio(c, known, "ratio", reason="no post of a known format", n=known, dim=fmt,
+              notes=[unknown_note, *notes], flagged=flagged)
+        for fmt, c in counts.items()
+    ]
+    if unknown:
+        rows.append(ratio(unknown, len(posts), "ratio", reason="", n=len(posts), dim="unknown",
+                          notes=["format missing from the export or not one of the catalogue's formats", *notes],
+                          flagged=flagged))
     if not known:
         rows.append(absent("no post of a known format", "index", dim="entropy", notes=[unknown_note, *notes]))
     else:
