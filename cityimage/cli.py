@@ -6,10 +6,11 @@ Heavy imports (Prefect, Great Expectations) happen inside the commands that need
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -17,6 +18,9 @@ from rich.table import Table
 
 from cityimage.settings import Settings, SettingsError, load_settings
 from cityimage.weeks import Week
+
+if TYPE_CHECKING:
+    import duckdb
 
 app = typer.Typer(
     help="cityimage: measure how a city's image travels on overseas social media, week by week.",
@@ -102,6 +106,7 @@ def run(
     """Run the weekly pipeline for one week: ingest, facts, quality gates, KPIs, publish."""
     settings = _settings()
     target = _parse_week(week) if week else None
+    _require_author_key(settings)
     _quiet_prefect()
 
     def action() -> None:
@@ -122,6 +127,7 @@ def backfill(
 
 
 def _run_backfill(settings: Settings, first: Week, last: Week) -> None:
+    _require_author_key(settings)
     _quiet_prefect()
 
     def action() -> None:
@@ -145,9 +151,25 @@ def _guard(settings: Settings, purpose: str, action: Callable[[], None]) -> None
     except (SettingsError, FileNotFoundError) as exc:
         _fail(str(exc), 2)
     except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            _fail(_DISK_FULL.format(exc=exc), 5)
         if type(exc).__name__ == "QualityGateFailed":
             _fail(f"quality gates stopped the run, nothing was published: {exc}", 4)
         raise
+
+
+_DISK_FULL = (
+    "the disk is full ({exc}). Nothing half-written was kept: each file's load is one transaction and "
+    "snapshot files are renamed into place only when complete. Free some space and run the same command again."
+)
+
+
+def _require_author_key(settings: Settings) -> None:
+    """A run that may ingest refuses to start without the pseudonymisation key (before Prefect starts)."""
+    try:
+        settings.require_author_key()
+    except SettingsError as exc:
+        _fail(str(exc), 2)
 
 
 def _parse_week(text: str) -> Week:
@@ -265,12 +287,142 @@ def sql(query: Annotated[str, typer.Argument(help="A read-only SQL query against
 
 
 @app.command()
-def evaluate() -> None:
+def evaluate(
+    split: Annotated[str, typer.Option(help="holdout (never used for tuning: the honest figures), dev, or all.")] = "holdout",
+) -> None:
     """Precision and recall of every classifier on the project's labelled evaluation set."""
     from transforms.evaluate import evaluate as run_evaluation
 
-    frame = run_evaluation()
+    if split not in ("holdout", "dev", "all"):
+        _fail(f"--split must be holdout, dev or all, not {split!r}", 2)
+    frame = run_evaluation(split=None if split == "all" else split)
     table = Table(*frame.columns)
     for row in frame.iter_rows():
         table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
     console.print(table)
+
+
+@app.command()
+def restore(
+    backup_file: Annotated[Path, typer.Argument(metavar="BACKUP", help="A backup file from the backups folder.")],
+) -> None:
+    """Replace the warehouse with a backup (taken at the start of each weekly run); the current one is kept aside."""
+    from warehouse.backup import BackupError, list_backups, restore as restore_backup
+    from warehouse.lock import WarehouseBusy
+
+    settings = _settings()
+    if not backup_file.is_file():
+        known = ", ".join(p.name for p in list_backups(settings.backups)[-5:]) or "none"
+        _fail(f"no backup at {backup_file} (latest in {settings.backups}: {known})", 2)
+    try:
+        kept = restore_backup(backup_file, settings.warehouse)
+    except WarehouseBusy as exc:
+        _fail(str(exc), 3)
+    except BackupError as exc:
+        _fail(f"{exc}; the warehouse was not touched", 1)
+    console.print(f"restored {settings.warehouse} from {backup_file}")
+    if kept:
+        console.print(f"the previous warehouse is kept as {kept}")
+    console.print("re-publish the affected weeks with `cityimage run --week W --no-ingest`, then `cityimage run` "
+                  "to load any export that arrived after the backup")
+
+
+@app.command()
+def analyst(
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="Run one query and exit.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Run the statements of a .sql file and exit.")] = None,
+    print_sql: Annotated[bool, typer.Option("--print-sql", help="Print the view definitions for any DuckDB client.")] = False,
+) -> None:
+    """Query the published snapshots in an in-memory DuckDB session; never locks the warehouse."""
+    from cityimage.analyst import analyst_views, open_session, split_statements
+
+    settings = _settings()
+    if print_sql:
+        for statement in analyst_views(settings.snapshots.resolve()):
+            typer.echo(statement + ";")
+        return
+    if file is not None and not file.is_file():
+        _fail(f"no SQL file at {file}", 2)
+    con, missing = open_session(settings.snapshots.resolve())
+    if missing:
+        err.print(f"[yellow]not published yet under {settings.snapshots}:[/yellow] {', '.join(missing)}")
+    statements = [query] if query else split_statements(file.read_text(encoding="utf-8")) if file else None
+    if statements is not None:
+        failed = [s for s in statements if not _analyst_print(con, s, settings.snapshots.resolve())]
+        raise typer.Exit(1 if failed else 0)
+    _analyst_repl(con, settings.snapshots.resolve())
+
+
+def _analyst_print(con: duckdb.DuckDBPyConnection, statement: str, root: Path) -> bool:
+    """Run one statement and print its rows; a SQL error is one line, and False."""
+    import duckdb
+
+    from cityimage.analyst import run_query
+
+    try:
+        columns, rows = run_query(con, statement, root)
+    except duckdb.Error as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return False
+    if columns:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+        console.print(f"{len(rows)} row(s)")
+    return True
+
+
+def _analyst_repl(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """Read a statement (ending with ';' or a blank line), run it, print it; Ctrl-D or .quit leaves."""
+    console.print("cityimage analyst: views kpi_weekly, fct_post, fct_comment, fct_mention, manifests. "
+                  "End a statement with ';'. .quit to leave.")
+    buffer: list[str] = []
+    while True:
+        try:
+            line = input("... " if buffer else "sql> ")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not buffer and line.strip() in (".quit", ".exit", "quit", "exit"):
+            return
+        buffer.append(line)
+        if line.rstrip().endswith(";") or (not line.strip() and buffer):
+            statement = "\n".join(buffer).strip().rstrip(";")
+            buffer = []
+            if statement:
+                _analyst_print(con, statement, root)
+
+
+@app.command()
+def deploy(
+    work_pool: Annotated[Optional[str], typer.Option(help="Process work pool; default: setting prefect_work_pool.")] = None,
+) -> None:
+    """Register the weekly and backfill deployments with the Prefect API at PREFECT_API_URL."""
+    from flows.deploy import ensure_work_pool, register
+
+    settings = _settings()
+    pool = work_pool or settings.prefect_work_pool
+    _quiet_prefect()
+    if not os.environ.get("PREFECT_API_URL"):
+        err.print("[yellow]PREFECT_API_URL is not set: using the Prefect profile's API (see `prefect config view`)[/yellow]")
+    try:
+        created = ensure_work_pool(pool)
+        ids = register(pool)
+    except Exception as exc:  # an unreachable API is the usual cause: one line, not a traceback
+        _fail(f"could not register the deployments ({type(exc).__name__}: {exc}); is the Prefect server up?", 1)
+    if created:
+        console.print(f"created process work pool [bold]{pool}[/bold]")
+    for name, deployment_id in ids.items():
+        console.print(f"registered [bold]{name}[/bold] ({deployment_id}) on pool {pool}")
+    console.print(f"start a worker: prefect worker start --pool {pool}")
+
+
+@app.command()
+def serve() -> None:
+    """Serve the weekly (scheduled) and backfill deployments from this process until stopped."""
+    from flows.deploy import serve as serve_deployments
+
+    _settings()
+    _quiet_prefect()
+    serve_deployments()
