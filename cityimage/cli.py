@@ -90,11 +90,15 @@ def _print_outputs(settings: Settings, week: Week) -> None:
     table = Table(title="cityimage outputs", show_header=False)
     table.add_column("what", no_wrap=True)
     table.add_column("where", overflow="fold")
-    table.add_row("warehouse (DuckDB)", str(settings.warehouse))
-    table.add_row(f"KPI snapshot {week.id}", str(partition_path(settings.snapshots, "kpi_weekly", week.id)))
-    table.add_row("manifest", str(manifest_path(settings.snapshots, week.id)))
-    table.add_row(f"report {week.id}", str(settings.reports / f"{week.id}.html"))
-    table.add_row("report index", str(settings.reports / "index.html"))
+    rows = {
+        "warehouse (DuckDB)": settings.warehouse,
+        f"KPI snapshot {week.id}": partition_path(settings.snapshots, "kpi_weekly", week.id),
+        "manifest": manifest_path(settings.snapshots, week.id),
+        f"report {week.id}": settings.reports / f"{week.id}.html",
+        "report index": settings.reports / "index.html",
+    }
+    for label, path in rows.items():
+        table.add_row(label, str(path.resolve()))
     console.print(table)
 
 
