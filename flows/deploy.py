@@ -1,0 +1,93 @@
+"""The weekly and backfill deployments, registered against a Prefect API or served in-process.
+
+Two ways to run on a schedule, both with the same names, schedule and limits as
+``deploy/prefect.yaml`` (a test keeps them in step):
+
+- :func:`register` — what ``cityimage deploy`` does: create the process work pool if missing and
+  register both deployments to it; a ``prefect worker start --pool <pool>`` then runs them.
+- :func:`serve` — what ``cityimage serve`` does: one long-running process that schedules and runs
+  the flows itself, with no work pool or worker (the simplest for one machine).
+
+No flow-level retries: the weekly flow holds the warehouse's writer lock and stops on a failed
+quality gate, which a retry would only repeat. Retries live on the tasks that can profit from them
+(reading the inbox). A failed week is re-run by hand or by next Monday's run, which is idempotent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+WEEKLY_ENTRYPOINT = "flows/weekly.py:weekly_pipeline"
+BACKFILL_ENTRYPOINT = "flows/weekly.py:backfill"
+WEEKLY_NAME = "weekly"
+BACKFILL_NAME = "backfill"
+WEEKLY_CRON = "0 6 * * 1"  # Monday 06:00 in the reporting zone: report the week just ended
+REPORTING_ZONE = "Asia/Shanghai"
+WEEKLY_PARAMETERS: dict[str, Any] = {"week": None, "ingest": True}
+CONCURRENCY_LIMIT = 1  # one run writes the warehouse at a time; a second would be refused by the lock anyway
+TAGS = ["cityimage"]
+
+
+def weekly_schedules() -> list[Any]:
+    """The weekly cron, in the reporting zone (a week's edge is Monday 00:00 there)."""
+    from prefect.schedules import Cron
+
+    return [Cron(WEEKLY_CRON, timezone=REPORTING_ZONE)]
+
+
+def ensure_work_pool(name: str) -> bool:
+    """Create the process work pool if the API has none of that name; True when it was created."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(name)
+            return False
+        except ObjectNotFound:
+            template = ProcessWorker.get_default_base_job_template()
+            client.create_work_pool(WorkPoolCreate(name=name, type="process", base_job_template=template))
+            return True
+
+
+def register(work_pool: str, project_root: Path = PROJECT_ROOT) -> dict[str, UUID]:
+    """Register the weekly (scheduled) and backfill (on demand) deployments against ``PREFECT_API_URL``.
+
+    The code is not copied anywhere: the pull step sets the working directory to ``project_root``,
+    so the worker must run on a machine with this checkout and its virtualenv.
+    """
+    from prefect import flow
+
+    ensure_work_pool(work_pool)
+    common: dict[str, Any] = {
+        "work_pool_name": work_pool, "build": False, "push": False, "tags": TAGS,
+        "print_next_steps": False, "ignore_warnings": True, "concurrency_limit": CONCURRENCY_LIMIT,
+    }
+    weekly = flow.from_source(source=str(project_root), entrypoint=WEEKLY_ENTRYPOINT).deploy(
+        name=WEEKLY_NAME, schedules=weekly_schedules(), parameters=dict(WEEKLY_PARAMETERS),
+        description="Ingest the inbox and publish the week just ended (Monday 06:00 Asia/Shanghai).", **common,
+    )
+    backfill = flow.from_source(source=str(project_root), entrypoint=BACKFILL_ENTRYPOINT).deploy(
+        name=BACKFILL_NAME, description="Ingest once, then publish each week of a range; run on demand.", **common,
+    )
+    return {f"weekly-pipeline/{WEEKLY_NAME}": weekly, f"backfill/{BACKFILL_NAME}": backfill}
+
+
+def serve() -> None:
+    """Serve both deployments from this process until interrupted: schedule, run, report to the API."""
+    from prefect import serve as prefect_serve
+
+    from flows.weekly import backfill, weekly_pipeline
+
+    prefect_serve(
+        weekly_pipeline.to_deployment(
+            name=WEEKLY_NAME, schedules=weekly_schedules(), parameters=dict(WEEKLY_PARAMETERS),
+            concurrency_limit=CONCURRENCY_LIMIT, tags=TAGS,
+        ),
+        backfill.to_deployment(name=BACKFILL_NAME, concurrency_limit=CONCURRENCY_LIMIT, tags=TAGS),
+    )

@@ -1,0 +1,156 @@
+"""The analyst session: views over the published snapshots, no lock on the warehouse, no torn reads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from cityimage.analyst import SNAPSHOT_TABLES, analyst_views, open_session, run_query, split_statements
+from publish.snapshot import publish_week
+
+ROOT = Path(__file__).resolve().parents[1]
+WEEK = "2026-W47"
+SMALL, LARGE = 3, 5000
+
+
+def _tables(rows: int, week: str = WEEK) -> dict[str, pl.DataFrame]:
+    """Tables of ``rows`` rows each, every row tagged with ``rows`` so a mixed read would show."""
+    frame = pl.DataFrame({"week_id": [week] * rows, "version": [rows] * rows, "value": list(range(rows))})
+    return {table: frame for table in SNAPSHOT_TABLES}
+
+
+def _publish(root: Path, rows: int, week: str = WEEK) -> None:
+    publish_week(root, week, _tables(rows, week), {"code_version": f"v{rows}", "inputs": [], "validation_warnings": []})
+
+
+def test_analyst_views_are_plain_duckdb_sql() -> None:
+    views = analyst_views(Path("/data/it's snapshots"))
+    assert len(views) == len(SNAPSHOT_TABLES) + 1
+    assert views[0] == ("CREATE OR REPLACE VIEW kpi_weekly AS SELECT * FROM read_parquet("
+                        "'/data/it''s snapshots/kpi_weekly/*/*.parquet', hive_partitioning = true)")
+    assert "read_json('/data/it''s snapshots/manifests/*.json'" in views[-1]
+    con = duckdb.connect()
+    for view in views:  # every statement parses (binding needs files, so only parse here)
+        con.extract_statements(view)
+
+
+def test_a_session_sees_every_week_and_the_manifests(tmp_path: Path) -> None:
+    _publish(tmp_path, SMALL, "2026-W46")
+    _publish(tmp_path, SMALL, WEEK)
+    con, missing = open_session(tmp_path)
+    assert missing == []
+    columns, rows = run_query(con, "SELECT week, count(*) FROM kpi_weekly GROUP BY week ORDER BY week")
+    assert columns == ["week", "count_star()"] and rows == [("2026-W46", SMALL), (WEEK, SMALL)]
+    assert run_query(con, "SELECT week_id, code_version FROM manifests ORDER BY week_id")[1] == [
+        ("2026-W46", f"v{SMALL}"), (WEEK, f"v{SMALL}")]
+
+
+def test_a_session_before_anything_is_published_says_what_is_missing(tmp_path: Path) -> None:
+    con, missing = open_session(tmp_path)
+    assert missing == [*SNAPSHOT_TABLES, "manifests"]
+    assert run_query(con, "SELECT 42")[1] == [(42,)]
+
+
+def test_sql_files_are_split_into_statements() -> None:
+    script = "-- the C family\nSELECT 1;\n\nSELECT 2\nFROM t;\n-- trailing comment\n"
+    assert split_statements(script) == ["-- the C family\nSELECT 1", "SELECT 2\nFROM t"]
+
+
+PUBLISHER = """
+import sys, time, polars as pl
+from pathlib import Path
+from publish.snapshot import publish_week
+root, rounds = Path(sys.argv[1]), int(sys.argv[2])
+for i in range(rounds):
+    rows = {small} if i % 2 else {large}
+    frame = pl.DataFrame({{"week_id": ["{week}"] * rows, "version": [rows] * rows, "value": list(range(rows))}})
+    publish_week(root, "{week}", {{t: frame for t in {tables!r}}}, {{"code_version": f"v{{rows}}"}})
+    time.sleep(0.01)
+print("done", flush=True)
+"""
+
+
+def test_an_open_session_neither_blocks_a_publish_nor_sees_a_torn_snapshot(tmp_path: Path) -> None:
+    """A publisher in another process rewrites the week's files 40 times while this process holds a
+    session open and queries: the publisher is never blocked, and every read is a whole old or new file.
+
+    DuckDB opens a file to plan and again to scan, so a bare query racing a rename can fail;
+    ``run_query`` with the snapshot root retries until no file changed while it ran."""
+    _publish(tmp_path, SMALL)
+    con, _ = open_session(tmp_path)
+    # The live warehouse stays free too: a writer can open it while the session is open.
+    writer = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    writer.close()
+    script = PUBLISHER.format(small=SMALL, large=LARGE, week=WEEK, tables=SNAPSHOT_TABLES)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.monotonic()
+    publisher = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), "40"], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: set[tuple[int, int]] = set()
+    while publisher.poll() is None:
+        for table in SNAPSHOT_TABLES:
+            rows = run_query(con, f"SELECT version, count(*) FROM {table} GROUP BY version", tmp_path)[1]
+            assert len(rows) == 1, rows  # never two versions of one file mixed
+            version, count = rows[0]
+            assert count == version, (table, version, count)  # never a partial file
+            seen.add((version, count))
+    out, errors = publisher.communicate(timeout=60)
+    assert publisher.returncode == 0, errors
+    assert "done" in out and time.monotonic() - started < 60
+    assert seen <= {(SMALL, SMALL), (LARGE, LARGE)} and seen
+    assert run_query(con, "SELECT count(*) FROM kpi_weekly")[1] == [(SMALL,)]  # the last round wrote SMALL
+    assert not list(tmp_path.rglob(".*tmp-*"))
+
+
+def test_the_cli_prints_the_views_and_runs_a_query(tmp_path: Path, monkeypatch) -> None:
+    from cityimage.cli import app
+
+    _publish(tmp_path / "snapshots", SMALL)
+    monkeypatch.setenv("CITYIMAGE_HOME", str(tmp_path))
+    runner = CliRunner()
+    printed = runner.invoke(app, ["analyst", "--print-sql"])
+    assert printed.exit_code == 0 and printed.output.count("CREATE OR REPLACE VIEW") == len(SNAPSHOT_TABLES) + 1
+    con = duckdb.connect()
+    for statement in printed.output.strip().split(";\n"):  # pasted into a plain DuckDB, they work
+        con.execute(statement.rstrip(";"))
+    assert con.execute("SELECT count(*) FROM fct_post").fetchall() == [(SMALL,)]
+    result = runner.invoke(app, ["analyst", "--query", "SELECT week, count(*) AS n FROM kpi_weekly GROUP BY week"])
+    assert result.exit_code == 0, result.output
+    assert WEEK in result.output and "1 row(s)" in result.output
+    sql_file = tmp_path / "q.sql"
+    sql_file.write_text("SELECT count(*) FROM fct_comment;\nSELECT week_id FROM manifests;\n")
+    assert runner.invoke(app, ["analyst", "--file", str(sql_file)]).exit_code == 0
+    bad = runner.invoke(app, ["analyst", "--query", "SELECT * FROM no_such_table"])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    repl = runner.invoke(app, ["analyst"], input="SELECT count(*) AS n\nFROM fct_mention;\n.quit\n")
+    assert repl.exit_code == 0 and "1 row(s)" in repl.output
+
+
+def test_an_object_store_snapshot_url_fails_at_start_with_a_clear_message(tmp_path: Path, monkeypatch) -> None:
+    from cityimage.cli import app
+
+    monkeypatch.setenv("CITYIMAGE_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYIMAGE_SNAPSHOT_URL", "s3://city-bucket/snapshots")
+    result = CliRunner().invoke(app, ["analyst", "--print-sql"])
+    assert result.exit_code == 2
+    assert "httpfs" in result.output and "CITYIMAGE_SNAPSHOT_URL" in result.output and "Traceback" not in result.output
+
+
+def test_a_file_url_or_path_names_the_snapshot_folder(tmp_path: Path, monkeypatch) -> None:
+    from cityimage.settings import load_settings
+
+    monkeypatch.setenv("CITYIMAGE_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYIMAGE_SNAPSHOT_URL", f"file://{tmp_path}/shared%20snaps")
+    assert load_settings().snapshots == tmp_path / "shared snaps"
+    monkeypatch.setenv("CITYIMAGE_SNAPSHOT_URL", str(tmp_path / "plain"))
+    assert load_settings().snapshots == tmp_path / "plain"
+    monkeypatch.delenv("CITYIMAGE_SNAPSHOT_URL")
+    assert load_settings().snapshots == tmp_path / "snapshots"

@@ -1,0 +1,217 @@
+"""Deployments: ``deploy/prefect.yaml`` and ``cityimage deploy`` agree, and a real local Prefect server
+plus a process worker runs the weekly deployment to a published snapshot when triggered through the API."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import yaml
+
+from flows import deploy as spec
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+AUTHOR_KEY = "deployment-test-key-0123456789abcdef"
+WEEK = "2026-W47"
+
+
+def test_prefect_yaml_declares_what_cityimage_deploy_registers() -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text())
+    deployments = {d["name"]: d for d in config["deployments"]}
+    weekly, backfill = deployments[spec.WEEKLY_NAME], deployments[spec.BACKFILL_NAME]
+    assert weekly["entrypoint"] == spec.WEEKLY_ENTRYPOINT and backfill["entrypoint"] == spec.BACKFILL_ENTRYPOINT
+    assert weekly["schedules"] == [{"cron": spec.WEEKLY_CRON, "timezone": spec.REPORTING_ZONE, "active": True}]
+    assert backfill["schedules"] == []
+    assert weekly["parameters"] == spec.WEEKLY_PARAMETERS
+    assert weekly["concurrency_limit"] == backfill["concurrency_limit"] == spec.CONCURRENCY_LIMIT == 1
+    assert weekly["work_pool"]["name"] == backfill["work_pool"]["name"] == "cityimage-process"
+    assert list(config["pull"][0]) == ["prefect.deployments.steps.set_working_directory"]
+    assert (ROOT / spec.WEEKLY_ENTRYPOINT.split(":")[0]).is_file()
+
+
+def test_the_weekly_schedule_is_monday_six_in_the_reporting_zone() -> None:
+    (schedule,) = spec.weekly_schedules()
+    assert schedule.cron == "0 6 * * 1" and schedule.timezone == "Asia/Shanghai"
+
+
+# -- a real server, a real worker --------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a process and everything it started (its own session), however the test ended."""
+    if process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, log: Path, limit: float = 150) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"prefect server exited ({server.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"prefect server not healthy after {limit}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def environment(tmp_path: Path) -> dict[str, str]:
+    """A sample inbox, the cityimage settings, and a Prefect home of the test's own."""
+    from cityimage.sample import default_weeks, write_sample_inbox
+
+    home = tmp_path / "home"
+    write_sample_inbox(home / "inbox", default_weeks())
+    port = _free_port()
+    return {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "CITYIMAGE_HOME": str(home),
+        "CITYIMAGE_AUTHOR_KEY": AUTHOR_KEY,
+        "CITYIMAGE_PROJECT_DIR": str(ROOT),
+    }
+
+
+@pytest.fixture
+def server(environment: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """``prefect server start`` on a free port with SQLite in the test's PREFECT_HOME; its API URL."""
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", environment["PREFECT_SERVER_API_PORT"],
+             "--no-ui", "--analytics-off"],
+            env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path,
+        )
+    try:
+        _wait_healthy(environment["PREFECT_API_URL"], process, log)
+        yield environment["PREFECT_API_URL"]
+    finally:
+        _stop(process)
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{args}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_a_triggered_weekly_deployment_publishes_the_week(server: str, environment: dict[str, str], tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # 1. The CLI path on a new server creates the process work pool and registers both deployments.
+    out = _run([str(BIN / "cityimage"), "deploy"], environment).stdout
+    assert "created process work pool cityimage-process" in out
+    # 2. The YAML path registers against the real server too (it needs the pool to exist).
+    _run([str(BIN / "prefect"), "--no-prompt", "deploy", "--prefect-file", "deploy/prefect.yaml", "--all"], environment)
+    # 3. The CLI path again: idempotent, and the run below goes through what it registered.
+    out = _run([str(BIN / "cityimage"), "deploy"], environment).stdout
+    assert "weekly-pipeline/weekly" in out and "backfill/backfill" in out and "created process work pool" not in out
+    log = tmp_path / "worker.log"
+    with log.open("w") as sink:
+        worker = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", "cityimage-process", "--type", "process"],
+            env=environment, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path,
+        )
+    try:
+        with temporary_settings({PREFECT_API_URL: server}):
+            with get_client(sync_client=True) as client:
+                weekly = client.read_deployment_by_name("weekly-pipeline/weekly")
+                backfill = client.read_deployment_by_name("backfill/backfill")
+            assert weekly.global_concurrency_limit is not None and weekly.global_concurrency_limit.limit == 1
+            assert backfill.global_concurrency_limit is not None and backfill.global_concurrency_limit.limit == 1
+            assert [s.schedule.cron for s in weekly.schedules] == ["0 6 * * 1"]
+            assert weekly.schedules[0].schedule.timezone == "Asia/Shanghai" and backfill.schedules == []
+            assert weekly.parameters == {"week": None, "ingest": True}
+            assert weekly.work_pool_name == "cityimage-process"
+            run = run_deployment("weekly-pipeline/weekly", parameters={"week": WEEK}, timeout=300, poll_interval=2,
+                                 as_subflow=False)
+        assert run.state is not None and run.state.is_completed(), (run.state, log.read_text()[-4000:])
+    finally:
+        _stop(worker)
+    home = Path(environment["CITYIMAGE_HOME"])
+    assert (home / "snapshots" / "manifests" / f"week={WEEK}.json").is_file()
+    assert (home / "snapshots" / "kpi_weekly" / f"week={WEEK}" / "kpi_weekly.parquet").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_cityimage_serve_registers_and_runs_the_weekly_flow_in_process(
+    server: str, environment: dict[str, str], tmp_path: Path
+) -> None:
+    """The one-machine path: no pool, no worker; ``cityimage serve`` schedules and runs the flows itself."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        serving = subprocess.Popen([str(BIN / "cityimage"), "serve"], env=environment, stdout=sink,
+                                   stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    try:
+        with temporary_settings({PREFECT_API_URL: server}):
+            weekly = None
+            deadline = time.monotonic() + 90
+            while weekly is None and time.monotonic() < deadline:
+                assert serving.poll() is None, log.read_text()[-3000:]
+                try:
+                    with get_client(sync_client=True) as client:
+                        weekly = client.read_deployment_by_name("weekly-pipeline/weekly")
+                except ObjectNotFound:
+                    time.sleep(1)
+            assert weekly is not None, log.read_text()[-3000:]
+            assert weekly.global_concurrency_limit is not None and weekly.global_concurrency_limit.limit == 1
+            assert [(s.schedule.cron, s.schedule.timezone) for s in weekly.schedules] == [("0 6 * * 1", "Asia/Shanghai")]
+            run = run_deployment("weekly-pipeline/weekly", parameters={"week": WEEK}, timeout=300, poll_interval=2,
+                                 as_subflow=False)
+        assert run.state is not None and run.state.is_completed(), (run.state, log.read_text()[-4000:])
+    finally:
+        _stop(serving)
+    assert (Path(environment["CITYIMAGE_HOME"]) / "snapshots" / "manifests" / f"week={WEEK}.json").is_file()
+
+
+@pytest.mark.parametrize("catalog", ["md:cityimage", "ducklake:postgres:dbname=catalog"])
+def test_a_shared_catalog_is_refused_at_start_with_a_clear_message(catalog: str, monkeypatch) -> None:
+    from cityimage.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("CITYIMAGE_WAREHOUSE_PATH", catalog)
+    with pytest.raises(SettingsError, match="CITYIMAGE_WAREHOUSE_PATH.*not available on this machine"):
+        load_settings()
