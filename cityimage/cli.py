@@ -20,6 +20,8 @@ from cityimage.settings import Settings, SettingsError, load_settings
 from cityimage.weeks import Week
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     import duckdb
 
 app = typer.Typer(
@@ -351,10 +353,13 @@ def analyst(
     if missing:
         err.print(f"[yellow]not published yet under {settings.snapshots}:[/yellow] {', '.join(missing)}")
     statements = [query] if query else split_statements(file.read_text(encoding="utf-8")) if file else None
-    if statements is not None:
-        failed = [s for s in statements if not _analyst_print(con, s, settings.snapshots.resolve())]
-        raise typer.Exit(1 if failed else 0)
-    _analyst_repl(con, settings.snapshots.resolve())
+    try:
+        if statements is not None:
+            failed = [s for s in statements if not _analyst_print(con, s, settings.snapshots.resolve())]
+            raise typer.Exit(1 if failed else 0)
+        _analyst_repl(con, settings.snapshots.resolve())
+    finally:
+        con.close()
 
 
 def _analyst_print(con: duckdb.DuckDBPyConnection, statement: str, root: Path) -> bool:
@@ -430,3 +435,33 @@ def serve() -> None:
     _settings()
     _quiet_prefect()
     serve_deployments()
+
+
+@app.command("parallel-ingest")
+def parallel_ingest(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders; default: the inbox.")] = None,
+    address: Annotated[Optional[str], typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786; default: a local cluster.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Workers of the local cluster.")] = 2,
+) -> None:
+    """Load files with parsing spread over Dask workers and one writer (for large inboxes)."""
+    from flows.parallel import DaskUnavailable, dask_runner, parallel_ingest_with
+    from warehouse.lock import WarehouseBusy
+
+    settings = _settings()
+    _quiet_prefect()
+    try:
+        runner = dask_runner(address, workers)
+        with _writer_guard(settings):
+            figures = parallel_ingest_with(runner, [str(p) for p in paths] if paths else None)
+    except DaskUnavailable as exc:
+        _fail(str(exc), 2)
+    except (WarehouseBusy, SettingsError, FileNotFoundError) as exc:
+        _fail(str(exc), 3)
+    console.print(", ".join(f"{k}: {v}" for k, v in figures.items()))
+
+
+def _writer_guard(settings: Settings) -> AbstractContextManager[None]:
+    """Take the writer lock before Prefect starts, so a busy warehouse is refused at once."""
+    from warehouse.lock import writer_lock
+
+    return writer_lock(settings.warehouse, "parallel ingest")

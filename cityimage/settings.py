@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     snapshot_path: Path | None = Field(default=None, description="Published Parquet; default <home>/snapshots")
     report_path: Path | None = Field(default=None, description="HTML reports; default <home>/reports")
     backup_path: Path | None = Field(default=None, description="Warehouse backups; default <home>/backups")
+    backup_keep: int = Field(default=4, ge=1, description="How many warehouse backups to keep (one per weekly run)")
     reporting_timezone: str = Field(default="Asia/Shanghai", description="IANA zone that defines the week")
     profile_path: Path = Field(default=DEFAULT_PROFILE, description="City profile YAML")
     author_key: SecretStr = Field(
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     max_archive_bytes: int = Field(default=2_000_000_000, gt=0, description="Largest unpacked zip accepted")
     max_archive_ratio: int = Field(default=200, gt=0, description="Largest unpack/packed ratio accepted")
     fault_point: str | None = Field(default=None, description="Test-only: named fault to inject")
+    snapshot_url: str | None = Field(
+        default=None,
+        description="Where snapshots are published, as a URL: file:///srv/snapshots or a plain path; overrides "
+        "snapshot_path. Object stores (s3://, gs://, az://) are configuration only here (docs/deployment.md)",
+    )
+    prefect_work_pool: str = Field(default="cityimage-process", description="Process work pool of the deployments")
 
     @classmethod
     def settings_customise_sources(
@@ -63,6 +70,32 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
         return value
 
+    @field_validator("warehouse_path")
+    @classmethod
+    def _local_warehouse(cls, value: Path | None) -> Path | None:
+        """A shared catalog (MotherDuck, DuckLake) needs extensions DuckDB downloads at run time."""
+        text = str(value or "")
+        if text.startswith(("md:", "motherduck:", "ducklake:")):
+            raise ValueError(
+                f"{text.split(':', 1)[0]}: catalogs need DuckDB extensions that are downloaded at run time and are "
+                "not available on this machine (only icu, json and parquet are built in); use a local DuckDB file, "
+                "or see docs/deployment.md, 'A shared catalog'"
+            )
+        return value
+
+    @field_validator("snapshot_url")
+    @classmethod
+    def _reachable_snapshot_url(cls, value: str | None) -> str | None:
+        """Fail at start, not at publish time, for a store this machine cannot write to."""
+        if value is None or snapshot_url_path(value) is not None:
+            return value
+        scheme = value.split("://", 1)[0].lower()
+        raise ValueError(
+            f"{scheme}:// snapshots need DuckDB's httpfs extension and an object store client, which are not "
+            "available on this machine (only the built-in icu, json and parquet extensions are); use a local "
+            "path or file:// URL, or see docs/deployment.md, 'Snapshots on object storage'"
+        )
+
     @field_validator("profile_path")
     @classmethod
     def _profile_exists(cls, value: Path) -> Path:
@@ -83,6 +116,8 @@ class Settings(BaseSettings):
 
     @property
     def snapshots(self) -> Path:
+        if self.snapshot_url:
+            return snapshot_url_path(self.snapshot_url) or self.home / "snapshots"
         return self._under_home(self.snapshot_path, "snapshots")
 
     @property
@@ -106,6 +141,18 @@ class Settings(BaseSettings):
                 "that replaces public authors' ids and names (see README, 'Settings')."
             )
         return key.encode()
+
+
+def snapshot_url_path(url: str) -> Path | None:
+    """The local folder a snapshot URL names (``file://`` or a plain path), or None for a remote store."""
+    from urllib.parse import unquote, urlparse
+
+    if "://" not in url:
+        return Path(url)
+    parsed = urlparse(url)
+    if parsed.scheme.lower() == "file" and parsed.netloc in ("", "localhost"):
+        return Path(unquote(parsed.path))
+    return None
 
 
 class _ConfigFileSource(PydanticBaseSettingsSource):

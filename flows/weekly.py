@@ -20,6 +20,7 @@ from cityimage import faults
 from cityimage.settings import load_settings
 from cityimage.weeks import Week, week_range
 from flows import stages
+from warehouse.backup import backup
 from warehouse.lock import writer_lock
 
 
@@ -125,6 +126,8 @@ def weekly_pipeline(week: str | None = None, ingest: bool = True) -> dict[str, A
     target = Week.parse(week) if week else _default_week()
     run_id = f"{target.id}-{uuid.uuid4().hex[:8]}"
     with writer_lock(settings.warehouse, f"weekly pipeline {target.id}"):
+        backup(settings.warehouse, settings.backups, settings.backup_keep)  # before anything is written
+        stages.close_interrupted(settings)
         stages.record_run(settings, run_id, target, "running", None, str(flow_run.get_id() or ""))
         try:
             summary = _run_stages(target, run_id, ingest)

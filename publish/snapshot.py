@@ -21,6 +21,9 @@ import pyarrow.parquet as pq
 
 from cityimage.faults import fault
 
+# Temporaries of a publish, beside the tables' folders, never inside them.
+INCOMING = ".incoming"
+
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3, "write_statistics": True, "use_dictionary": True}
 
 
@@ -42,10 +45,20 @@ def manifest_path(root: Path, week_id: str) -> Path:
     return root / "manifests" / f"week={week_id}.json"
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> str:
-    """Write ``frame`` to ``path`` via a temporary file in the same folder; returns the file's SHA-256."""
+def write_parquet_atomic(frame: pl.DataFrame, path: Path, tmp_dir: Path | None = None) -> str:
+    """Write ``frame`` to ``path`` via a temporary file; returns the file's SHA-256.
+
+    The temporary is in ``tmp_dir`` (same file system, so the rename is atomic) or else beside ``path``.
+    ``publish_week`` keeps temporaries out of the partition folders: a reader listing a folder (Polars on a
+    hive directory) must never meet a half-written file, not even a hidden one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    _sweep_temporaries(path)
+    if tmp_dir is not None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / f".{path.parent.parent.name}.{path.parent.name}.{path.name}.tmp-{os.getpid()}"
+    else:
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         table = frame.to_arrow()
         with pq.ParquetWriter(str(tmp), table.schema, **PARQUET_OPTIONS) as writer:
@@ -55,15 +68,20 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> str:
             writer.write_table(table.slice(half))
         _fsync(tmp)
         fault("before_rename")
+        digest = file_sha256(tmp)
+        if path.is_file() and file_sha256(path) == digest:
+            tmp.unlink()  # same bytes already published: leave the file (and readers mid-query) alone
+            return digest
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return file_sha256(path)
+    return digest
 
 
 def write_text_atomic(text: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_temporaries(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -72,6 +90,13 @@ def write_text_atomic(text: str, path: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _sweep_temporaries(path: Path) -> None:
+    """Remove temporaries a killed publish left beside ``path`` (hidden, never read; publishing holds the
+    writer lock, so none belongs to a live writer)."""
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):
+        stale.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:
@@ -90,10 +115,14 @@ def file_sha256(path: Path) -> str:
 def publish_week(root: Path, week_id: str, tables: dict[str, pl.DataFrame], manifest: dict[str, Any]) -> Path:
     """Write the week's tables, then its manifest; returns the manifest's path."""
     published = []
+    incoming = root / INCOMING
+    if incoming.is_dir():  # what a killed publish left; publishing holds the writer lock, so nobody else's
+        for stale in incoming.glob(".*.tmp-*"):
+            stale.unlink(missing_ok=True)
     for name in sorted(tables):
         frame = tables[name]
         path = partition_path(root, name, week_id)
-        digest = write_parquet_atomic(frame, path)
+        digest = write_parquet_atomic(frame, path, tmp_dir=incoming)
         published.append(
             PublishedFile(name, str(path.relative_to(root)), frame.height, digest, {c: str(t) for c, t in frame.schema.items()})
         )

@@ -22,6 +22,9 @@ import polars as pl
 from readers.entities import ENTITIES
 
 # Cells that mean "no data" in some export: missing, never zero.
+# The longest cell a CSV may hold: far above any post text or caption, low enough to bound memory.
+MAX_CELL_CHARS = 10_000_000
+
 MISSING_TOKENS = ("", "-", "--", "—", "undefined", "N/A", "n/a", "NA", "null", "None", "nan")
 
 
@@ -192,7 +195,11 @@ def normalise_header(cell: str) -> str:
 
 def csv_header(text: str) -> tuple[str, ...]:
     """The first CSV record's cells, for detection; an empty file has no header."""
-    first = next(csv.reader(io.StringIO(text[:65536])), [])
+    # newline="" as in tabulate_csv: a bare CR is a line end, not an error of the csv module.
+    try:
+        first = next(csv.reader(io.StringIO(text[:65536], newline="")), [])
+    except csv.Error as exc:
+        raise ReadError(f"broken CSV in the header row ({exc})") from exc
     return tuple(first)
 
 
@@ -202,9 +209,14 @@ def tabulate_csv(text: str, source: SourceFile, header_rows: int = 1) -> tuple[l
     Quoted newlines and delimiters are kept; a ragged record (a truncated last line, a stray quote)
     is kept too and reported by ``frame_from_records``. Returns the header and the records.
     """
+    if csv.field_size_limit() < MAX_CELL_CHARS:
+        csv.field_size_limit(MAX_CELL_CHARS)  # the module's default (131,072) refuses long post texts
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ReadError(f"{source.name}: a cell is longer than {MAX_CELL_CHARS:,} characters; "
+                            "this is not an export cityimage can trust") from exc
         raise ReadError(f"{source.name}: broken CSV quoting near record {exc}") from exc
     if not records or not any(cell.strip() for cell in records[0]):
         raise ReadError(f"{source.name}: the file is empty (no header row)")

@@ -379,7 +379,10 @@ class MetaDailySeries(ExportFormat):
     def score(self, probe: Probe) -> float:
         if not probe.text:
             return 0.0
-        head = list(itertools.islice(csv.reader(io.StringIO(probe.text[:4096])), 2))
+        try:
+            head = list(itertools.islice(csv.reader(io.StringIO(probe.text[:4096], newline="")), 2))
+        except csv.Error:  # a head the csv module cannot split is not this layout
+            return 0.0
         return 0.95 if len(head) == 2 and len(head[0]) == 1 and _is_series_header(head[1]) else 0.0
 
     def explain_mismatch(self, probe: Probe) -> str:

@@ -7,6 +7,7 @@ format and what did not match, so the user can see whether the platform changed 
 
 from __future__ import annotations
 
+import csv
 import json
 
 from readers.base import ExportFormat, Probe, ReadError, ReadResult, SourceFile, UnknownFormat, csv_header, decode_text
@@ -33,7 +34,10 @@ def probe(source: SourceFile) -> Probe:
     if stripped[:1] in ("{", "["):
         parsed = _parse_json(stripped, source)
     else:
-        header = csv_header(text)
+        try:
+            header = csv_header(text)
+        except ReadError as exc:
+            raise ReadError(f"{source.name}: {exc}") from exc
     return Probe(source=source, text=text, header=header, json=parsed)
 
 
@@ -73,8 +77,19 @@ def detect(source: SourceFile) -> ExportFormat:
 
 def read(source: SourceFile) -> ReadResult:
     """Detect and read; the result's accounting is checked before it is returned."""
-    fmt = detect(source)
-    result = fmt.read(source)
+    try:
+        fmt = detect(source)
+        result = fmt.read(source)
+    except csv.Error as exc:  # any CSV the csv module cannot split is a malformed file, not a reader bug
+        raise ReadError(f"{source.name}: broken CSV ({exc}); re-export the file") from exc
+    except UnicodeEncodeError as exc:
+        if "surrogate" not in str(exc):
+            raise
+        # JSON can spell a lone UTF-16 surrogate (\ud800) that is no character: the export is corrupt.
+        raise ReadError(
+            f"{source.name}: holds a lone UTF-16 surrogate ({exc.object[exc.start:exc.end]!a}), which is not a "
+            "character; the export is corrupt, re-download it"
+        ) from exc
     result.check_accounting()
     return result
 

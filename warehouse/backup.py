@@ -90,16 +90,12 @@ def restore(backup_file: Path, warehouse: Path) -> Path | None:
             shutil.copyfile(backup_file, tmp)
             _fsync(tmp)
             if warehouse.is_file():
-                con = duckdb.connect(str(warehouse))  # fold any write-ahead log in before setting the file aside
-                try:
-                    con.execute("CHECKPOINT")
-                finally:
-                    con.close()
                 stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
                 kept = warehouse.with_name(f"{warehouse.name}.before-restore-{stamp}")
                 os.replace(warehouse, kept)
             wal = warehouse.with_name(warehouse.name + ".wal")
-            wal.unlink(missing_ok=True)
+            if wal.is_file():  # the old warehouse's log goes with it: replayed on the backup it would corrupt it
+                os.replace(wal, kept.with_name(kept.name + ".wal") if kept else wal.with_name(wal.name + ".orphan"))
             os.replace(tmp, warehouse)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -1,0 +1,130 @@
+"""No public author's raw id or name reaches the warehouse or a snapshot; no key, no run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from cityimage.profile import load_profile
+from cityimage.sample import default_weeks, write_sample_inbox
+from readers import registry
+from tests.resilience.hostile import KEY, Lab
+from transforms.pseudonymise import Registry
+from warehouse.ingest import discover, source_for
+
+WEEK = default_weeks()[-1]
+
+
+def raw_public_authors(inbox: Path, profile) -> set[str]:
+    """Every author id and name of the public the readers see in the inbox, before pseudonymisation."""
+    known = Registry.from_profile(profile)
+    found: set[str] = set()
+    for path, root in discover([inbox]):
+        source = source_for(path, root, path.read_bytes(), profile)
+        try:
+            result = registry.read(source)
+        except Exception:  # noqa: BLE001 - archives and companions are read through their members elsewhere
+            continue
+        for entity, id_col, name_col in (("comment", "author_id", "author_name"), ("post", "account_id", "account_handle")):
+            frame = result.tables.get(entity)
+            if frame is None or frame.is_empty():
+                continue
+            for platform, ident, name in frame.select("platform", id_col, name_col).iter_rows():
+                handle = (name or "").strip().lstrip("@").lower()
+                if (platform, ident) in known.ids or (platform, handle) in known.handles:
+                    continue
+                found |= {v for v in (ident, name) if v and len(v) >= 3}
+    return found
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory):
+    from flows import stages
+
+    home = tmp_path_factory.mktemp("privacy")
+    write_sample_inbox(home / "inbox", [WEEK])
+    lab = Lab(home)
+    summary = stages.ingest(lab.settings)
+    assert summary.count("loaded") > 0
+    stages.build_facts(lab.settings)
+    stages.compute_kpis(lab.settings, WEEK)
+    stages.publish(lab.settings, WEEK, [])
+    return lab, raw_public_authors(home / "inbox", load_profile(lab.settings.profile_path))
+
+
+def test_the_sample_has_public_authors_to_hide(loaded) -> None:
+    _, raw = loaded
+    assert len(raw) > 50
+
+
+def test_no_raw_public_author_in_any_text_column_of_any_table(loaded) -> None:
+    lab, raw = loaded
+    con = duckdb.connect(str(lab.warehouse), read_only=True)
+    leaks: list[str] = []
+    scanned = 0
+    try:
+        columns = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' OR data_type = 'VARCHAR[]' ORDER BY 1, 2").fetchall()
+        for table, column in columns:
+            values = con.execute(f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM "{table}"').fetchall()
+            scanned += 1
+            cells = set()
+            for (v,) in values:
+                if v is None:
+                    continue
+                cells.add(v)
+                if v.startswith("["):  # a list rendered as text: check its items too
+                    cells |= {item.strip().strip("'\"") for item in v.strip("[]").split(",")}
+            hits = cells & raw
+            leaks += [f"{table}.{column}: {h!r}" for h in sorted(hits)[:3]]
+    finally:
+        con.close()
+    assert scanned > 50
+    assert leaks == []
+
+
+def test_no_raw_public_author_in_the_published_snapshot(loaded) -> None:
+    lab, raw = loaded
+    files = list(lab.settings.snapshots.rglob("*.parquet"))
+    assert files
+    leaks = []
+    for path in files:
+        frame = pl.read_parquet(path)
+        for column, dtype in frame.schema.items():
+            if dtype == pl.String:
+                hits = set(frame[column].drop_nulls().to_list()) & raw
+            elif dtype == pl.List(pl.String):
+                hits = set(frame[column].explode().drop_nulls().to_list()) & raw
+            else:
+                continue
+            leaks += [f"{path.name}.{column}: {h!r}" for h in sorted(hits)[:3]]
+    assert leaks == []
+
+
+def test_pseudonyms_come_from_the_configured_key(loaded) -> None:
+    from transforms.pseudonymise import pseudonym
+
+    lab, _ = loaded
+    [(platform, author_id)] = lab.query(
+        "SELECT platform, author_id FROM stg_comment WHERE author_id LIKE 'anon_%' ORDER BY 1, 2 LIMIT 1")
+    assert author_id.startswith("anon_") and len(author_id) == 25
+    # The same raw id under another key gives another pseudonym: the key, not the code, protects it.
+    assert pseudonym(KEY.encode(), platform, "x") != pseudonym(b"another-key-0123456789abcdef", platform, "x")
+
+
+@pytest.mark.parametrize("command", [["run", "--week", WEEK.id], ["ingest", "inbox"], ["backfill", "--from", WEEK.id, "--to", WEEK.id]])
+def test_nothing_starts_without_the_key(tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / "inbox").mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "CITYIMAGE_AUTHOR_KEY"} | {"CITYIMAGE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "cityimage", *command], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode in (2, 3), done.stderr
+    assert "CITYIMAGE_AUTHOR_KEY" in done.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists()
