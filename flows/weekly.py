@@ -28,7 +28,17 @@ class QualityGateFailed(RuntimeError):
     """A critical expectation failed: the week is not published."""
 
 
-@task(name="ingest inbox", retries=2, retry_delay_seconds=10)
+def transient_io(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only what a retry can mend: a file share or disk that failed for a moment.
+
+    A termination, a bug or a refused file must not be retried: a SIGTERM that surfaced as an error
+    would otherwise start the stage again and the run would not stop.
+    """
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, OSError) and not isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError))
+
+
+@task(name="ingest inbox", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_io)
 def ingest_inbox() -> dict[str, Any]:
     """Load new inbox files; logs each refusal and quarantine, and one line per export format."""
     logger = get_run_logger()
