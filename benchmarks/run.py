@@ -1,0 +1,430 @@
+"""``make bench``: each stage next to its floor, in one process tree and one sitting.
+
+    python -m benchmarks.run [--scale 0.01] [--out BENCHMARKS.md] [--naive-files 400] [--skip-prefect]
+
+Every measured unit runs in a fresh child process (``benchmarks.measure``), so its peak RSS is its
+own and its imports are paid and shown. The sitting, in order:
+
+1. the year's inbox at ``--scale`` (``benchmarks.scale``; cached under ``var/bench/<scale>/``);
+2. ingest of the Graph API comment pages (Facebook, Instagram: most files and rows) into a fresh
+   warehouse, against DuckDB alone reading the same files with an explicit schema (the floor);
+3. the history: ingest of weeks 1–51 into a fresh warehouse (the whole inbox, every format);
+4. the weekly run for week 52 on a copy of that history, stage functions called directly; then,
+   on the resulting full-year warehouse, validation (all suites), facts (classification timed
+   inside), the facts' SQL floor, KPIs + publication, each alone;
+5. the weekly run for week 1 on an empty warehouse (its drop only);
+6. the same week-52 run through Prefect's ``weekly_pipeline`` under ``prefect_test_harness``
+   (server start-up timed apart);
+7. validation's floor: ``benchmarks.validation.measure_validation`` on as many synthetic comments as
+   the full-year warehouse holds in ``stg_comment`` (GX suite vs one hand-written DuckDB aggregate);
+8. the naive reference (pandas + row-wise Python classification + GX on pandas) on a subset of the
+   comment pages, extrapolated linearly to the floor's subset.
+
+Writes ``BENCHMARKS.md`` (or ``--out``) and ``benchmarks/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import run_child
+from benchmarks.scale import REFERENCE, BENCH_HOME, ensure_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SCALE = 0.01
+TARGETS = {
+    "ingest": ("time ≤ 1.5× floor", 1.5),
+    "validation": ("≤ 2× floor in time and memory", 2.0),
+    "incremental": ("week 52 ≤ 1.3× week 1", 1.3),
+    "memory": ("full year at reference size < 4 GB peak", 4096.0),
+    "prefect": ("overhead < 10 % of the weekly run", 0.10),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def copy_home(source: Path, target: Path) -> Path:
+    fresh(target)
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        if (source / name).exists():
+            shutil.copy2(source / name, target / name)
+    return target
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
+
+
+def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, prefect: bool = True, weeks: int = 52) -> dict:
+    started = time.perf_counter()
+    log(f"dataset at scale {scale:g} (generating unless cached under var/bench/{scale:g}/)")
+    t = time.perf_counter()
+    dataset = run_child_dataset(scale, weeks)
+    dataset["seconds_to_ready"] = round(time.perf_counter() - t, 1)
+    inbox = Path(dataset["inbox"])
+    drops = [inbox / d for d in dataset["drops"]]
+    work = fresh(inbox.parent / "work")
+    week1, week52 = dataset["weeks"][0], dataset["weeks"][-1]
+    zone = "Asia/Shanghai"
+    r: dict[str, Any] = {}
+
+    fb = sorted(str(p) for p in inbox.glob("*/facebook/*/comments_*.json"))
+    ig = sorted(str(p) for p in inbox.glob("*/instagram/*/comments_*.json"))
+    log(f"ingest of the comment-page subset ({len(fb) + len(ig)} files) vs the DuckDB floor")
+    r["floor_ingest"] = run_child("floor_ingest", {"db": str(work / "floor.duckdb"), "fb_files": fb, "ig_files": ig})
+    r["ingest_subset"] = run_child("ingest", {"home": str(fresh(work / "subset")), "paths": fb + ig})
+    shutil.rmtree(work / "subset", ignore_errors=True)
+    (work / "floor.duckdb").unlink(missing_ok=True)
+
+    log(f"history: ingest of weeks 1-51 ({len(drops) - 1} drops, every format)")
+    history = fresh(work / "history")
+    r["ingest_history"] = run_child("ingest", {"home": str(history), "paths": [str(d) for d in drops[:-1]]})
+
+    log("weekly run for week 52 (direct)")
+    full = copy_home(history, work / "week52")
+    r["week52_direct"] = run_child("weekly_direct", {"home": str(full), "inbox": str(inbox), "week": week52})
+    log("full-year stages: validation, facts, facts floor, KPIs + publish")
+    r["gates"] = run_child("gates", {"warehouse": str(full / "warehouse.duckdb"), "week": week52, "zone": zone})
+    r["facts"] = run_child("facts", {"home": str(full)})
+    r["facts_floor"] = run_child("facts_floor", {"warehouse": str(full / "warehouse.duckdb")})
+    r["kpis_publish"] = run_child("kpis_publish", {"home": str(full), "week": week52})
+    stg_comments = count_rows(full / "warehouse.duckdb", "stg_comment")
+
+    log("weekly run for week 1 on an empty warehouse (direct)")
+    first = fresh(work / "week1")
+    r["week1_direct"] = run_child("weekly_direct", {"home": str(first), "paths": [str(drops[0])], "week": week1})
+    r["week1_stg_comment_rows"] = count_rows(first / "warehouse.duckdb", "stg_comment")
+    r["facts_week1"] = run_child("facts", {"home": str(first)})  # second point for the memory extrapolation
+
+    if prefect:
+        log("weekly run for week 52 through Prefect (weekly_pipeline under prefect_test_harness)")
+        flow_home = copy_home(history, work / "week52-prefect")
+        r["week52_prefect"] = run_child("weekly_prefect", {"home": str(flow_home), "inbox": str(inbox), "week": week52})
+
+    log(f"validation floor on {stg_comments} synthetic comments (benchmarks/validation.py)")
+    from benchmarks.validation import measure_validation
+
+    r["validation"] = measure_validation(stg_comments, work / "validation")
+
+    subset = (fb[: naive_files // 2] + ig[: naive_files // 2])
+    log(f"naive reference on {len(subset)} comment pages")
+    r["naive"] = run_child("naive", {"files": subset})
+    r["ingest_on_naive_subset"] = run_child("ingest", {"home": str(fresh(work / "naive-subset")), "paths": subset})
+    r["floor_on_naive_subset"] = run_child("floor_ingest", {"db": str(work / "naive-floor.duckdb"),
+                                                            "fb_files": [p for p in subset if "/facebook/" in p],
+                                                            "ig_files": [p for p in subset if "/instagram/" in p]})
+
+    results = summarise(scale, dataset, r, stg_comments, len(fb) + len(ig), time.perf_counter() - started)
+    results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    out.write_text(render(results))
+    log(f"wrote {out} and {results_path} in {time.perf_counter() - started:.0f} s")
+    return results
+
+
+def run_child_dataset(scale: float, weeks: int = 52) -> dict:
+    """Generate the inbox in a child (the generator holds the year in memory), or read the cache."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "benchmarks.scale", repr(scale), str(weeks)], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if out.returncode != 0:
+        raise RuntimeError(f"generating the benchmark inbox failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def count_rows(db: Path, table: str) -> int:
+    import subprocess
+
+    code = f"import duckdb; c = duckdb.connect({str(db)!r}, read_only=True); print(c.execute('SELECT count(*) FROM {table}').fetchall()[0][0])"
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip())
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def summarise(scale: float, dataset: dict, r: dict, stg_comments: int, subset_files: int, seconds: float) -> dict:
+    v = r["validation"]
+    rows: list[dict[str, Any]] = []
+
+    def row(stage, m, floor=None, target=None, limit=None, value=None, note="", floor_note=""):
+        entry = {"stage": stage, "seconds": m["seconds"] if m else None, "peak_rss_mb": m["peak_rss_mb"] if m else None,
+                 "import_seconds": m.get("import_seconds") if m else None,
+                 "floor_seconds": floor["seconds"] if floor else None, "floor_peak_rss_mb": floor["peak_rss_mb"] if floor else None,
+                 "ratio": value if value is not None else (ratio(m["seconds"], floor["seconds"]) if m and floor else None),
+                 "target": target, "limit": limit, "note": note, "floor": floor_note}
+        if limit is not None and entry["ratio"] is not None:
+            entry["met"] = entry["ratio"] <= limit
+            entry["miss_by"] = None if entry["met"] else f"{entry['ratio'] / limit:.2f}× the target ({entry['ratio']} vs {limit})"
+        else:
+            entry["met"] = None
+        rows.append(entry)
+        return entry
+
+    ing = r["ingest_subset"]
+    row("ingest: comment pages (FB + IG)", ing, r["floor_ingest"], TARGETS["ingest"][0], 1.5,
+        note=f"{ing['files']} files ({ing['files_loaded']} loaded; the rest are byte-identical re-exports, a no-op by hash, "
+             f"which the floor reads again), {ing['rows_read']} rows read, {ing['rows_loaded']} loaded, {ing['rows_duplicate']} "
+             f"duplicate, {ing['rows_skipped']} skipped, {ing['rows_quarantined']} quarantined (floor: {r['floor_ingest']['rows_loaded']} rows, no checks)",
+        floor_note="DuckDB read_json, explicit schema, unnest comments + replies, into a fresh DuckDB file")
+    h = r["ingest_history"]
+    row("ingest: weeks 1-51, every format", h, note=f"{h['files']} files, {h['rows_loaded']} rows; no one-line floor for "
+        "zips, UTF-16 and preamble CSVs")
+    gx_m = {"seconds": v["gx"]["seconds"], "peak_rss_mb": v["gx"]["peak_rss_mb"], "import_seconds": v["gx"]["import_seconds"]}
+    fl_m = {"seconds": v["duckdb"]["seconds"], "peak_rss_mb": v["duckdb"]["peak_rss_mb"]}
+    vt = row("validation: stg_comment suite (GX, SQL path) — time", gx_m, fl_m, TARGETS["validation"][0], 2.0,
+             note=f"{v['rows']} synthetic comments = the year's stg_comment rows; {v['expectations']} expectations",
+             floor_note="the same checks as one hand-written DuckDB aggregate")
+    row("validation: stg_comment suite — memory growth", {"seconds": None, "peak_rss_mb": v["gx"]["rss_growth_mb"]},
+        {"seconds": None, "peak_rss_mb": v["duckdb"]["rss_growth_mb"]}, TARGETS["validation"][0], 2.0,
+        value=v["memory_growth_ratio"], note=f"peak RSS ratio {v['peak_memory_ratio']} (imports included)")
+    g = r["gates"]
+    row("validation: all suites on the full-year warehouse", g, note=f"{g['expectations']} expectations, "
+        f"{g['critical']} critical, {g['warnings']} warnings; no single floor")
+    f, ff = r["facts"], r["facts_floor"]
+    row("facts + classification (build_facts)", f, ff, "reported", None,
+        note=f"classification inside: posts {f['parts'].get('classify_posts')} s, comments {f['parts'].get('classify_comments')} s",
+        floor_note="SQL: latest export per post, snapshot history, latest comment + reply linking (no classification)")
+    cls = (f["parts"].get("classify_posts") or 0) + (f["parts"].get("classify_comments") or 0)
+    row("facts without classification (build_facts − classifiers)", {"seconds": round(f["seconds"] - cls, 3),
+        "peak_rss_mb": f["peak_rss_mb"]}, ff, "reported", None, floor_note="as above")
+    row("classification alone (posts + comments)", {"seconds": round(cls, 3), "peak_rss_mb": None}, None, "no SQL floor", None)
+    k = r["kpis_publish"]
+    row("KPIs + publication", k, note=f"compute {k['parts'].get('compute_kpis')} s, publish {k['parts'].get('publish')} s")
+    w1, w52 = r["week1_direct"], r["week52_direct"]
+    row("weekly run, week 52 vs week 1 (direct)", w52, w1, TARGETS["incremental"][0], 1.3,
+        note=f"new input: week 52 loads {w52['files_loaded']} files / {w52['rows_loaded']:,} rows, week 1 "
+             f"{w1['files_loaded']} / {w1['rows_loaded']:,}; week 52: " + ", ".join(f"{a} {b}" for a, b in w52["parts"].items()),
+        floor_note="week 1 on an empty warehouse: " + ", ".join(f"{a} {b}" for a, b in w1["parts"].items()))
+    w52_rest = round(w52["seconds"] - w52["parts"]["ingest"], 3)
+    w1_rest = round(w1["seconds"] - w1["parts"]["ingest"], 3)
+    row("weekly run without ingest, week 52 vs week 1 (direct)", {"seconds": w52_rest, "peak_rss_mb": None},
+        {"seconds": w1_rest, "peak_rss_mb": None}, "reported (what the run costs once files are loaded)", None,
+        note="gates, facts, gates, KPIs and publish only: how much of the growth is the re-scan of the inbox")
+    prefect = r.get("week52_prefect")
+    if prefect:
+        overhead = round((prefect["seconds"] - w52["seconds"]) / w52["seconds"], 3)
+        row("Prefect: weekly_pipeline vs direct (week 52)", prefect, w52, TARGETS["prefect"][0], 0.10, value=overhead,
+            note=f"ratio column = overhead fraction (flow − direct) ÷ direct; a negative value means the difference is below the "
+                 f"run-to-run noise of the shared cores; the expected fixed cost (≈1.2 s per flow run + ≈0.1 s per task × 6 "
+                 f"tasks, DESIGN.md) is {1.8 / w52['seconds']:.1%} of the direct run; server start-up "
+                 f"{prefect['server_startup_seconds']} s and flow imports {prefect['import_seconds']} s (both excluded)",
+            floor_note="the same stage functions called directly")
+    # memory: the largest peak of any pipeline stage at this scale; extrapolated to the reference size from two points
+    # (the week-1 and week-52 runs: same code, same imports, different volumes of staging) assuming growth is linear
+    # in the rows of stg_comment, the largest table.
+    stage_peaks = {name: m["peak_rss_mb"] for name, m in r.items() if isinstance(m, dict) and "peak_rss_mb" in m
+                   and name not in ("naive", "floor_ingest", "floor_on_naive_subset", "ingest_on_naive_subset")}
+    stage_peaks["validation_gx"] = v["gx"]["peak_rss_mb"]
+    worst = max(stage_peaks, key=stage_peaks.get)
+    rows1, rows52 = r["week1_stg_comment_rows"], stg_comments
+    reference_rows = rows52 / scale
+
+    def fit(small: dict, large: dict) -> tuple[float, float]:
+        slope = max(large["peak_rss_mb"] - small["peak_rss_mb"], 0.0) / max(rows52 - rows1, 1)
+        return slope, round(large["peak_rss_mb"] + slope * (reference_rows - rows52), 0)
+
+    facts_slope, facts_ref = fit(r["facts_week1"], r["facts"])
+    run_slope, run_ref = fit(w1, w52)
+    memory = {"worst_stage": worst, "measured_peak_mb": stage_peaks[worst], "reference_stg_comment_rows": round(reference_rows),
+              "week1_stg_comment_rows": rows1, "week52_stg_comment_rows": rows52,
+              "facts": {"small_peak_mb": r["facts_week1"]["peak_rss_mb"], "large_peak_mb": f["peak_rss_mb"],
+                        "mb_per_million_rows": round(facts_slope * 1e6, 1), "extrapolated_reference_peak_mb": facts_ref},
+              "weekly_run": {"small_peak_mb": w1["peak_rss_mb"], "large_peak_mb": w52["peak_rss_mb"],
+                             "mb_per_million_rows": round(run_slope * 1e6, 1), "extrapolated_reference_peak_mb": run_ref},
+              "extrapolated_reference_peak_mb": max(facts_ref, run_ref), "stage_peaks_mb": stage_peaks}
+    row("peak memory, full year (largest stage)", {"seconds": None, "peak_rss_mb": stage_peaks[worst]}, None,
+        TARGETS["memory"][0], 4096.0, value=max(facts_ref, run_ref),
+        note=f"measured {stage_peaks[worst]} MB in '{worst}' at scale {scale:g}. Ratio column = EXTRAPOLATED MB at the "
+             f"reference size ({reference_rows:,.0f} stg_comment rows), an estimate from two points, not a measurement: "
+             f"build_facts alone peaked at {r['facts_week1']['peak_rss_mb']} MB on {rows1:,} stg_comment rows (week 1) and "
+             f"{f['peak_rss_mb']} MB on {rows52:,} (the year), {facts_slope * 1e6:,.0f} MB per million rows → "
+             f"{facts_ref:,.0f} MB; the direct weekly run {w1['peak_rss_mb']} → {w52['peak_rss_mb']} MB → {run_ref:,.0f} MB. "
+             "Linear growth is an assumption: the classifiers work in chunks, so the true curve may flatten; a run at "
+             "--scale 0.05 would settle it")
+
+    nv, ns, nf = r["naive"], r["ingest_on_naive_subset"], r["floor_on_naive_subset"]
+    factor = subset_files / max(nv["files"], 1)
+    naive = {
+        "files": nv["files"], "rows": nv["rows"], "seconds": nv["seconds"], "peak_rss_mb": nv["peak_rss_mb"],
+        "import_seconds": nv["import_seconds"], "parts": nv["parts"],
+        "project_ingest_seconds_same_files": ing_s(ns), "floor_seconds_same_files": nf["seconds"],
+        "extrapolated_to_subset_seconds": round(nv["seconds"] * factor, 1), "extrapolation_factor": round(factor, 2),
+        "note": "naive = pandas json read + row-wise Python lexicon matching + 5 GX expectations on pandas; "
+                "project = ingest only (classification runs later, in facts)",
+    }
+    return {
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "scale": scale,
+        "reference": REFERENCE,
+        "dataset": {k: dataset.get(k) for k in ("sample_scale", "files", "bytes", "posts", "comments", "public_mentions",
+                                                 "search_console_exports", "generate_seconds", "cached")},
+        "stg_comment_rows": stg_comments,
+        "memory": memory,
+        "rows": rows,
+        "naive": naive,
+        "raw": r,
+        "total_seconds": round(seconds, 1),
+    }
+
+
+def ing_s(m: dict) -> float:
+    return m["seconds"]
+
+
+def machine() -> dict:
+    import psutil
+    import importlib.metadata as md
+
+    return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "duckdb": md.version("duckdb"), "polars": md.version("polars"), "pandas": md.version("pandas"),
+            "great_expectations": md.version("great-expectations"), "prefect": md.version("prefect")}
+
+
+def fmt(x: Any, unit: str = "") -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:,.2f}{unit}" if abs(x) < 100 else f"{x:,.0f}{unit}"
+    return f"{x}{unit}"
+
+
+def render(res: dict) -> str:
+    m, d = res["machine"], res["dataset"]
+    lines = [
+        "# Benchmarks", "",
+        f"Written by `make bench` (`python -m benchmarks.run --scale {res['scale']:g}`) on {res['generated_at']}; "
+        f"the whole sitting took {res['total_seconds']:.0f} s. Every figure is one run in a fresh child process "
+        "(wall-clock seconds around the stage, imports excluded but listed in `results.json`; peak memory is the child's "
+        "peak RSS, imports included). See `docs/benchmarks.md` for how to read this file.", "",
+        f"**Machine**: {m['cores']} cores, {m['memory_gb']} GB RAM, Python {m['python']}, DuckDB {m['duckdb']}, "
+        f"Polars {m['polars']}, pandas {m['pandas']}, Great Expectations {m['great_expectations']}, Prefect {m['prefect']} "
+        f"({m['platform']}). The cores were shared with other work during the run: treat small differences as noise.", "",
+        f"**Scale**: {res['scale']:g} of the reference year (reference: "
+        + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in res["reference"].items()) + "). "
+        f"Generated with the sample generator at its scale {d['sample_scale']}, 52 reported weeks: {d['files']:,} files "
+        f"({d['bytes'] / 2**20:,.0f} MB), {d['posts']:,} posts, {d['comments']:,} comments, {d['public_mentions']:,} "
+        f"public mentions, {d['search_console_exports']} Search Console drops; {res['stg_comment_rows']:,} rows in "
+        "`stg_comment` after the year (every weekly export of a comment is a row).", "",
+        "| stage | time (s) | peak memory (MB) | floor time (s) | floor memory (MB) | ratio | target | met? |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in res["rows"]:
+        met = "–" if row["met"] is None else ("yes" if row["met"] else f"**no**: {row['miss_by']}")
+        lines.append(f"| {row['stage']} | {fmt(row['seconds'])} | {fmt(row['peak_rss_mb'])} | {fmt(row['floor_seconds'])} | "
+                     f"{fmt(row['floor_peak_rss_mb'])} | {fmt(row['ratio'])} | {row['target'] or '–'} | {met} |")
+    lines += ["", "Notes per row:", ""]
+    for row in res["rows"]:
+        bits = [b for b in (row["note"], ("floor: " + row["floor"]) if row["floor"] else "") if b]
+        if bits:
+            lines.append(f"- **{row['stage']}**: " + "; ".join(bits) + ".")
+    n = res["naive"]
+    lines += [
+        "", "## Naive reference", "",
+        f"pandas reading the Graph API comment pages, row-wise Python classification with the project's comment lexicons "
+        f"({n['rows']:,} rows from {n['files']} files) and 5 Great Expectations checks on pandas: **{n['seconds']:.1f} s**, "
+        f"peak {n['peak_rss_mb']:.0f} MB (imports {n['import_seconds']:.1f} s, not included). Split: "
+        + ", ".join(f"{k} {v} s" for k, v in n["parts"].items()) + ". "
+        f"On the same files the project's ingest took {n['project_ingest_seconds_same_files']:.1f} s and the DuckDB floor "
+        f"{n['floor_seconds_same_files']:.1f} s. Extrapolated linearly (×{n['extrapolation_factor']}) to the whole "
+        f"comment-page subset: about {n['extrapolated_to_subset_seconds']:.0f} s (**an extrapolation, not a measurement**). "
+        f"{n['note']}.", "",
+        "## Misses, why, and what would close them", "",
+    ]
+    lines += [f"- {line}" for line in explain(res)] or ["- none"]
+    return "\n".join(lines) + "\n"
+
+
+def explain(res: dict) -> list[str]:
+    out = []
+    by = {r["stage"]: r for r in res["rows"]}
+    raw = res["raw"]
+    for row in res["rows"]:
+        if row["met"] is not False:
+            continue
+        s = row["stage"]
+        if s.startswith("ingest"):
+            ing = raw["ingest_subset"]
+            per_file = ing["seconds"] / max(ing["files"], 1) * 1000
+            out.append(f"**{s}** misses by {row['miss_by']}. The files are many and small (≈{per_file:.0f} ms per file in "
+                       "ingest): each file is hashed, detected, parsed by a Python reader, typed, pseudonymised and written "
+                       "with its ledger row in its own transaction, while the floor reads all files in one statement. "
+                       "Closing it: batch the rows of many files of one format into one insert/transaction (keep the per-file "
+                       "ledger rows), and hand the JSON comment pages to DuckDB's `read_json` with the reader's schema.")
+        elif s.startswith("validation"):
+            out.append(f"**{s}** misses by {row['miss_by']}. Great Expectations issues one or more queries per expectation "
+                       "and its own bookkeeping; the floor is one scan. Closing it: group simple column checks into one "
+                       "query (or run them as the hand-written aggregate and keep GX for the data docs).")
+        elif s.startswith("weekly run"):
+            w52 = raw["week52_direct"]["parts"]
+            w1 = raw["week1_direct"]["parts"]
+            grown = sorted(((w52[k] - w1.get(k, 0), k) for k in w52), reverse=True)[:3]
+            out.append(f"**{s}** misses by {row['miss_by']}. Grew most: " + ", ".join(f"{k} +{d:.1f} s" for d, k in grown)
+                       + ". Ingest dominates: the inbox keeps every earlier drop, and each already-loaded file is read, hashed, looked up "
+                       "in the ledger with its own query and sighted with its own committed insert (≈6 ms per file × "
+                       f"{raw['ingest_history']['files']:,} files); facts and classification are rebuilt in full from all staging "
+                       "every run, and validation scans the whole staging history (small at this scale). Closing it: read the "
+                       "loaded digests once per run and write the sightings in one insert, skip files whose (path, size, "
+                       "mtime) are already in the ledger before hashing (or archive processed drops); then build facts "
+                       "incrementally (classify only new comments, keyed by text hash; recompute latest-export-wins only for "
+                       "posts touched by the new files), scope row-level checks to the new load id, and skip files whose "
+                       "(path, size, mtime) are in the ledger before hashing.")
+        elif s.startswith("Prefect"):
+            out.append(f"**{s}** misses: overhead {row['ratio']:.0%} of the direct run, measured once. Prefect's expected "
+                       "fixed cost (≈1.2 s per flow run, tens of ms per task, 6 tasks, artifacts and logs) is a few percent of "
+                       "this run; the rest of the difference is run-to-run noise on shared cores (the direct and flow runs "
+                       "are two separate processes minutes apart, and ingest, which dominates both, is I/O- and "
+                       "commit-bound). At this scale the figure is not trustworthy in either direction: repeat the pair "
+                       "(or run on a quiet machine) before acting on it.")
+        elif s.startswith("peak memory"):
+            out.append(f"**{s}** is over 4 GB by extrapolation ({row['ratio']:.0f} MB): facts load every staging table into "
+                       "Polars at once. Closing it: stream comments through classification in batches and build facts "
+                       "per platform, or move the latest-export-wins and reply linking into DuckDB SQL.")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=DEFAULT_SCALE,
+                        help=f"fraction of the reference year (5M comments); default {DEFAULT_SCALE}")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--naive-files", type=int, default=400, help="comment pages the naive reference reads")
+    parser.add_argument("--weeks", type=int, default=52, help="reported weeks (52 for the year; fewer for smoke tests)")
+    parser.add_argument("--skip-prefect", action="store_true", help="leave out the Prefect flow (its server takes a while)")
+    parser.add_argument("--from-results", action="store_true",
+                        help="measure nothing: re-render --out (and --results) from the raw figures already in --results")
+    args = parser.parse_args(argv)
+    if args.from_results:
+        previous = json.loads(args.results.read_text())
+        raw = previous["raw"]
+        res = summarise(previous["scale"], previous["dataset"], raw, previous["stg_comment_rows"], raw["floor_ingest"]["files"],
+                        previous["total_seconds"])
+        res["generated_at"], res["machine"] = previous["generated_at"], previous["machine"]
+        args.results.write_text(json.dumps(res, indent=1, default=str) + "\n")
+        args.out.write_text(render(res))
+        return 0
+    run(args.scale, args.out, args.results, args.naive_files, prefect=not args.skip_prefect, weeks=args.weeks)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
