@@ -6,37 +6,20 @@ not from the readers.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from readers import facebook, registry
-from readers.base import ReadError, ReadResult, SourceFile
+from readers.base import ReadError, SourceFile
+from tests.readers.helpers import counts, load, row, utc
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY = (
     "facebook/insights_legacy/Facebook Insights Data Export{} - Visualization Studio VIC - 2015-08-19 - 2016-02-15.csv"
 )
-
-
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
-
-
-def load(path: Path, **hints: object) -> ReadResult:
-    return registry.read(SourceFile(name=str(path), data=path.read_bytes(), **hints))  # type: ignore[arg-type]
-
-
-def counts(result: ReadResult) -> tuple[int, int, int, int]:
-    return result.rows_read, result.rows_loaded, len(result.rejects), len(result.skips)
-
-
-def row(result: ReadResult, entity: str, column: str, value: object) -> dict:
-    rows = result.tables[entity].filter(pl.col(column) == value).to_dicts()
-    assert len(rows) == 1, f"{column}={value!r} matched {len(rows)} rows"
-    return rows[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,35 +6,16 @@ not from the readers.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from readers import instagram, registry
-from readers.base import ReadError, ReadResult, SourceFile
+from readers.base import ReadError, SourceFile
+from tests.readers.helpers import counts, load, row, utc
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT = "Jan-01-2026_Jan-31-2026_17841401745690123.csv"
-
-
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
-
-
-def load(path: Path, **hints: object) -> ReadResult:
-    return registry.read(SourceFile(name=str(path), data=path.read_bytes(), **hints))  # type: ignore[arg-type]
-
-
-def counts(result: ReadResult) -> tuple[int, int, int, int]:
-    return result.rows_read, result.rows_loaded, len(result.rejects), len(result.skips)
-
-
-def row(result: ReadResult, entity: str, column: str, value: object) -> dict:
-    rows = result.tables[entity].filter(pl.col(column) == value).to_dicts()
-    assert len(rows) == 1, f"{column}={value!r} matched {len(rows)} rows"
-    return rows[0]
 
 
 # ---------------------------------------------------------------------------------------------
