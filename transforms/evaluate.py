@@ -8,12 +8,11 @@ They were written and labelled by judgement before the lexicons were tuned. ``sp
 looked at while tuning) or ``holdout`` (rows never looked at while tuning): the holdout figures are the
 honest estimate, the gap between the two is how much the tuning flatters the dev rows.
 
-Run ``python -m transforms.evaluate`` for the tables (all rows, dev, holdout).
+Run ``cityimage evaluate --split holdout|dev|all`` for the tables.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -178,23 +177,3 @@ def evaluate(lexicons: Lexicons | None = None, *, split: str | None = None,
     )
     return _ratios(rows)
 
-
-def _print(title: str, frame: pl.DataFrame) -> None:
-    print(f"\n## {title}\n")
-    with pl.Config(tbl_rows=200, tbl_cols=-1, tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True,
-                   tbl_hide_dataframe_shape=True, float_precision=2):
-        print(frame)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    lexicons = load_lexicons()
-    print(f"lexicons {lexicons.version}")
-    splits = [None, "dev", "holdout"] if not argv else [None if a == "all" else a for a in argv]
-    for split in splits:
-        _print(f"split: {split or 'all'}", evaluate(lexicons, split=split))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
