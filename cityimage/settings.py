@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     )
     max_archive_bytes: int = Field(default=2_000_000_000, gt=0, description="Largest unpacked zip accepted")
     max_archive_ratio: int = Field(default=200, gt=0, description="Largest unpack/packed ratio accepted")
+    trust_file_stat: bool = Field(
+        default=True,
+        description="Skip inbox files whose path, size and modification time match a file already loaded, "
+        "without reading them; false re-reads and re-hashes every file on every run",
+    )
+    ingest_batch_files: int = Field(default=500, gt=0, description="New files read and written per ingest transaction")
     fault_point: str | None = Field(default=None, description="Test-only: named fault to inject")
     snapshot_url: str | None = Field(
         default=None,

@@ -1,10 +1,10 @@
 """Parallel file ingestion for larger users: read and type files in Dask workers, write in one process.
 
-Reading an export is pure (bytes in, frames out: ``readers.registry.read``), so it can run anywhere;
-writing must stay serial because the warehouse has one writer. The flow therefore plans in the writer
-(which files are new, which archives to expand), submits one read task per new file to the task
-runner, and writes each result as it comes back, in discovery order, through the same
-``warehouse.ingest`` functions as the serial path — so the ledger and staging come out the same.
+Reading an export is pure (bytes in, frames out: ``warehouse.ingest.read_batch``), so it can run
+anywhere; writing must stay serial because the warehouse has one writer. The flow therefore plans in
+the writer (which files are new, which archives to expand), submits one read task per chunk of new
+files to the task runner, and writes each chunk as one batch, in discovery order, through the same
+``warehouse.ingest.Loader`` as the serial path — so the ledger and staging come out the same.
 
 The task runner is a ``prefect_dask.DaskTaskRunner`` (a local cluster, or ``address`` of an existing
 scheduler); :func:`parallel_ingest_with` accepts any Prefect task runner, which the tests use.
@@ -18,23 +18,10 @@ from typing import Any, Callable, Protocol
 from prefect import flow, get_run_logger, task
 from prefect.task_runners import TaskRunner
 
-from cityimage.profile import load_profile
 from cityimage.settings import Settings, load_settings
-from readers.base import SourceFile
+from flows.stages import ingest_context
 from warehouse.connection import open_writer
-from warehouse.ingest import (
-    FileOutcome,
-    IngestContext,
-    LoadSummary,
-    PreparedFile,
-    discover,
-    finish_load,
-    load_prepared,
-    plan_source,
-    read_source,
-    source_for,
-    start_load,
-)
+from warehouse.ingest import IngestContext, Leaf, Loader, LoadSummary, PreparedBatch, discover, read_batch
 
 
 class DaskUnavailable(RuntimeError):
@@ -55,44 +42,33 @@ def dask_runner(address: str | None = None, n_workers: int = 2, processes: bool 
     return DaskTaskRunner(cluster_kwargs={"n_workers": n_workers, "processes": processes, "threads_per_worker": 1})
 
 
-def ingest_context(settings: Settings) -> IngestContext:
-    """The same context the serial ``flows.stages.ingest`` builds."""
-    return IngestContext(
-        profile=load_profile(settings.profile_path),
-        author_key=settings.require_author_key(),
-        max_archive_bytes=settings.max_archive_bytes,
-        max_archive_ratio=settings.max_archive_ratio,
-    )
-
-
-@task(name="read file", retries=1, retry_delay_seconds=2)
-def read_file_task(source: SourceFile, digest: str, ctx: IngestContext) -> PreparedFile:
-    """Parse and type one file in a worker; refusals come back as data, never as a failed task."""
-    return read_source(source, digest, ctx)
+@task(name="read files", retries=1, retry_delay_seconds=2)
+def read_files_task(leaves: list[Leaf], ctx: IngestContext) -> PreparedBatch:
+    """Parse and type a chunk of files in a worker; refusals come back as data, never as a failed task."""
+    return read_batch(leaves, ctx)
 
 
 class _Future(Protocol):
     def result(self) -> Any: ...
 
 
-Submit = Callable[[SourceFile, str, IngestContext], _Future]
+Submit = Callable[[list[Leaf], IngestContext], _Future]
+# Chunks per worker process: enough to keep every worker busy while the writer commits.
+CHUNKS_PER_RUN = 8
 
 
 def ingest_in_parallel(settings: Settings, paths: list[Path], submit: Submit) -> LoadSummary:
-    """Plan in the writer, read through ``submit`` (a task runner or an executor), write in order."""
+    """Plan in the writer, read chunks of files through ``submit`` (a task runner or an executor),
+    write each chunk in discovery order as one batch."""
     ctx = ingest_context(settings)
     with open_writer(settings.warehouse, "parallel ingest") as con:
-        summary = start_load(con)
-        leaves: list[tuple[SourceFile, str]] = []
-        for path, root in discover(paths):
-            done, todo = plan_source(con, source_for(path, root, path.read_bytes(), ctx.profile), ctx, summary.load_id)
-            summary.files += done
-            leaves += todo
-        futures = [submit(source, digest, ctx) for source, digest in leaves]
-        outcomes: list[FileOutcome] = [load_prepared(con, future.result(), summary.load_id) for future in futures]
-        summary.files += outcomes
-        finish_load(con, summary)
-    return summary
+        loader = Loader(con, ctx)
+        leaves = [leaf for path, root in discover(paths) for leaf in loader.plan(path, root)]
+        size = min(ctx.batch_files, max(1, -(-len(leaves) // CHUNKS_PER_RUN)))
+        futures = [submit(leaves[i:i + size], ctx) for i in range(0, len(leaves), size)]
+        for future in futures:
+            loader.write(future.result())
+        return loader.finish()
 
 
 @flow(name="parallel-ingest", log_prints=True)
@@ -100,7 +76,7 @@ def parallel_ingest(paths: list[str] | None = None) -> dict[str, int]:
     """Load the inbox (or ``paths``) with parsing spread over the flow's task runner."""
     settings = load_settings()
     targets = [Path(p) for p in paths] if paths else [settings.inbox]
-    summary = ingest_in_parallel(settings, targets, read_file_task.submit)
+    summary = ingest_in_parallel(settings, targets, read_files_task.submit)
     figures = {"files seen": len(summary.files), "loaded": summary.count("loaded"),
                "already loaded": summary.count("already_loaded"), "refused": summary.count("refused"),
                "rows": summary.rows_loaded}

@@ -45,17 +45,24 @@ class StageResult:
 
 def ingest(settings: Settings, paths: list[Path] | None = None, progress: Callable[[str], None] | None = None) -> LoadSummary:
     """Load every new file of the inbox (or the given paths) into staging."""
-    ctx = IngestContext(
-        profile=load_profile(settings.profile_path),
-        author_key=settings.require_author_key(),
-        max_archive_bytes=settings.max_archive_bytes,
-        max_archive_ratio=settings.max_archive_ratio,
-    )
+    ctx = ingest_context(settings)
     targets = paths if paths is not None else [settings.inbox]
     if paths is None and not settings.inbox.is_dir():
         raise FileNotFoundError(f"inbox {settings.inbox} does not exist (setting inbox_path / CITYIMAGE_INBOX_PATH)")
     with open_writer(settings.warehouse, "ingest") as con:
         return ingest_paths(con, targets, ctx, progress)
+
+
+def ingest_context(settings: Settings) -> IngestContext:
+    """What loading needs from the settings; the serial and the parallel ingest share it."""
+    return IngestContext(
+        profile=load_profile(settings.profile_path),
+        author_key=settings.require_author_key(),
+        max_archive_bytes=settings.max_archive_bytes,
+        max_archive_ratio=settings.max_archive_ratio,
+        trust_file_stat=settings.trust_file_stat,
+        batch_files=settings.ingest_batch_files,
+    )
 
 
 def build_facts(settings: Settings) -> StageResult:

@@ -145,6 +145,17 @@ class ExportFormat:
     def read(self, source: SourceFile) -> ReadResult:
         raise NotImplementedError
 
+    def read_many(self, sources: list[SourceFile]) -> list[ReadResult | ReadError]:
+        """Several files of this layout, in order; a file the layout refuses is its ReadError.
+        Layouts whose files come in thousands override this to share the typing work."""
+        outcomes: list[ReadResult | ReadError] = []
+        for source in sources:
+            try:
+                outcomes.append(self.read(source))
+            except ReadError as exc:
+                outcomes.append(exc)
+        return outcomes
+
     def documented_columns(self) -> list[tuple[str, str, str]]:
         """(canonical column, accepted headers, type) rows for the format table in the docs."""
         return []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
+from contextlib import contextmanager
+from typing import Iterator
 
 from readers.base import ExportFormat, Probe, ReadError, ReadResult, SourceFile, UnknownFormat, csv_header, decode_text
 from readers import facebook, instagram, search_console, tiktok, x, youtube
@@ -77,9 +79,53 @@ def detect(source: SourceFile) -> ExportFormat:
 
 def read(source: SourceFile) -> ReadResult:
     """Detect and read; the result's accounting is checked before it is returned."""
+    outcome = read_many([source])[0]
+    if isinstance(outcome, ReadError):
+        raise outcome
+    return outcome
+
+
+def read_many(sources: list[SourceFile]) -> list[ReadResult | ReadError]:
+    """Read several files, each detected alone, files of one layout read together; in order.
+
+    A file that cannot be read is its ReadError in the list and never affects the others: if reading
+    a group fails in an unexpected way, its files are read again one by one, so a malformed file is
+    named in its own ReadError and a reader bug raises from the file that triggers it.
+    """
+    outcomes: list[ReadResult | ReadError | None] = [None] * len(sources)
+    groups: dict[str, list[int]] = {}
+    for i, source in enumerate(sources):
+        try:
+            with _as_read_error(source):
+                groups.setdefault(detect(source).name, []).append(i)
+        except ReadError as exc:
+            outcomes[i] = exc
+    for name, members in groups.items():
+        fmt = by_name(name)
+        try:
+            read_together = fmt.read_many([sources[i] for i in members])
+        except Exception:  # re-read one by one: malformed files become ReadErrors, a reader bug still raises
+            read_together = [_read_alone(fmt, sources[i]) for i in members]
+        for i, outcome in zip(members, read_together):
+            if isinstance(outcome, ReadResult):
+                outcome.check_accounting()
+            outcomes[i] = outcome
+    return [o for o in outcomes if o is not None]
+
+
+def _read_alone(fmt: ExportFormat, source: SourceFile) -> ReadResult | ReadError:
     try:
-        fmt = detect(source)
-        result = fmt.read(source)
+        with _as_read_error(source):
+            return fmt.read(source)
+    except ReadError as exc:
+        return exc
+
+
+@contextmanager
+def _as_read_error(source: SourceFile) -> Iterator[None]:
+    """Failures that mean a malformed file, not a reader bug, become the file's ReadError."""
+    try:
+        yield
     except csv.Error as exc:  # any CSV the csv module cannot split is a malformed file, not a reader bug
         raise ReadError(f"{source.name}: broken CSV ({exc}); re-export the file") from exc
     except UnicodeEncodeError as exc:
@@ -90,8 +136,6 @@ def read(source: SourceFile) -> ReadResult:
             f"{source.name}: holds a lone UTF-16 surrogate ({exc.object[exc.start:exc.end]!a}), which is not a "
             "character; the export is corrupt, re-download it"
         ) from exc
-    result.check_accounting()
-    return result
 
 
 def by_name(name: str) -> ExportFormat:

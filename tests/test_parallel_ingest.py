@@ -18,7 +18,8 @@ import pytest
 from cityimage.settings import load_settings
 from flows.parallel import ingest_in_parallel
 from flows.stages import ingest as serial_ingest
-from warehouse.ingest import read_source, sha256, source_for
+from flows.stages import ingest_context
+from warehouse.ingest import Leaf, read_batch, sha256, source_for
 
 AUTHOR_KEY = "parallel-ingest-test-key-0123456789"
 STAGING = ("stg_post", "stg_comment", "stg_account_day", "stg_audience", "stg_search", "stg_quarantine")
@@ -65,28 +66,26 @@ def test_parallel_reading_gives_the_serial_ledger_and_staging(inbox: Path, tmp_p
     serial_summary = serial_ingest(serial, [inbox])
     parallel = _settings(tmp_path / "parallel", monkeypatch)
     with ThreadPoolExecutor(max_workers=3) as pool:
-        summary = ingest_in_parallel(parallel, [inbox], lambda *args: pool.submit(read_source, *args))
+        summary = ingest_in_parallel(parallel, [inbox], lambda *args: pool.submit(read_batch, *args))
     assert summary.count("loaded") == serial_summary.count("loaded") > 10
     assert summary.count("already_loaded") == serial_summary.count("already_loaded") >= 2
     assert summary.count("refused") == serial_summary.count("refused") >= 1
     assert contents(parallel.warehouse) == contents(serial.warehouse)
     # A second parallel run finds everything already loaded, like the serial path.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        again = ingest_in_parallel(parallel, [inbox], lambda *args: pool.submit(read_source, *args))
+        again = ingest_in_parallel(parallel, [inbox], lambda *args: pool.submit(read_batch, *args))
     assert again.count("loaded") == 0 and again.count("already_loaded") == len(again.files) - again.count("refused")
 
 
 def test_what_crosses_to_a_worker_process_pickles(inbox: Path, tmp_path: Path, monkeypatch) -> None:
-    """A Dask worker in another process receives the source and context and returns a PreparedFile."""
-    from flows.parallel import ingest_context
-
+    """A Dask worker in another process receives files and the context and returns a PreparedBatch."""
     settings = _settings(tmp_path, monkeypatch)
     ctx = ingest_context(settings)
     path = next(inbox.rglob("account_analytics_content_2025-10-12_2025-11-10.csv"))
     source = source_for(path, inbox, path.read_bytes(), ctx.profile)
-    args = pickle.loads(pickle.dumps((source, sha256(source.data), ctx)))
-    prepared = pickle.loads(pickle.dumps(read_source(*args)))
-    assert prepared.error is None and prepared.tables
+    args = pickle.loads(pickle.dumps(([Leaf(0, source, sha256(source.data))], ctx)))
+    batch = pickle.loads(pickle.dumps(read_batch(*args)))
+    assert batch.files[0].error is None and batch.files[0].rows_loaded > 0 and batch.tables["post"].height > 0
 
 
 def _run_flow(runner, inbox: Path) -> dict[str, int]:

@@ -1,17 +1,23 @@
 """Loading export files into staging: the edge where bytes on disk become rows in DuckDB.
 
-Each file is handled alone and atomically. Its SHA-256 decides whether it is new; its rows, the rows
-set aside and its ledger entry are written in one transaction, so a crash leaves either all of it or
-none. A file the readers refuse is recorded as refused with the reason and nothing of it is loaded;
-it is tried again on the next run, in case the reader has since learnt its layout.
+A file's SHA-256 decides whether it is new. New files are read and written in batches: the rows,
+the rows set aside and one ledger entry per file go in one transaction per batch, so a crash leaves
+each file either wholly loaded or not at all, and the next run picks up where it stopped. A file
+the readers refuse is recorded as refused with the reason and nothing of it is loaded; it is tried
+again on the next run, in case the reader has since learnt its layout.
+
+The cost of a run follows the new files, not the inbox's history: the loaded digests are fetched
+once per run, and a file whose path, size and modification time match a settled file of an earlier
+load is not read at all (``ops_file_stat``; the ``trust_file_stat`` setting turns this off).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -28,6 +34,8 @@ from readers.entities import ENTITIES
 from transforms.pseudonymise import Registry, pseudonymise
 
 COMPANION_MAX_BYTES = 1_000_000
+# New bytes read before a batch is written: bounds the memory one batch of files can take.
+BATCH_BYTES = 256 * 2**20
 _DATE_FOLDER = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 # Hidden files, office lock files and ``_``-prefixed notes are not exports.
 _IGNORED = re.compile(r"^(\.|~\$|_)")
@@ -71,6 +79,9 @@ class IngestContext:
     author_key: bytes
     max_archive_bytes: int
     max_archive_ratio: int
+    trust_file_stat: bool = True
+    batch_files: int = 500
+    batch_bytes: int = BATCH_BYTES
 
 
 # -- discovery ---------------------------------------------------------------------------------
@@ -93,7 +104,9 @@ def _ignored(path: Path, root: Path) -> bool:
     return any(_IGNORED.search(part) for part in path.relative_to(root).parts)
 
 
-def source_for(path: Path, root: Path, data: bytes, profile: CityProfile) -> SourceFile:
+def source_for(
+    path: Path, root: Path, data: bytes, profile: CityProfile, companions: "Companions | None" = None
+) -> SourceFile:
     """A SourceFile with the hints its folders give: export date, platform, registered account."""
     parts = path.relative_to(root).parts[:-1] if path != root else ()
     day = next((d for d in (_as_date(p) for p in parts) if d), None)
@@ -105,7 +118,7 @@ def source_for(path: Path, root: Path, data: bytes, profile: CityProfile) -> Sou
         account_hint=account,
         platform_hint=platform,
         date_hint=day,
-        companions=_companions(path),
+        companions=(companions or Companions()).of(path),
     )
 
 
@@ -129,12 +142,26 @@ def _account_in(parts: tuple[str, ...], platform: str | None, profile: CityProfi
     return None
 
 
-def _companions(path: Path) -> dict[str, bytes]:
-    return {
-        p.name: p.read_bytes()
-        for p in sorted(path.parent.iterdir())
-        if p.is_file() and p != path and p.stat().st_size <= COMPANION_MAX_BYTES and p.suffix.lower() == ".csv"
-    }
+class Companions:
+    """The small CSVs beside a file (Search Console's ``Filters.csv``), read once per folder.
+
+    Files are discovered folder by folder, so remembering the last folder read avoids reading every
+    sibling again for each of thousands of files in one folder.
+    """
+
+    def __init__(self) -> None:
+        self._folder: Path | None = None
+        self._files: dict[str, bytes] = {}
+
+    def of(self, path: Path) -> dict[str, bytes]:
+        if path.parent != self._folder:
+            self._folder = path.parent
+            self._files = {
+                p.name: p.read_bytes()
+                for p in sorted(path.parent.iterdir())
+                if p.suffix.lower() == ".csv" and p.is_file() and p.stat().st_size <= COMPANION_MAX_BYTES
+            }
+        return {name: data for name, data in self._files.items() if name != path.name}
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -148,6 +175,40 @@ def new_load_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
+@dataclass(frozen=True)
+class Leaf:
+    """A file to read (never an archive: archives are expanded into their members), in discovery order.
+
+    ``error`` is set when the file is refused before reading (a bad archive): it is recorded with the
+    batch it falls in, like any other refusal.
+    """
+
+    seq: int
+    source: SourceFile
+    digest: str
+    error: str | None = None
+
+
+@dataclass
+class PreparedFile:
+    """One file read and typed but not yet written, or the reason it cannot be."""
+
+    leaf: Leaf
+    result: ReadResult | None = None  # its tables are moved into the batch's
+    rows_loaded: int = 0
+    duplicates: int = 0
+    error: str | None = None
+
+
+@dataclass
+class PreparedBatch:
+    """Files read together: their staging rows per entity (lineage columns set, ``__file`` = position
+    in ``files``), ready for one write. Built without the warehouse, so it can be built in a worker."""
+
+    files: list[PreparedFile]
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
 def ingest_paths(
     con: duckdb.DuckDBPyConnection,
     paths: Iterable[Path],
@@ -155,15 +216,148 @@ def ingest_paths(
     progress: Callable[[str], None] | None = None,
 ) -> LoadSummary:
     """Load every new file under ``paths``; already-loaded content is a no-op, refusals are recorded."""
-    summary = start_load(con)
+    loader = Loader(con, ctx)
+    pending: list[Leaf] = []
+    pending_bytes = 0
     for path, root in discover(paths):
-        data = path.read_bytes()
-        source = source_for(path, root, data, ctx.profile)
-        summary.files += ingest_source(con, source, ctx, summary.load_id)
+        leaves = loader.plan(path, root)
+        pending += leaves
+        pending_bytes += sum(len(leaf.source.data) for leaf in leaves)
+        if len(pending) >= ctx.batch_files or pending_bytes >= ctx.batch_bytes:
+            loader.write(read_batch(pending, ctx))
+            pending, pending_bytes = [], 0
         if progress:
-            progress(source.name)
-    finish_load(con, summary)
-    return summary
+            progress(str(path.relative_to(root)) if path != root else path.name)
+    if pending:
+        loader.write(read_batch(pending, ctx))
+    return loader.finish()
+
+
+class Loader:
+    """One load in the writer: what the warehouse already holds, the files seen, their outcomes.
+
+    ``plan`` decides per file on disk (skip unread, already loaded, a copy of a file planned in this
+    load, or to read); ``write`` commits a read batch; ``finish`` records what was seen.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, ctx: IngestContext) -> None:
+        self.con, self.ctx = con, ctx
+        self.summary = start_load(con)
+        self.loaded = {d for (d,) in con.execute("SELECT file_sha256 FROM ops_file_ledger WHERE status = 'loaded'").fetchall()}
+        self.settled = _settled_stats(con) if ctx.trust_file_stat else {}
+        self.companions = Companions()
+        self.outcomes: dict[int, FileOutcome] = {}
+        self.planned: set[str] = set()
+        self.copies: dict[str, list[tuple[int, str]]] = {}
+        self.stats: list[_StatRow] = []
+        self.sightings: list[tuple[str, str, str]] = []
+        self._seq = 0
+
+    def plan(self, path: Path, root: Path) -> list[Leaf]:
+        """The leaves of one file on disk still to read; everything else is decided at once."""
+        stat = path.stat()
+        key = str(path.resolve())
+        name = str(path.relative_to(root)) if path != root else path.name
+        known = self.settled.get(key)
+        if known and known.unchanged(stat) and (known.is_archive or known.file_sha256 in self.loaded):
+            self._decide(FileOutcome(name, known.file_sha256, "already_loaded"))
+            return []
+        data = path.read_bytes()
+        digest, first = sha256(data), self._seq
+        leaves = self._plan_source(source_for(path, root, data, self.ctx.profile, self.companions), digest)
+        self.stats.append(_StatRow(key, stat.st_size, stat.st_mtime_ns, digest, is_archive(data), range(first, self._seq)))
+        return leaves
+
+    def _plan_source(self, source: SourceFile, digest: str) -> list[Leaf]:
+        if digest in self.loaded:
+            self._decide(FileOutcome(source.name, digest, "already_loaded"))
+            return []
+        if digest in self.planned:
+            self.copies.setdefault(digest, []).append((self._take_seq(), source.name))
+            return []
+        error = None
+        if is_archive(source.data):
+            try:
+                members = expand_archive(source, self.ctx.max_archive_bytes, self.ctx.max_archive_ratio)
+            except ReadError as exc:
+                error = str(exc)
+            else:
+                return [leaf for member in members for leaf in self._plan_source(member, sha256(member.data))]
+        self.planned.add(digest)
+        return [Leaf(self._take_seq(), source, digest, error)]
+
+    def write(self, batch: PreparedBatch) -> None:
+        """Commit a batch: staging rows, quarantine, one ledger row per file, sightings; all or nothing."""
+        fault("after_read")
+        outcomes = [_outcome(prepared) for prepared in batch.files]
+        copies = [(seq, FileOutcome(name, o.sha256, "already_loaded" if o.status == "loaded" else "refused", o.format,
+                                    message=o.message))
+                  for o in outcomes for seq, name in self.copies.get(o.sha256, [])]
+        load_id = self.summary.load_id
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            _write_rows(self.con, batch.tables, load_id)
+            fault("inside_merge")
+            _write_quarantine(self.con, batch.files, load_id)
+            _write_ledger(self.con, batch.files, outcomes, load_id)
+            _write_sightings(self.con, self.sightings + [(o.sha256, o.name, o.status) for _, o in copies]
+                             + [(o.sha256, o.name, o.status) for o in outcomes], load_id)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.sightings = []
+        for prepared, outcome in zip(batch.files, outcomes):
+            self.outcomes[prepared.leaf.seq] = outcome
+            self.planned.discard(outcome.sha256)
+            self.copies.pop(outcome.sha256, None)
+            if outcome.status == "loaded":
+                self.loaded.add(outcome.sha256)
+        self.outcomes.update(copies)
+        fault("after_commit")
+
+    def finish(self) -> LoadSummary:
+        """Record the remaining sightings, the files' stats and the load's counts in one transaction."""
+        self.summary.files = [self.outcomes[seq] for seq in sorted(self.outcomes)]
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            _write_sightings(self.con, self.sightings, self.summary.load_id)
+            _write_stats(self.con, self.stats, self.outcomes, self.summary.load_id)
+            finish_load(self.con, self.summary)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.sightings = []
+        return self.summary
+
+    def _take_seq(self) -> int:
+        self._seq += 1
+        return self._seq - 1
+
+    def _decide(self, outcome: FileOutcome) -> None:
+        self.outcomes[self._take_seq()] = outcome
+        self.sightings.append((outcome.sha256, outcome.name, outcome.status))
+
+
+@dataclass(frozen=True)
+class _StatRow:
+    file_path: str
+    file_bytes: int
+    modified_ns: int
+    file_sha256: str
+    is_archive: bool
+    seqs: range = range(0)
+
+    def unchanged(self, stat: os.stat_result) -> bool:
+        return (self.file_bytes, self.modified_ns) == (stat.st_size, stat.st_mtime_ns)
+
+
+def _settled_stats(con: duckdb.DuckDBPyConnection) -> dict[str, _StatRow]:
+    rows = con.execute(
+        "SELECT file_path, file_bytes, modified_ns, file_sha256, is_archive FROM ops_file_stat WHERE is_settled"
+    ).fetchall()
+    return {row[0]: _StatRow(*row) for row in rows}
 
 
 def start_load(con: duckdb.DuckDBPyConnection) -> LoadSummary:
@@ -184,129 +378,67 @@ def finish_load(con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
     )
 
 
-def plan_source(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, ctx: IngestContext, load_id: str
-) -> tuple[list[FileOutcome], list[tuple[SourceFile, str]]]:
-    """What ``ingest_source`` would do before reading: record already-loaded files and bad archives
-    at once, and return the (source, digest) leaves still to read, so reading can run elsewhere."""
-    digest = sha256(source.data)
-    if _already_loaded(con, digest):
-        _sight(con, digest, source.name, load_id, "already_loaded")
-        return [FileOutcome(source.name, digest, "already_loaded")], []
-    if not is_archive(source.data):
-        return [], [(source, digest)]
+# -- reading (no warehouse: runs in the writer or in a worker) ------------------------------------
+
+
+def read_batch(leaves: list[Leaf], ctx: IngestContext) -> PreparedBatch:
+    """Read, attribute and pseudonymise files, sharing the typing work across them; pure given the
+    context. A refusal is a file's ``error``, never raised."""
+    to_read = [leaf for leaf in leaves if leaf.error is None]
+    results = iter(_read_isolated([leaf.source for leaf in to_read]))
+    files: list[PreparedFile] = []
+    frames: dict[str, list[pl.DataFrame]] = {}
+    for leaf in leaves:
+        outcome = ReadError(leaf.error) if leaf.error is not None else next(results)
+        prepared = _attributed(leaf, outcome, len(files), frames)
+        files.append(prepared)
+    batch = PreparedBatch(files)
+    for entity_name, parts in frames.items():
+        batch.tables[entity_name] = _deduplicated(batch, entity_name, _pseudonymise(
+            pl.concat(parts, how="diagonal_relaxed"), entity_name, ctx.author_key, Registry.from_profile(ctx.profile)))
+    return batch
+
+
+def _read_isolated(sources: list[SourceFile]) -> list[ReadResult | ReadError]:
+    """Read together; if that fails unexpectedly, one by one so a reader bug refuses only its file."""
     try:
-        members = expand_archive(source, ctx.max_archive_bytes, ctx.max_archive_ratio)
-    except ReadError as exc:
-        return [_refuse(con, source, digest, load_id, str(exc), None)], []
-    done: list[FileOutcome] = []
-    leaves: list[tuple[SourceFile, str]] = []
-    for member in members:
-        member_done, member_leaves = plan_source(con, member, ctx, load_id)
-        done += member_done
-        leaves += member_leaves
-    return done, leaves
+        return formats.read_many(sources)
+    except Exception:
+        return [_read_alone(source) for source in sources]
 
 
-def load_prepared(con: duckdb.DuckDBPyConnection, prepared: "PreparedFile", load_id: str) -> FileOutcome:
-    """Write a file read elsewhere, unless the same content was loaded since it was planned
-    (two copies of one export in the same batch: the second is ``already_loaded``, as serially)."""
-    if _already_loaded(con, prepared.digest):
-        _sight(con, prepared.digest, prepared.source.name, load_id, "already_loaded")
-        return FileOutcome(prepared.source.name, prepared.digest, "already_loaded")
-    return write_prepared(con, prepared, load_id)
-
-
-def ingest_source(con: duckdb.DuckDBPyConnection, source: SourceFile, ctx: IngestContext, load_id: str) -> list[FileOutcome]:
-    """One file, or each member of an archive, loaded in its own transaction."""
-    digest = sha256(source.data)
-    if _already_loaded(con, digest):
-        _sight(con, digest, source.name, load_id, "already_loaded")
-        return [FileOutcome(source.name, digest, "already_loaded")]
-    if is_archive(source.data):
-        try:
-            members = expand_archive(source, ctx.max_archive_bytes, ctx.max_archive_ratio)
-        except ReadError as exc:
-            return [_refuse(con, source, digest, load_id, str(exc), None)]
-        return [outcome for member in members for outcome in ingest_source(con, member, ctx, load_id)]
-    return [_load_one(con, source, digest, ctx, load_id)]
-
-
-def _already_loaded(con: duckdb.DuckDBPyConnection, digest: str) -> bool:
-    rows = con.execute("SELECT 1 FROM ops_file_ledger WHERE file_sha256 = ? AND status = 'loaded'", [digest]).fetchall()
-    return bool(rows)
-
-
-def _load_one(con: duckdb.DuckDBPyConnection, source: SourceFile, digest: str, ctx: IngestContext, load_id: str) -> FileOutcome:
-    return write_prepared(con, read_source(source, digest, ctx), load_id)
-
-
-@dataclass
-class PreparedFile:
-    """One file read and typed but not yet written: the half of loading that needs no warehouse.
-
-    Split out so a parallel ingest (``flows/parallel.py``) can read files in Dask workers and hand
-    the results to the one writer; the serial path composes the same two halves.
-    """
-
-    source: SourceFile
-    digest: str
-    result: ReadResult | None = None
-    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
-    duplicates: int = 0
-    error: str | None = None
-
-
-def read_source(source: SourceFile, digest: str, ctx: IngestContext) -> PreparedFile:
-    """Read, attribute and pseudonymise one (non-archive) file; a refusal is returned, never raised."""
+def _read_alone(source: SourceFile) -> ReadResult | ReadError:
     try:
-        result = formats.read(source)
-        tables, duplicates = prepare_tables(result, source, ctx)
+        return formats.read(source)
     except ReadError as exc:
-        return PreparedFile(source, digest, error=str(exc))
+        return exc
     except Exception as exc:  # a reader bug must not stop the other files of the week
-        return PreparedFile(source, digest, error=f"reader failed on this file ({type(exc).__name__}: {exc})")
-    return PreparedFile(source, digest, result, tables, duplicates)
+        return ReadError(f"reader failed on this file ({type(exc).__name__}: {exc})")
 
 
-def write_prepared(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, load_id: str) -> FileOutcome:
-    """Write a read file's rows, quarantine and ledger entry in one transaction (or record its refusal)."""
-    source, digest, result, tables = prepared.source, prepared.digest, prepared.result, prepared.tables
-    if prepared.error is not None or result is None:
-        return _refuse(con, source, digest, load_id, prepared.error or "not read", None)
-    fault("after_read")
-    outcome = FileOutcome(
-        source.name, digest, "loaded", result.format, result.rows_read,
-        sum(t.height for t in tables.values()), len(result.rejects), len(result.skips), prepared.duplicates,
-    )
-    con.execute("BEGIN TRANSACTION")
+def _attributed(leaf: Leaf, outcome: ReadResult | ReadError, index: int, frames: dict[str, list[pl.DataFrame]]) -> PreparedFile:
+    """The file's tables, accounts attributed and lineage set, added to ``frames``; or its refusal."""
+    if isinstance(outcome, ReadError):
+        return PreparedFile(leaf, error=str(outcome))
     try:
-        _write_rows(con, tables, result, source, digest, load_id)
-        fault("inside_merge")
-        _write_ledger(con, outcome, source, result, load_id, len(source.data))
-        _sight(con, digest, source.name, load_id, "loaded")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    fault("after_commit")
-    return outcome
+        tables = {name: _attribute(frame, name, leaf.source) for name, frame in outcome.tables.items() if not frame.is_empty()}
+    except ReadError as exc:
+        return PreparedFile(leaf, error=str(exc))
+    for name, frame in tables.items():
+        frames.setdefault(name, []).append(frame.with_columns(
+            source_format=pl.lit(outcome.format), source_file_sha256=pl.lit(leaf.digest), __file=pl.lit(index, pl.Int32)))
+    return PreparedFile(leaf, result=replace(outcome, tables={}))
 
 
-def prepare_tables(result: ReadResult, source: SourceFile, ctx: IngestContext) -> tuple[dict[str, pl.DataFrame], int]:
-    """Attribute accounts, pseudonymise the public and drop in-file duplicates; pure given the context."""
-    registry = Registry.from_profile(ctx.profile)
-    tables: dict[str, pl.DataFrame] = {}
-    duplicates = 0
-    for entity_name, frame in result.tables.items():
-        if frame.is_empty():
-            continue
-        frame = _attribute(frame, entity_name, source)
-        frame = _pseudonymise(frame, entity_name, ctx.author_key, registry)
-        unique = frame.unique(subset=list(ENTITIES[entity_name].key), keep="first", maintain_order=True)
-        duplicates += frame.height - unique.height
-        tables[entity_name] = unique
-    return tables, duplicates
+def _deduplicated(batch: PreparedBatch, entity_name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop rows repeating a natural key within their own file, counting them per file."""
+    unique = frame.unique(subset=[*ENTITIES[entity_name].key, "__file"], keep="first", maintain_order=True)
+    before = dict(frame.group_by("__file").len().iter_rows())
+    after = dict(unique.group_by("__file").len().iter_rows())
+    for index, rows in before.items():
+        batch.files[index].rows_loaded += after.get(index, 0)
+        batch.files[index].duplicates += rows - after.get(index, 0)
+    return unique
 
 
 def _attribute(frame: pl.DataFrame, entity_name: str, source: SourceFile) -> pl.DataFrame:
@@ -332,75 +464,95 @@ def _pseudonymise(frame: pl.DataFrame, entity_name: str, key: bytes, registry: R
     return frame
 
 
-def _write_rows(
-    con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], result: ReadResult, source: SourceFile, digest: str, load_id: str
-) -> None:
+# -- writing (inside the batch's transaction) -----------------------------------------------------
+
+
+def _outcome(prepared: PreparedFile) -> FileOutcome:
+    leaf, result = prepared.leaf, prepared.result
+    if prepared.error is not None or result is None:
+        return FileOutcome(leaf.source.name, leaf.digest, "refused", message=prepared.error or "not read")
+    return FileOutcome(
+        leaf.source.name, leaf.digest, "loaded", result.format, result.rows_read, prepared.rows_loaded,
+        len(result.rejects), len(result.skips), prepared.duplicates,
+        message="; ".join(result.notes) if result.notes else None,
+    )
+
+
+def _write_rows(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], load_id: str) -> None:
     for entity_name, frame in tables.items():
-        staged = frame.with_columns(
-            source_format=pl.lit(result.format), source_file_sha256=pl.lit(digest), load_id=pl.lit(load_id)
-        )
-        con.register("__staged", staged)
+        con.register("__staged", frame.drop("__file").with_columns(load_id=pl.lit(load_id)))
         con.execute(f"INSERT INTO {ENTITIES[entity_name].table} BY NAME SELECT * FROM __staged")
         con.unregister("__staged")
-    if result.rejects:
-        _write_quarantine(con, result.rejects, result.format, source.name, digest, load_id, "read")
 
 
-def _write_quarantine(
-    con: duckdb.DuckDBPyConnection, rejects: list[Reject], fmt: str | None, name: str, digest: str, load_id: str, stage: str
-) -> None:
-    rows = pl.DataFrame(
-        {
-            "load_id": [load_id] * len(rejects),
-            "source_file_sha256": [digest] * len(rejects),
-            "file_name": [name] * len(rejects),
-            "source_format": [fmt] * len(rejects),
-            "source_row": [r.source_row for r in rejects],
-            "entity": [r.entity for r in rejects],
-            "column_name": [r.column for r in rejects],
-            "value": [None if r.value is None else str(r.value)[:2000] for r in rejects],
-            "reason": [r.reason for r in rejects],
-            "raw": [r.raw for r in rejects],
-            "stage": [stage] * len(rejects),
-        },
-        schema_overrides={"source_row": pl.Int64, "entity": pl.String, "column_name": pl.String, "raw": pl.String,
-                          "source_format": pl.String, "value": pl.String},
-    )
-    con.register("__rejects", rows)
+def _write_quarantine(con: duckdb.DuckDBPyConnection, files: list[PreparedFile], load_id: str) -> None:
+    rows = [
+        {"source_file_sha256": f.leaf.digest, "file_name": f.leaf.source.name, "source_format": f.result.format,
+         "source_row": r.source_row, "entity": r.entity, "column_name": r.column,
+         "value": None if r.value is None else str(r.value)[:2000], "reason": r.reason, "raw": r.raw}
+        for f in files if f.error is None and f.result is not None for r in f.result.rejects
+    ]
+    if not rows:
+        return
+    frame = pl.DataFrame(rows, schema=_QUARANTINE_SCHEMA).with_columns(load_id=pl.lit(load_id), stage=pl.lit("read"))
+    con.register("__rejects", frame)
     con.execute("INSERT INTO stg_quarantine BY NAME SELECT * FROM __rejects")
     con.unregister("__rejects")
 
 
-def _write_ledger(
-    con: duckdb.DuckDBPyConnection, outcome: FileOutcome, source: SourceFile, result: ReadResult | None, load_id: str, size: int
-) -> None:
+_QUARANTINE_SCHEMA = {
+    "source_file_sha256": pl.String, "file_name": pl.String, "source_format": pl.String, "source_row": pl.Int64,
+    "entity": pl.String, "column_name": pl.String, "value": pl.String, "reason": pl.String, "raw": pl.String,
+}
+_LEDGER_SCHEMA = {
+    "file_sha256": pl.String, "file_name": pl.String, "file_bytes": pl.Int64, "detected_format": pl.String,
+    "platform": pl.String, "status": pl.String, "rows_read": pl.Int64, "rows_loaded": pl.Int64,
+    "rows_quarantined": pl.Int64, "rows_skipped": pl.Int64, "rows_duplicate": pl.Int64,
+    "exported_at": pl.Datetime("us", "UTC"), "load_id": pl.String, "first_seen_at": pl.Datetime("us", "UTC"),
+    "loaded_at": pl.Datetime("us", "UTC"), "message": pl.String,
+}
+
+
+def _write_ledger(con: duckdb.DuckDBPyConnection, files: list[PreparedFile], outcomes: list[FileOutcome], load_id: str) -> None:
+    """One row per file content; a content refused by an earlier load keeps its first sighting time."""
     now = datetime.now(timezone.utc)
-    platform = formats.by_name(outcome.format).platform if outcome.format else None
-    con.execute("DELETE FROM ops_file_ledger WHERE file_sha256 = ?", [outcome.sha256])
-    con.execute(
-        "INSERT INTO ops_file_ledger (file_sha256, file_name, file_bytes, detected_format, platform, status, rows_read, "
-        "rows_loaded, rows_quarantined, rows_skipped, rows_duplicate, exported_at, load_id, first_seen_at, loaded_at, message) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            outcome.sha256, source.name, size, outcome.format, platform, outcome.status, outcome.rows_read,
-            outcome.rows_loaded, outcome.rows_quarantined, outcome.rows_skipped, outcome.rows_duplicate,
-            result.exported_at if result else None, load_id, now, now if outcome.status == "loaded" else None,
-            outcome.message if outcome.message else ("; ".join(result.notes) if result and result.notes else None),
-        ],
-    )
+    rows = [
+        (o.sha256, o.name, len(f.leaf.source.data), o.format, formats.by_name(o.format).platform if o.format else None,
+         o.status, o.rows_read, o.rows_loaded, o.rows_quarantined, o.rows_skipped, o.rows_duplicate,
+         f.result.exported_at if f.result and o.status == "loaded" else None, load_id, now,
+         now if o.status == "loaded" else None, o.message)
+        for f, o in zip(files, outcomes)
+    ]
+    frame = pl.DataFrame(rows, schema=_LEDGER_SCHEMA, orient="row")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in frame.columns if c not in ("file_sha256", "first_seen_at"))
+    con.register("__ledger", frame)
+    con.execute(f"INSERT INTO ops_file_ledger BY NAME SELECT * FROM __ledger ON CONFLICT (file_sha256) DO UPDATE SET {updates}")
+    con.unregister("__ledger")
 
 
-def _refuse(con: duckdb.DuckDBPyConnection, source: SourceFile, digest: str, load_id: str, message: str, fmt: str | None) -> FileOutcome:
-    outcome = FileOutcome(source.name, digest, "refused", fmt, message=message)
-    con.execute("BEGIN TRANSACTION")
-    _write_ledger(con, outcome, source, None, load_id, len(source.data))
-    _sight(con, digest, source.name, load_id, "refused")
-    con.execute("COMMIT")
-    return outcome
+def _write_sightings(con: duckdb.DuckDBPyConnection, sightings: list[tuple[str, str, str]], load_id: str) -> None:
+    if not sightings:
+        return
+    frame = pl.DataFrame(sightings, schema={"file_sha256": pl.String, "file_name": pl.String, "outcome": pl.String},
+                         orient="row").with_columns(load_id=pl.lit(load_id), seen_at=pl.lit(datetime.now(timezone.utc)))
+    con.register("__sightings", frame)
+    con.execute("INSERT INTO ops_file_sighting BY NAME SELECT * FROM __sightings")
+    con.unregister("__sightings")
 
 
-def _sight(con: duckdb.DuckDBPyConnection, digest: str, name: str, load_id: str, outcome: str) -> None:
-    con.execute(
-        "INSERT INTO ops_file_sighting (file_sha256, file_name, load_id, seen_at, outcome) VALUES (?, ?, ?, ?, ?)",
-        [digest, name, load_id, datetime.now(timezone.utc), outcome],
-    )
+def _write_stats(con: duckdb.DuckDBPyConnection, stats: list[_StatRow], outcomes: dict[int, FileOutcome], load_id: str) -> None:
+    """Remember each file read in this load; settled when every leaf of it is in the warehouse."""
+    if not stats:
+        return
+    now = datetime.now(timezone.utc)
+    rows = [
+        (s.file_path, s.file_bytes, s.modified_ns, s.file_sha256, s.is_archive,
+         len(s.seqs) > 0 and all(outcomes[q].status in ("loaded", "already_loaded") for q in s.seqs), load_id, now)
+        for s in stats
+    ]
+    frame = pl.DataFrame(rows, orient="row", schema={
+        "file_path": pl.String, "file_bytes": pl.Int64, "modified_ns": pl.Int64, "file_sha256": pl.String,
+        "is_archive": pl.Boolean, "is_settled": pl.Boolean, "load_id": pl.String, "recorded_at": pl.Datetime("us", "UTC")})
+    con.register("__stats", frame)
+    con.execute("INSERT OR REPLACE INTO ops_file_stat BY NAME SELECT * FROM __stats")
+    con.unregister("__stats")

@@ -1,0 +1,65 @@
+"""Reading many files at once gives each file exactly what reading it alone gives.
+
+API dumps come as thousands of small pages, so JSON layouts type a batch of files as one frame; row
+numbers, rejects and refusals must still land on their own file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from readers import registry
+from readers.base import ReadError, ReadResult, SourceFile
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+COMMENTS = FIXTURES / "facebook" / "graph" / "comments_nested.json"
+IG_COMMENTS = FIXTURES / "instagram" / "graph" / "18000000000000011_comments.json"
+
+
+def _source(name: str, data: bytes) -> SourceFile:
+    return SourceFile(name=name, data=data)
+
+
+def _with_bad_like_count(position: int) -> bytes:
+    """The nested comments page with the ``position``-th top-level comment's like count spoilt."""
+    page = json.loads(COMMENTS.read_bytes())
+    page["data"][position]["like_count"] = "lots"
+    return json.dumps(page).encode()
+
+
+def _same(together: ReadResult | ReadError, alone: ReadResult | ReadError) -> None:
+    assert type(together) is type(alone)
+    if isinstance(alone, ReadError):
+        assert str(together) == str(alone)
+        return
+    assert isinstance(together, ReadResult)
+    assert (together.format, together.rows_read, together.exported_at) == (alone.format, alone.rows_read, alone.exported_at)
+    assert together.rejects == alone.rejects and together.skips == alone.skips
+    assert together.tables.keys() == alone.tables.keys()
+    for name, frame in alone.tables.items():
+        assert together.tables[name].equals(frame), name
+
+
+def test_a_batch_reads_each_file_as_it_would_be_read_alone() -> None:
+    sources = [
+        _source("a/comments_1.json", COMMENTS.read_bytes()),
+        _source("b/comments_2.json", _with_bad_like_count(0)),
+        _source("c/broken.json", b'{"data": [{"id": '),
+        _source("d/ig.json", IG_COMMENTS.read_bytes()),
+        _source("e/comments_3.json", _with_bad_like_count(1)),
+        _source("f/not-an-export.csv", b"a,b\n1,2\n"),
+    ]
+    together = registry.read_many(sources)
+    alone: list[ReadResult | ReadError] = []
+    for source in sources:
+        try:
+            alone.append(registry.read(source))
+        except ReadError as exc:
+            alone.append(exc)
+    assert len(together) == len(sources)
+    for batch_outcome, single_outcome in zip(together, alone):
+        _same(batch_outcome, single_outcome)
+    rows = [[r.source_row for r in o.rejects] if isinstance(o, ReadResult) else None for o in together]
+    assert rows[0] == rows[4] == [4] and rows[1] == [1, 4]  # item 4 of the fixture is bad already
+    assert isinstance(together[2], ReadError) and "c/broken.json" in str(together[2])
