@@ -9,12 +9,12 @@ own and its imports are paid and shown. The sitting, in order:
 2. ingest of the Graph API comment pages (Facebook, Instagram: most files and rows) into a fresh
    warehouse, against DuckDB alone reading the same files with an explicit schema (the floor);
 3. the history: ingest of weeks 1–51 into a fresh warehouse (the whole inbox, every format);
-4. the weekly run for week 52 on a copy of that history, stage functions called directly; then,
-   on the resulting full-year warehouse, validation (all suites), facts (classification timed
-   inside), the facts' SQL floor, KPIs + publication, each alone;
-5. the weekly run for week 1 on an empty warehouse (its drop only);
-6. the same week-52 run through Prefect's ``weekly_pipeline`` under ``prefect_test_harness``
-   (server start-up timed apart);
+4. the weekly run for week 52 on a copy of that history, stage functions called directly, and the
+   same run through Prefect's ``weekly_pipeline`` under ``prefect_test_harness`` (server start-up
+   timed apart): ``REPEATS`` pairs in alternating order, medians reported; then, on the first direct
+   run's full-year warehouse, validation (all suites), facts (classification timed inside), the
+   facts' SQL floor, KPIs + publication, each alone;
+5. the weekly run for week 1 on an empty warehouse (its drop only), ``REPEATS`` times;
 7. validation's floor: ``benchmarks.validation.measure_validation`` on as many synthetic comments as
    the full-year warehouse holds in ``stg_comment`` (GX suite vs one hand-written DuckDB aggregate);
 8. the naive reference (pandas + row-wise Python classification + GX on pandas) on a subset of the
@@ -41,6 +41,8 @@ from benchmarks.scale import REFERENCE, BENCH_HOME, ensure_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SCALE = 0.01
+# Runs of each weekly measurement (week 1, week 52 direct, week 52 through Prefect); medians are reported.
+REPEATS = 3
 TARGETS = {
     "ingest": ("time ≤ 1.5× floor", 1.5),
     "validation": ("≤ 2× floor in time and memory", 2.0),
@@ -97,9 +99,9 @@ def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, pre
     history = fresh(work / "history")
     r["ingest_history"] = run_child("ingest", {"home": str(history), "paths": [str(d) for d in drops[:-1]]})
 
-    log("weekly run for week 52 (direct)")
+    log(f"weekly run for week 52, direct{' and through Prefect' if prefect else ''}, {REPEATS} times in alternating order")
     full = copy_home(history, work / "week52")
-    r["week52_direct"] = run_child("weekly_direct", {"home": str(full), "inbox": str(inbox), "week": week52})
+    r.update(week52_pairs(history, full, work, inbox, week52, prefect))
     log("full-year stages: validation, facts, facts floor, KPIs + publish")
     r["gates"] = run_child("gates", {"warehouse": str(full / "warehouse.duckdb"), "week": week52, "zone": zone})
     r["facts"] = run_child("facts", {"home": str(full)})
@@ -107,16 +109,13 @@ def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, pre
     r["kpis_publish"] = run_child("kpis_publish", {"home": str(full), "week": week52})
     stg_comments = count_rows(full / "warehouse.duckdb", "stg_comment")
 
-    log("weekly run for week 1 on an empty warehouse (direct)")
-    first = fresh(work / "week1")
-    r["week1_direct"] = run_child("weekly_direct", {"home": str(first), "paths": [str(drops[0])], "week": week1})
+    log(f"weekly run for week 1 on an empty warehouse (direct), {REPEATS} times")
+    r["week1_direct_runs"] = [run_child("weekly_direct", {"home": str(fresh(work / "week1")), "paths": [str(drops[0])],
+                                                          "week": week1}) for _ in range(REPEATS)]
+    r["week1_direct"] = median_run(r["week1_direct_runs"])
+    first = work / "week1"
     r["week1_stg_comment_rows"] = count_rows(first / "warehouse.duckdb", "stg_comment")
     r["facts_week1"] = run_child("facts", {"home": str(first)})  # second point for the memory extrapolation
-
-    if prefect:
-        log("weekly run for week 52 through Prefect (weekly_pipeline under prefect_test_harness)")
-        flow_home = copy_home(history, work / "week52-prefect")
-        r["week52_prefect"] = run_child("weekly_prefect", {"home": str(flow_home), "inbox": str(inbox), "week": week52})
 
     log(f"validation floor on {stg_comments} synthetic comments (benchmarks/validation.py)")
     from benchmarks.validation import measure_validation
@@ -136,6 +135,34 @@ def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, pre
     out.write_text(render(results))
     log(f"wrote {out} and {results_path} in {time.perf_counter() - started:.0f} s")
     return results
+
+
+def week52_pairs(history: Path, full: Path, work: Path, inbox: Path, week: str, prefect: bool) -> dict[str, Any]:
+    """Week 52 run directly and through Prefect, ``REPEATS`` pairs in alternating order, each on a fresh
+    copy of the history: on shared cores one pair is noise, the medians are the figures.
+
+    The first direct run is made in ``full``, whose warehouse the full-year stages measure afterwards.
+    """
+    direct: list[dict] = []
+    flow: list[dict] = []
+    for i in range(REPEATS):
+        order = ("direct", "prefect") if i % 2 == 0 else ("prefect", "direct")
+        for kind in order:
+            if kind == "prefect" and not prefect:
+                continue
+            home = full if kind == "direct" and not direct else copy_home(history, work / f"week52-{kind}")
+            task = "weekly_direct" if kind == "direct" else "weekly_prefect"
+            (direct if kind == "direct" else flow).append(
+                run_child(task, {"home": str(home), "inbox": str(inbox), "week": week}))
+    out: dict[str, Any] = {"week52_direct_runs": direct, "week52_direct": median_run(direct)}
+    if flow:
+        out.update(week52_prefect_runs=flow, week52_prefect=median_run(flow))
+    return out
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median time (the lower middle of an even count), figures and all."""
+    return sorted(runs, key=lambda m: m["seconds"])[(len(runs) - 1) // 2]
 
 
 def run_child_dataset(scale: float, weeks: int = 52) -> dict:
@@ -220,11 +247,15 @@ def summarise(scale: float, dataset: dict, r: dict, stg_comments: int, subset_fi
     prefect = r.get("week52_prefect")
     if prefect:
         overhead = round((prefect["seconds"] - w52["seconds"]) / w52["seconds"], 3)
+        direct_s = [m["seconds"] for m in r["week52_direct_runs"]]
+        flow_s = [m["seconds"] for m in r["week52_prefect_runs"]]
         row("Prefect: weekly_pipeline vs direct (week 52)", prefect, w52, TARGETS["prefect"][0], 0.10, value=overhead,
-            note=f"ratio column = overhead fraction (flow − direct) ÷ direct; a negative value means the difference is below the "
-                 f"run-to-run noise of the shared cores; the expected fixed cost (≈1.2 s per flow run + ≈0.1 s per task × 6 "
-                 f"tasks, DESIGN.md) is {1.8 / w52['seconds']:.1%} of the direct run; server start-up "
-                 f"{prefect['server_startup_seconds']} s and flow imports {prefect['import_seconds']} s (both excluded)",
+            note=f"ratio column = overhead fraction (median flow − median direct) ÷ median direct over {len(flow_s)} pairs "
+                 f"run in alternating order (direct {', '.join(map(str, direct_s))} s; flow {', '.join(map(str, flow_s))} s); "
+                 f"a negative value means the difference is below the run-to-run noise of the shared cores; Prefect's "
+                 f"expected fixed cost (≈1.2 s per flow run + ≈0.1 s per task × 6 tasks, DESIGN.md) is "
+                 f"{1.8 / w52['seconds']:.1%} of the direct run; server start-up {prefect['server_startup_seconds']} s and "
+                 f"flow imports {prefect['import_seconds']} s (both excluded)",
             floor_note="the same stage functions called directly")
     # memory: the largest peak of any pipeline stage at this scale; extrapolated to the reference size from two points
     # (the week-1 and week-52 runs: same code, same imports, different volumes of staging) assuming growth is linear
