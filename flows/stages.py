@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
@@ -86,7 +87,8 @@ def compute_kpis(settings: Settings, week: Week) -> StageResult:
     profile = load_profile(settings.profile_path)
     keywords = [(k.keyword, k.region) for k in profile.search_keywords]
     with open_writer(settings.warehouse, "compute KPIs") as con:
-        facts = Facts(**{name: read_table(con, name) for name in FACT_TABLES})
+        facts = Facts(**{name: read_table(con, name) for name in FACT_TABLES if name != "fct_comment"},
+                      fct_comment=week_comments(con, week, settings.zone))
         kpis = compute(facts, week, settings.zone, keywords)
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM kpi_weekly WHERE week_id = ?", [week.id])
@@ -95,6 +97,22 @@ def compute_kpis(settings: Settings, week: Week) -> StageResult:
         con.unregister("__kpis")
         con.execute("COMMIT")
     return StageResult("kpis", {"rows": kpis.height, "absent": kpis.filter(pl.col("status") == "absent").height})
+
+
+def week_comments(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo) -> pl.DataFrame:
+    """The comments a week's KPIs can look at: created in the week, or undated and labelled with it.
+
+    The KPIs select the same rows again (``Context._week_filter``); reading only these keeps the
+    KPI stage's memory at one week of comments instead of the whole history, the largest table.
+    """
+    start, end = week.bounds_utc(zone)
+    frame = con.sql(
+        "SELECT * FROM fct_comment WHERE (created_at >= $1 AND created_at < $2) OR (created_at IS NULL AND created_week = $3)",
+        params=[start, end, week.id],
+    ).pl()
+    return frame.with_columns(
+        [pl.col(c).dt.convert_time_zone("UTC") for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+    )
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
