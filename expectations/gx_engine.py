@@ -9,6 +9,16 @@ connection to the same in-process database instance, so GX works while the write
 this process) holds the file open — opening the file again through duckdb-engine would fail with
 "Can't open a connection to same database file with a different configuration", because duckdb-engine
 adds its own user-agent setting to the connection config. GX only reads.
+
+Two passes, both through GX. Each suite is validated first in ``BOOLEAN_ONLY`` result format: the
+verdicts, from one aggregate query per row condition plus one count per query check. Only the
+expectations that failed are validated again, in ``SUMMARY`` format, for their counts and example
+rows, and those results replace the verdicts (in the outcomes and in the stored result the Data Docs
+show). Asking every expectation for examples up front (``SUMMARY`` for all) costs two more queries
+per expectation — a full scan each when nothing is wrong — and was most of a clean week's validation
+time; ``BASIC`` still costs one (its partial list of unexpected values). The price: a passing
+expectation is recorded as ``0 unexpected``, without the number of rows it looked at, and shows no
+observed value in the Data Docs.
 """
 
 from __future__ import annotations
@@ -30,11 +40,21 @@ from expectations.checks import Check, unique_key_query
 from expectations.direct import ident
 from expectations.report import MAX_EXAMPLES, jsonable
 from expectations.suites import Suite
+from great_expectations.core.expectation_validation_result import (
+    ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
+)
+from great_expectations.core.result_format import ResultFormat
 from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.data_context.context_factory import project_manager
 from great_expectations.data_context.types.base import (
     DataContextConfig,
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
+)
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
 )
 from great_expectations.expectations.row_conditions import Column
 
@@ -42,22 +62,37 @@ log = logging.getLogger(__name__)
 
 DATASOURCE = "warehouse"
 SITE = "cityimage"
+ROWS_METRIC = "unexpected_rows_query.table"
+# The verdict pass, then the failed expectations again for their counts and examples (see the module doc).
+VERDICT_FORMAT: dict[str, Any] = {"result_format": ResultFormat.BOOLEAN_ONLY.value}
+EXAMPLES_FORMAT: dict[str, Any] = {
+    "result_format": ResultFormat.SUMMARY.value, "partial_unexpected_count": MAX_EXAMPLES,
+}
 
 
 class ExpectNoUnexpectedRows(gxe.UnexpectedRowsExpectation):
-    """``UnexpectedRowsExpectation`` that also returns a few of the rows in SUMMARY results.
+    """``UnexpectedRowsExpectation`` that returns a few rows in SUMMARY results and queries once otherwise.
 
-    Upstream returns only the count unless the result format is COMPLETE, which for the column map
-    expectations of the same suite would mean returning every unexpected value.
+    Upstream returns the rows only in COMPLETE results, which for the column map expectations of the
+    same suite would mean returning every unexpected value; and it runs the query twice whatever the
+    format (once for the count, once for the rows). Here the rows are fetched only when they are shown:
+    in BOOLEAN_ONLY and BASIC results the query runs once, as a count.
     """
 
+    def get_validation_dependencies(
+        self, execution_engine: Any = None, runtime_configuration: dict | None = None
+    ) -> Any:
+        dependencies = super().get_validation_dependencies(execution_engine, runtime_configuration)
+        if dependencies.result_format["result_format"] in (ResultFormat.BOOLEAN_ONLY, ResultFormat.BASIC):
+            dependencies.remove_metric_configuration(ROWS_METRIC)
+        return dependencies
+
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None) -> dict:
-        rows = metrics["unexpected_rows_query.table"] or []
         count = metrics["unexpected_rows_query.row_count"]
-        return {
-            "success": count == 0,
-            "result": {"observed_value": count, "details": {"unexpected_rows": jsonable(rows[:MAX_EXAMPLES])}},
-        }
+        result: dict[str, Any] = {"observed_value": count}
+        if ROWS_METRIC in metrics:
+            result["details"] = {"unexpected_rows": jsonable((metrics[ROWS_METRIC] or [])[:MAX_EXAMPLES])}
+        return {"success": count == 0, "result": result}
 
 
 @dataclass(frozen=True)
@@ -69,6 +104,11 @@ class GxOutcome:
     observed: Any
     examples: list[Any]
     error: str | None = None
+
+    @classmethod
+    def errored(cls, error: str) -> GxOutcome:
+        """No verdict: GX raised (or gave nothing), so the caller falls back to DuckDB for this check."""
+        return cls(False, None, None, [], error)
 
 
 def to_expectation(check: Check, check_key: str) -> gxe.Expectation:
@@ -171,15 +211,26 @@ def validate(
                 notes.append(f"Data Docs could not be built in {data_docs_dir}: {type(exc).__name__}: {exc}")
         return outcomes, index, notes
     finally:
-        try:
-            datasource.get_execution_engine().close()
-        finally:
-            datasource.get_engine().dispose()
-            for wrapper in cursors:
-                try:
-                    wrapper.close()
-                except Exception:  # already closed with the engine
-                    pass
+        _release(datasource, cursors)
+
+
+def _release(datasource: Any, cursors: list[Any]) -> None:
+    """Close what GX opened and drop every reference the run leaves behind, so its objects can be freed.
+
+    GX keeps the last context in a module-level ``project_manager``; cleared, the context, its datasource
+    and the SQLAlchemy engine become garbage as soon as ``validate`` returns (the runner collects it).
+    """
+    try:
+        datasource.get_execution_engine().close()
+    finally:
+        datasource.get_engine().dispose()
+        project_manager.set_project(None)
+        for wrapper in cursors:
+            try:
+                wrapper.close()
+            except Exception:  # already closed with the engine
+                pass
+        cursors.clear()
 
 
 def _validate_suite(
@@ -191,62 +242,115 @@ def _validate_suite(
     run: RunIdentifier,
     outcomes: dict[tuple[str, str], GxOutcome],
 ) -> None:
+    """Validate one suite — verdicts, then the failed checks for examples — and record each check's outcome."""
     expectations = []
     for check in checks:
         try:
             expectations.append(to_expectation(check, check.id))
         except Exception as exc:
-            outcomes[(suite.name, check.id)] = GxOutcome(False, None, None, [], f"could not build the expectation: {_err(exc)}")
+            outcomes[(suite.name, check.id)] = GxOutcome.errored(f"could not build the expectation: {_err(exc)}")
     try:
         asset = datasource.add_table_asset(suite.table, table_name=suite.table)
         batch = asset.add_batch_definition_whole_table("whole table")
         gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=expectations))
         definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{suite.name}", data=batch, suite=gx_suite)
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
         )
-        result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
-        if index_columns:
-            result_format["unexpected_index_column_names"] = list(index_columns)
-        results = definition.run(result_format=result_format, run_id=run)
+        results = definition.run(result_format=VERDICT_FORMAT, run_id=run)
     except Exception as exc:
         log.exception("suite %s could not run in Great Expectations", suite.name)
         for check in checks:
-            outcomes.setdefault((suite.name, check.id), GxOutcome(False, None, None, [], f"suite could not run: {_err(exc)}"))
+            outcomes.setdefault((suite.name, check.id), GxOutcome.errored(f"suite could not run: {_err(exc)}"))
         return
+    failed_keys = _failed_keys(results)
+    failed = [c for c in checks if c.id in failed_keys]
+    if failed:
+        try:
+            _detail_failures(context, batch, results, failed, index_columns, run)
+        except Exception as exc:  # the failed checks fall back to DuckDB, which gives counts and examples too
+            log.exception("suite %s: GX could not detail the failed expectations", suite.name)
+            for check in failed:
+                outcomes[(suite.name, check.id)] = GxOutcome.errored(f"examples could not be fetched: {_err(exc)}")
     for result in results.results:
-        key = (result.expectation_config.meta or {}).get("check")
-        if key is None:
-            continue
-        outcomes[(suite.name, key)] = parse_result(result)
+        key = _check_key(result)
+        if key is not None:
+            outcomes.setdefault((suite.name, key), parse_result(result))
     for check in checks:  # an expectation GX silently dropped is an error, not a pass
-        outcomes.setdefault((suite.name, check.id), GxOutcome(False, None, None, [], "no result from Great Expectations"))
+        outcomes.setdefault((suite.name, check.id), GxOutcome.errored("no result from Great Expectations"))
+
+
+def _failed_keys(results: ExpectationSuiteValidationResult) -> set[str | None]:
+    """Checks that failed with a verdict; those that raised are left to the fallback."""
+    return {
+        _check_key(r) for r in results.results if not r.success and exception_message(r.exception_info) is None
+    }
+
+
+def _detail_failures(
+    context: Any,
+    batch: Any,
+    results: ExpectationSuiteValidationResult,
+    failed: list[Check],
+    index_columns: list[str],
+    run: RunIdentifier,
+) -> None:
+    """Validate the failed checks again in SUMMARY format and put those results in place of their verdicts.
+
+    The merged result replaces the stored one, so the suite's Data Docs page shows the examples.
+    """
+    result_format = dict(EXAMPLES_FORMAT)
+    if index_columns:
+        result_format["unexpected_index_column_names"] = list(index_columns)
+    again = gx.ExpectationSuite(name=results.suite_name, expectations=[to_expectation(c, c.id) for c in failed])
+    rerun = batch.get_batch().validate(again, result_format=result_format)
+    detailed = {_check_key(r): r for r in rerun.results}
+    results.results = [detailed.get(_check_key(r), r) for r in results.results]
+    identifier = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=results.suite_name),
+        run_id=run,
+        batch_identifier=results.batch_id,
+    )
+    context.validation_results_store.store_validation_results(results, identifier)
+
+
+def _check_key(result: ExpectationValidationResult) -> str | None:
+    return (result.expectation_config.meta or {}).get("check")
 
 
 def parse_result(result: Any) -> GxOutcome:
     """Verdict, unexpected count, observed value and examples from one ExpectationValidationResult."""
     error = exception_message(result.exception_info)
     if error is not None:
-        return GxOutcome(False, None, None, [], error)
+        return GxOutcome.errored(error)
     res = result.result or {}
-    if "details" in res and "unexpected_rows" in (res.get("details") or {}):
+    query_check = result.expectation_config.type == ExpectNoUnexpectedRows.expectation_type
+    if not res:
+        if not result.success:
+            # Failed without a metric or an exception: do not trust it (the DuckDB hazard looked like this).
+            return GxOutcome.errored("Great Expectations returned no metrics for this expectation")
+        # A pass from the verdict pass: the checks declare no `mostly`, so no row was unexpected.
+        return GxOutcome(True, 0, _observed(0, None, query_check), [])
+    if query_check:
         count = res.get("observed_value")
-        observed = None if count is None else f"{count} unexpected row(s) returned by the check query"
-        return GxOutcome(bool(result.success), int(count) if count is not None else None, observed,
-                         list(res["details"]["unexpected_rows"])[:MAX_EXAMPLES])
-    count = res.get("unexpected_count")
-    if count is None and res.get("element_count") == 0:
+        rows = (res.get("details") or {}).get("unexpected_rows") or []
+        return GxOutcome(bool(result.success), None if count is None else int(count),
+                         None if count is None else _observed(count, None, True), list(rows)[:MAX_EXAMPLES])
+    count, element_count = res.get("unexpected_count"), res.get("element_count")
+    if count is None and element_count == 0:
         count = 0  # the row condition selected no rows: nothing to be unexpected
-    if not res and not result.success:
-        # Failed without a metric or an exception: do not trust it (the DuckDB hazard looked like this).
-        return GxOutcome(False, None, None, [], "Great Expectations returned no metrics for this expectation")
     examples = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
-    if count is not None:
-        element = res.get("element_count")
-        observed: Any = f"{count} of {element} rows unexpected" if element is not None else f"{count} unexpected"
-    else:
-        observed = res.get("observed_value")
+    observed = res.get("observed_value") if count is None else _observed(count, element_count, False)
     return GxOutcome(bool(result.success), None if count is None else int(count), jsonable(observed),
                      jsonable(list(examples)[:MAX_EXAMPLES]))
+
+
+def _observed(count: int, element_count: int | None, query_check: bool) -> str:
+    """The observed value as stored, e.g. ``1 of 3 rows unexpected`` (the words of ``direct.Outcome``)."""
+    if query_check:
+        return f"{count} unexpected row(s) returned by the check query"
+    if element_count is None:
+        return f"{count} unexpected"
+    return f"{count} of {element_count} rows unexpected"
 
 
 def exception_message(info: Any) -> str | None:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -68,7 +69,7 @@ def run_gates(
     ctx = SuiteContext(now=now, week=week, zone=_zone(zone))
     chosen = suites if suites is not None else suites_for(tuple(layers))
     report = GateReport(run_id=run_id, week_id=week.id)
-    with open_writer(warehouse, f"quality gates {week.id} ({run_id})") as con:
+    with _collecting_own_cycles(), open_writer(warehouse, f"quality gates {week.id} ({run_id})") as con:
         if quarantine:
             report.quarantined = quarantine_row_rules(con, now)
         plan = []
@@ -91,12 +92,30 @@ def run_gates(
                         _result(con, suite, check, index_columns, outcomes.get((suite.name, check.id)), fallback)
                     )
         _store(con, report)
-    # Great Expectations leaves reference cycles around the DuckDB cursors it was given; collected now,
-    # they are freed while DuckDB is alive instead of being reported as leaks at interpreter exit.
-    gc.collect()
     report.seconds = time.perf_counter() - started
     log.info("quality gates %s: %s critical, %s warnings", week.id, len(report.critical), len(report.warnings))
     return report
+
+
+@contextmanager
+def _collecting_own_cycles() -> Iterator[None]:
+    """On leaving, collect the reference cycles made inside the block — and walk nothing older.
+
+    Great Expectations leaves reference cycles around the DuckDB cursors it was given; collected as the
+    gate ends, they are freed while DuckDB is alive rather than at some later collection or as leaks
+    reported at interpreter exit. A full ``gc.collect()`` walks every object of the process (GX alone
+    brings some 300,000) and took about 150 ms, a quarter of the gate on 100,000 comments. Objects
+    older than the block are frozen for its duration (``gc.freeze``), so the collection walks only
+    what the block made (GX's own import too, on a process's first gate); ``gc.unfreeze`` hands them
+    back to the collector unchanged. Freezing is process-wide: two gates in two threads at once only
+    make each other's collection walk more.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.unfreeze()
 
 
 def _zone(zone: str | ZoneInfo | None) -> ZoneInfo:
@@ -148,26 +167,36 @@ def _result(
     )
 
 
+STORED_COLUMNS = (
+    "run_id", "week_id", "suite", "table_name", "expectation", "severity", "success", "observed_value",
+    "unexpected_count", "examples", "message",
+)
+
+
 def _store(con: duckdb.DuckDBPyConnection, report: GateReport) -> None:
-    """Replace this run's rows for the week in ``ops_validation_result``, in one transaction."""
+    """Replace this run's rows for the week in ``ops_validation_result``, in one transaction.
+
+    The rows go in as one list per column, unnested in one INSERT: ``executemany`` runs one statement
+    per row and cost more (10 ms for 22 rows, 100 ms for 215) than the rest of the bookkeeping.
+    """
     rows = [
-        [
+        (
             report.run_id, report.week_id, r.suite, r.table, r.expectation, r.effective_severity, r.success,
             r.observed_value if isinstance(r.observed_value, str) else dumps(r.observed_value),
             r.unexpected_count,
             dumps(r.examples) if r.examples else None,
             f"[{r.engine}] {r.message()}",
-        ]
+        )
         for r in report.results
     ]
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM ops_validation_result WHERE run_id = ? AND week_id = ?", [report.run_id, report.week_id])
         if rows:
-            con.executemany(
-                "INSERT INTO ops_validation_result (run_id, week_id, suite, table_name, expectation, severity, success, "
-                "observed_value, unexpected_count, examples, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+            con.execute(
+                f"INSERT INTO ops_validation_result ({', '.join(STORED_COLUMNS)}) "
+                f"SELECT {', '.join('unnest(?)' for _ in STORED_COLUMNS)}",
+                [list(column) for column in zip(*rows)],
             )
         con.execute("COMMIT")
     except BaseException:

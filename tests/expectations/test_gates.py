@@ -347,6 +347,112 @@ def test_shim_is_idempotent_and_maps_regex_for_duckdb_only() -> None:
     assert "regexp_matches" not in str(other.compile(dialect=sqlite.dialect()))
 
 
+def test_shim_reads_duckdb_columns_as_upstream_does_without_the_failing_reflection() -> None:
+    """Patch 3 skips duckdb-engine's reflection because it fails on DuckDB 2.x, and returns what upstream does."""
+    import sqlalchemy as sa
+
+    from expectations import duckdb_shim  # noqa: F401  (applies the patches)
+    from great_expectations.execution_engine import SqlAlchemyExecutionEngine
+    from great_expectations.expectations.metrics.table_metrics import table_column_types
+
+    engine = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.StaticPool)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (a INTEGER PRIMARY KEY, b VARCHAR)")
+    with pytest.raises(sa.exc.ProgrammingError):  # when this stops raising, let GX reflect again
+        sa.inspect(engine).get_columns("t")
+    execution_engine = SqlAlchemyExecutionEngine(engine=engine)
+    table = sa.sql.quoted_name("t", quote=None)
+    patched = table_column_types.get_sqlalchemy_column_metadata
+    try:
+        upstream = patched.__wrapped_original__(execution_engine, table)
+        assert upstream == [{"name": "a", "primary_key": False}, {"name": "b", "primary_key": False}]
+        assert patched(execution_engine, table) == upstream
+        assert patched(execution_engine, table) is not patched(execution_engine, table)  # copies
+    finally:
+        execution_engine.close()
+        engine.dispose()
+
+
+def test_shim_kwargs_patch_returns_what_upstream_returns() -> None:
+    """Patch 4 is for speed only: the domain and success kwargs of every check kind are upstream's."""
+    from expectations import gx_engine
+    from great_expectations.expectations.expectation import Expectation
+
+    checks = [c for suite in suites_for(("staging", "operations", "facts")) for c in suite.checks(CTX)]
+    assert {c.kind for c in checks} == {"not_null", "unique", "in_set", "between", "regex", "a_ge_b", "no_rows"}
+    for check in checks:
+        expectation = gx_engine.to_expectation(check, check.id)
+        for name in ("_get_domain_kwargs", "_get_success_kwargs"):
+            patched = getattr(Expectation, name)
+            assert patched(expectation) == patched.__wrapped_original__(expectation), (check.id, name)
+
+
+def _recorded_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement Great Expectations sends through duckdb-engine from now on."""
+    import duckdb_engine
+
+    statements: list[str] = []
+    execute = duckdb_engine.CursorWrapper.execute
+
+    def recording(self, statement, parameters=None, context=None):
+        statements.append(" ".join(str(statement).split()))
+        return execute(self, statement, parameters, context)
+
+    monkeypatch.setattr(duckdb_engine.CursorWrapper, "execute", recording)
+    return statements
+
+
+def test_a_clean_suite_is_validated_without_asking_for_examples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verdicts first: no example queries, each query check runs once, the columns are reflected once."""
+    import gc
+
+    from expectations import gx_engine  # noqa: F401  (imports GX before recording)
+
+    path = new_warehouse(tmp_path)
+    with open_writer(path, "test") as con:
+        insert(con, "stg_comment", [_comment(1), _comment(2)])
+    statements = _recorded_statements(monkeypatch)
+
+    report = gates(path, suites=[stg_comment.SUITE], quarantine=False)
+
+    assert report.passed and len(report.results) == 22 and all(r.engine == "gx" for r in report.results)
+    assert {r.unexpected_count for r in report.results} == {0} and not any(r.examples for r in report.results)
+    observed = {r.observed_value for r in report.results}
+    assert observed == {"0 unexpected", "0 unexpected row(s) returned by the check query"}
+    assert not [s for s in statements if "unexpected_values" in s or "source_row" in s], "examples asked for"
+    unique = [s for s in statements if "rows_with_this_key" in s]
+    assert len(unique) == 1 and unique[0].startswith("SELECT COUNT(*)")
+    assert sum(s.startswith("SELECT * FROM stg_comment LIMIT") for s in statements) == 1
+    assert gc.get_freeze_count() == 0  # the gate's collection hands every object back
+
+
+def test_failed_checks_fall_back_to_duckdb_when_gx_cannot_detail_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from expectations import gx_engine
+
+    path = new_warehouse(tmp_path)
+    with open_writer(path, "test") as con:
+        insert(con, "stg_comment", [_comment(1), _comment(2) | {"platform": "myspace"}])
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("simulated: no second pass")
+
+    monkeypatch.setattr(gx_engine, "_detail_failures", refuse)
+    report = gates(path, suites=[stg_comment.SUITE], quarantine=False)
+
+    [failure] = report.critical
+    assert failure.expectation == "expect_column_values_to_be_in_set(platform)" and failure.unexpected_count == 1
+    assert failure.examples == [
+        {"source_file_sha256": FILE, "source_row": 2, "platform": "myspace", "comment_id": "Ug000002"}
+    ]
+    assert "simulated: no second pass" in failure.message
+    fallbacks = [r for r in report.results if r.engine == "duckdb-fallback"]
+    assert [r.check_id for r in fallbacks] == ["in_set:platform"]  # the passing checks keep their GX verdicts
+
+
 def test_without_the_shim_gx_fails_on_duckdb_and_every_check_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The hazard the shim fixes is real; the per-expectation fallback still gives the right verdicts."""
     from expectations import gx_engine  # noqa: F401  (applies the shim, which we then take back)
