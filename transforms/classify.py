@@ -25,7 +25,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import polars as pl
 import yaml
@@ -505,6 +505,21 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
     )
 
 
+def classifier_version(lexicons: Lexicons) -> str:
+    """Everything besides a comment's text and language tag that its classification depends on.
+
+    The lexicons' version (each file's version and a digest of them all, VADER's), the versions of lingua
+    and Polars (its regular expressions do the matching), and a digest of this module, ``language`` and
+    ``sentiment``. The flow keeps classification outcomes under this string, so editing a lexicon,
+    upgrading a library or changing the code gets every text classified afresh.
+    """
+    code = hashlib.sha256()
+    for module in (Path(__file__), Path(language_mod.__file__), Path(sentiment_mod.__file__)):
+        code.update(module.read_bytes())
+    libraries = f"lingua@{language_mod.lingua_version()},polars@{pl.__version__}"
+    return f"{lexicons.version},{libraries},code#{code.hexdigest()[:8]}"
+
+
 def _compile_lenient(raws: list[_Raw], normalizer: _Normalizer) -> pl.DataFrame:
     """Compile VADER's words, skipping the few that normalise to nothing (emoticons made of punctuation)."""
     cores = normalizer.series(pl.Series([r.term for r in raws], dtype=pl.String)).str.strip_chars(" ")
@@ -554,7 +569,11 @@ def _allowed(hits: pl.DataFrame) -> pl.DataFrame:
 
 
 def _dedupe_and_suppress(hits: pl.DataFrame) -> pl.DataFrame:
-    """One hit per span and class (preferring the text's language), then drop hits inside longer ones."""
+    """One hit per span and class (preferring the text's language), then drop hits inside longer ones.
+
+    Terms written differently but normalised alike ("rip off", "rip-off") hit the same span; the rule
+    names the first in alphabetical order, so a text's rules never depend on the rows classified with it.
+    """
     pref = (
         pl.when(pl.col("lang") == pl.col("text_lang")).then(0)
         .when(pl.col("lang") == "en").then(1)
@@ -563,7 +582,7 @@ def _dedupe_and_suppress(hits: pl.DataFrame) -> pl.DataFrame:
     )
     hits = (
         hits.with_columns(_pref=pref)
-        .sort(["row", "family", "cls", "start", "end", "_pref", "lang"])
+        .sort(["row", "family", "cls", "start", "end", "_pref", "lang", "term"])
         .unique(subset=["row", "family", "cls", "start", "end"], keep="first", maintain_order=True)
         .drop("_pref")
         .with_row_index("hid")
@@ -759,7 +778,7 @@ def _negations(targets: pl.DataFrame, negators: pl.DataFrame, texts: pl.DataFram
     reached = cand.filter(~pl.col("blocked") & (pl.col("units") <= pl.col("window")))
     return (
         reached.with_columns(dist=pl.col("hi") - pl.col("lo"))
-        .sort(["hid", "dist"])
+        .sort(["hid", "dist", "n_start", "n_term"])  # equally close: the earlier negator, whatever the row order
         .group_by("hid", maintain_order=True)
         .agg(negator=pl.col("n_term").first())
     )
@@ -783,23 +802,27 @@ def _inside(inner: pl.DataFrame, outer: pl.DataFrame, strict: bool) -> pl.DataFr
     return pairs.filter(cond).select("hid").unique()
 
 
-def classify_comments(comments: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
+def classify_comments(
+    comments: pl.DataFrame, lexicons: Lexicons, keys: Sequence[str] = ("comment_id", "platform")
+) -> pl.DataFrame:
     """Acts, sentiment and language of each comment, with the rules that fired.
 
-    Input: comment_id, platform, text, language_raw. Output, one row per input row in the same order:
-    comment_id, platform, language, is_spam, is_question, is_praise, is_travel_intent, is_complaint,
-    sentiment (positive / neutral / negative / not_rated), sentiment_score (compound -1..1, null when
-    not rated), rules.
+    Input: the ``keys`` columns (passed through: what identifies a row to the caller, such as the
+    classification cache's ``input_sha256``), text, language_raw. Output, one row per input row in
+    the same order: the keys, language, is_spam, is_question, is_praise, is_travel_intent,
+    is_complaint, sentiment (positive / neutral / negative / not_rated), sentiment_score (compound
+    -1..1, null when not rated), rules. Nothing but the text and the language tag decides the outcome,
+    which is what lets the flow keep outcomes per distinct input between runs.
 
     Order of decisions: spam first (a spam comment has no other act and is not rated), then the acts,
     then sentiment, which is rated only for a language with a sentiment lexicon (or a comment without
     any letters, rated on its emoji); anything else is ``not_rated``, never guessed.
     """
-    _require(comments, ["comment_id", "platform", "text", "language_raw"], "comments")
-    return _in_chunks(comments, _classify_comments, lexicons)
+    _require(comments, [*keys, "text", "language_raw"], "comments")
+    return _in_chunks(comments, _classify_comments, lexicons, tuple(keys))
 
 
-def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
+def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[str, ...]) -> pl.DataFrame:
     n = comments.height
     text = comments["text"].cast(pl.String)
     hints = comments["language_raw"].cast(pl.String)
@@ -1005,8 +1028,7 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons) -> pl.DataFra
     assert out.height == n
     return pl.DataFrame(
         {
-            "comment_id": comments["comment_id"],
-            "platform": comments["platform"],
+            **{key: comments[key] for key in keys},
             "language": out["text_lang"],
             "is_spam": out["is_spam"],
             "is_question": out["is_question"],

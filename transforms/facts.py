@@ -5,6 +5,15 @@ of each column comes from the latest export that carries it, so a Data API dump 
 the same video on different days complete each other, and restated metrics replace older ones
 whatever order the files arrived in. Ties on the export instant are broken by file hash and row, so
 the result never depends on load order.
+
+Comments are the bulk of staging (a year is millions of rows), so their facts are built from pieces
+that give the same rows on any batch of comments: ``comment_links`` (author, post, post account,
+week), ``owner_replies`` and ``first_replies`` (the only link across comments, small), the
+classification (which depends on a comment's text and language tag alone) and ``comment_facts``. The
+flow (``flows/stages.py``) merges the exports of each comment in DuckDB with the same latest-export
+rule, classifies each distinct text once across runs, and runs the pieces batch by batch;
+:func:`build_facts` composes the same pieces over whole frames and is the reference the flow is
+tested against.
 """
 
 from __future__ import annotations
@@ -33,31 +42,72 @@ ENGAGEMENT_COMPONENTS: dict[str, tuple[str, ...]] = {
     "tiktok": ("likes", "comments", "shares"),
 }
 
+#: What :func:`comment_links` reads of each merged comment: no text, so a pass over all comments is light.
+LINK_COLUMNS = ("platform", "comment_id", "post_id", "parent_post_id", "parent_comment_id", "author_id",
+                "author_name", "created_at")
+#: What :func:`comment_facts` needs of each comment besides its links and its classification.
+FACT_COLUMNS = (*LINK_COLUMNS, "text", "is_hidden")
+
 
 @dataclass(frozen=True)
 class Staging:
-    """The staging tables as read from the warehouse, one frame per entity."""
+    """The staging tables read whole from the warehouse, one frame per entity, comments excepted.
+
+    Comments come apart: merged per comment (:func:`latest_comments`, or DuckDB in the flow) and, in
+    the flow, in batches.
+    """
 
     post: pl.DataFrame
-    comment: pl.DataFrame
     account_day: pl.DataFrame
     audience: pl.DataFrame
     search: pl.DataFrame
 
 
-def build_facts(staging: Staging, profile: CityProfile, lexicons: Lexicons, zone: ZoneInfo) -> Facts:
-    """Every fact and dimension table from staging; deterministic for the same staging content."""
+@dataclass(frozen=True)
+class BaseFacts:
+    """The fact tables that do not depend on comments; the comment facts and accounts complete them."""
+
+    fct_post: pl.DataFrame
+    fct_post_metric_snapshot: pl.DataFrame
+    fct_mention: pl.DataFrame
+    fct_livestream: pl.DataFrame
+    fct_follower_day: pl.DataFrame
+    fct_audience_country: pl.DataFrame
+    fct_search_query: pl.DataFrame
+
+    def complete(self, fct_comment: pl.DataFrame, dim_account: pl.DataFrame) -> Facts:
+        return Facts(
+            dim_account=dim_account,
+            fct_post=self.fct_post,
+            fct_post_metric_snapshot=self.fct_post_metric_snapshot,
+            fct_comment=fct_comment,
+            fct_mention=self.fct_mention,
+            fct_livestream=self.fct_livestream,
+            fct_follower_day=self.fct_follower_day,
+            fct_audience_country=self.fct_audience_country,
+            fct_search_query=self.fct_search_query,
+        )
+
+
+def build_facts(staging: Staging, stg_comment: pl.DataFrame, profile: CityProfile, lexicons: Lexicons,
+                zone: ZoneInfo) -> Facts:
+    """Every fact and dimension table from whole staging frames; deterministic for the same staging content."""
+    base = base_facts(staging, profile, lexicons, zone)
+    links = comment_links(latest_comments(stg_comment), base.fct_post, account_keys(profile), zone)
+    classified = classify_comments(links.select("comment_id", "platform", "text", "language_raw"), lexicons)
+    fct_comment = comment_facts(links, first_replies(owner_replies(links)), classified)
+    return base.complete(fct_comment, dim_account(profile, base.fct_post, comment_authors(links)))
+
+
+def base_facts(staging: Staging, profile: CityProfile, lexicons: Lexicons, zone: ZoneInfo) -> BaseFacts:
+    """Every fact table but the comments' and the accounts': posts (classified), their snapshots and the rest."""
     accounts = account_keys(profile)
-    staging = canonical_ids(staging)
-    posts = _latest(_with_account_key(staging.post, accounts), ["platform", "post_id"])
-    snapshots = post_metric_snapshots(staging.post, posts)
+    stg_post = canonical_posts(staging.post)
+    posts = _latest(_with_account_key(stg_post, accounts), ["platform", "post_id"])
     fct_post = _post_facts(posts, profile, lexicons, zone, accounts)
-    comments = comment_facts(staging.comment, fct_post, lexicons, zone, accounts)
-    return Facts(
-        dim_account=_dim_account(profile, fct_post, comments),
+    return BaseFacts(
         fct_post=fct_post,
-        fct_post_metric_snapshot=snapshots,
-        fct_comment=comments,
+        fct_post_metric_snapshot=post_metric_snapshots(stg_post, posts),
         fct_mention=_mentions(fct_post, lexicons),
         fct_livestream=_livestreams(fct_post, posts, zone),
         fct_follower_day=_follower_days(staging.account_day, accounts),
@@ -66,27 +116,24 @@ def build_facts(staging: Staging, profile: CityProfile, lexicons: Lexicons, zone
     )
 
 
-def canonical_ids(staging: Staging) -> Staging:
+def _bare_post_id(column: str) -> pl.Expr:
+    """A Facebook post id without its page prefix: the Graph API writes ``<page>_<post>`` where
+    Business Suite writes the bare post id, and comments refer to the bare one."""
+    return (
+        pl.when(pl.col("platform") == "facebook")
+        .then(pl.col(column).str.split("_").list.last())
+        .otherwise(pl.col(column))
+        .alias(column)
+    )
+
+
+def canonical_posts(stg_post: pl.DataFrame) -> pl.DataFrame:
     """One id per Facebook post, whichever export named it.
 
-    The Graph API writes ``<page>_<post>`` where Business Suite writes the bare post id; and a live
-    video object has an id of its own, sharing only the video permalink with its post. Comments refer
-    to the post id, so that is the one kept.
+    Bare post ids (see :func:`_bare_post_id`); and a live video object has an id of its own, sharing
+    only the video permalink with its post. Comments refer to the post id, so that is the one kept.
     """
-    bare = (
-        pl.when(pl.col("platform") == "facebook")
-        .then(pl.col("post_id").str.split("_").list.last())
-        .otherwise(pl.col("post_id"))
-        .alias("post_id")
-    )
-    posts = staging.post.with_columns(bare)
-    return Staging(
-        post=_unify_live_videos(posts),
-        comment=staging.comment.with_columns(bare),
-        account_day=staging.account_day,
-        audience=staging.audience,
-        search=staging.search,
-    )
+    return _unify_live_videos(stg_post.with_columns(_bare_post_id("post_id")))
 
 
 def _unify_live_videos(posts: pl.DataFrame) -> pl.DataFrame:
@@ -236,21 +283,75 @@ def post_metric_snapshots(stg_post: pl.DataFrame, posts: pl.DataFrame) -> pl.Dat
 # -- comments ----------------------------------------------------------------------------------
 
 
-def comment_facts(stg_comment: pl.DataFrame, fct_post: pl.DataFrame, lexicons: Lexicons, zone: ZoneInfo, accounts: pl.DataFrame) -> pl.DataFrame:
-    """Latest state of each comment, classified, with the post account's first reply to it."""
+def latest_comments(stg_comment: pl.DataFrame) -> pl.DataFrame:
+    """One row per comment, each column from its latest export that carries it, with its parent's post.
+
+    ``parent_post_id`` is the post of the comment replied to, as that comment's merged row has it. The
+    flow gets the same frame from DuckDB (``warehouse/comments.py``) without holding staging in memory.
+    """
     comments = _latest(stg_comment, ["platform", "comment_id"])
-    comments = _resolve(comments, accounts, "author_id", "author_name", "author_key").drop("author_key_role")
-    comments = _inherit_post(comments)
-    owners = fct_post.select("platform", "post_id", pl.col("account_key").alias("post_account_key"))
-    comments = comments.join(owners, on=["platform", "post_id"], how="left").with_columns(
-        is_by_post_account=(pl.col("author_key") == pl.col("post_account_key")).fill_null(False),
-        is_top_level=pl.col("parent_comment_id").is_null() | (pl.col("parent_comment_id") == pl.col("post_id")),
-        created_week=_week_of("created_at", zone),
+    parents = comments.select(
+        "platform", pl.col("comment_id").alias("parent_comment_id"), pl.col("post_id").alias("parent_post_id")
     )
-    classified = classify_comments(comments.select("comment_id", "platform", "text", "language_raw"), lexicons)
+    return comments.join(parents, on=["platform", "parent_comment_id"], how="left")
+
+
+def comment_links(comments: pl.DataFrame, fct_post: pl.DataFrame, accounts: pl.DataFrame, zone: ZoneInfo) -> pl.DataFrame:
+    """Each merged comment with its author's key, its post, the post's account and its week.
+
+    Replies listed without their video (YouTube's comments.list) belong to their parent's post. Row by
+    row given the posts and accounts, so any batch of comments gets the rows the whole would.
+    """
+    comments = comments.with_columns(_bare_post_id("post_id"), _bare_post_id("parent_post_id"))
+    comments = _resolve(comments, accounts, "author_id", "author_name", "author_key").drop("author_key_role")
+    owners = fct_post.select("platform", "post_id", pl.col("account_key").alias("post_account_key"))
     return (
-        comments.join(classified, on=["platform", "comment_id"], how="left")
-        .join(_first_replies(comments), on=["platform", "comment_id"], how="left")
+        comments.with_columns(post_id=pl.coalesce("post_id", "parent_post_id"))
+        .drop("parent_post_id")
+        .join(owners, on=["platform", "post_id"], how="left")
+        .with_columns(
+            is_by_post_account=(pl.col("author_key") == pl.col("post_account_key")).fill_null(False),
+            is_top_level=pl.col("parent_comment_id").is_null() | (pl.col("parent_comment_id") == pl.col("post_id")),
+            created_week=_week_of("created_at", zone),
+        )
+    )
+
+
+def owner_replies(links: pl.DataFrame) -> pl.DataFrame:
+    """Replies written by the post's own account: the comment replied to and when (few rows)."""
+    return links.filter(pl.col("is_by_post_account") & pl.col("parent_comment_id").is_not_null()).select(
+        "platform", pl.col("parent_comment_id").alias("comment_id"), "created_at"
+    )
+
+
+def first_replies(replies: pl.DataFrame) -> pl.DataFrame:
+    """Earliest reply by the post's account under each comment, from the ``owner_replies`` of all comments."""
+    return replies.group_by("platform", "comment_id").agg(pl.col("created_at").min().alias("first_reply_at"))
+
+
+def comment_authors(links: pl.DataFrame) -> pl.DataFrame:
+    """The distinct authors of linked comments, as ``account_key`` and ``platform`` for :func:`dim_account`."""
+    return links.select(pl.col("author_key").alias("account_key"), "platform").unique()
+
+
+def classify_texts(inputs: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
+    """The classification outcome of each distinct input (``input_sha256``, ``text``, ``language_raw``).
+
+    A comment's outcome depends on its text and language tag alone, so the flow keeps it per input and
+    classifies only the inputs it has not seen under the same classifier version.
+    """
+    return classify_comments(inputs, lexicons, keys=("input_sha256",))
+
+
+def comment_facts(links: pl.DataFrame, first: pl.DataFrame, classified: pl.DataFrame) -> pl.DataFrame:
+    """``fct_comment`` rows of linked comments, with their classification and the post account's first reply.
+
+    ``classified``: platform, comment_id and the classifier's outcome columns; ``first``: the
+    :func:`first_replies` of all comments, since a reply may sit in another batch than its parent.
+    """
+    return (
+        links.join(classified, on=["platform", "comment_id"], how="left")
+        .join(first, on=["platform", "comment_id"], how="left")
         .with_columns(
             first_reply_hours=(pl.col("first_reply_at") - pl.col("created_at")).dt.total_seconds() / 3600.0,
         )
@@ -266,32 +367,11 @@ def comment_facts(stg_comment: pl.DataFrame, fct_post: pl.DataFrame, lexicons: L
     )
 
 
-def _inherit_post(comments: pl.DataFrame) -> pl.DataFrame:
-    """Replies listed without their video (YouTube's comments.list) belong to their parent's post."""
-    parents = comments.select(
-        "platform", pl.col("comment_id").alias("parent_comment_id"), pl.col("post_id").alias("__parent_post")
-    ).unique(subset=["platform", "parent_comment_id"])
-    return (
-        comments.join(parents, on=["platform", "parent_comment_id"], how="left")
-        .with_columns(post_id=pl.coalesce("post_id", "__parent_post"))
-        .drop("__parent_post")
-    )
-
-
-def _first_replies(comments: pl.DataFrame) -> pl.DataFrame:
-    """Earliest reply by the post's own account under each comment."""
-    return (
-        comments.filter(pl.col("is_by_post_account") & pl.col("parent_comment_id").is_not_null())
-        .group_by("platform", "parent_comment_id")
-        .agg(pl.col("created_at").min().alias("first_reply_at"))
-        .rename({"parent_comment_id": "comment_id"})
-    )
-
-
 # -- the rest ----------------------------------------------------------------------------------
 
 
-def _dim_account(profile: CityProfile, fct_post: pl.DataFrame, comments: pl.DataFrame) -> pl.DataFrame:
+def dim_account(profile: CityProfile, fct_post: pl.DataFrame, authors: pl.DataFrame) -> pl.DataFrame:
+    """Registered accounts, and every other account seen publishing a post or a comment (``authors``)."""
     registered = pl.DataFrame(
         {
             "account_key": [a.key for a in profile.accounts],
@@ -305,9 +385,11 @@ def _dim_account(profile: CityProfile, fct_post: pl.DataFrame, comments: pl.Data
         schema={"account_key": pl.String, "platform": pl.String, "account_id": pl.String, "account_handle": pl.String,
                 "role": pl.String, "city": pl.String, "is_registered": pl.Boolean},
     )
-    seen = pl.concat(
-        [fct_post.select("account_key", "platform"), comments.select(pl.col("author_key").alias("account_key"), "platform")]
-    ).unique().filter(~pl.col("account_key").is_in(registered["account_key"].implode()) & pl.col("account_key").is_not_null())
+    seen = (
+        pl.concat([fct_post.select("account_key", "platform"), authors.select("account_key", "platform")])
+        .unique()
+        .filter(~pl.col("account_key").is_in(registered["account_key"].implode()) & pl.col("account_key").is_not_null())
+    )
     public = seen.with_columns(
         account_id=pl.lit(None, pl.String),
         account_handle=pl.col("account_key").str.split_exact(":", 1).struct.field("field_1"),
@@ -321,9 +403,10 @@ def _dim_account(profile: CityProfile, fct_post: pl.DataFrame, comments: pl.Data
 def _mentions(fct_post: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
     public = fct_post.filter((pl.col("role") == "public") & pl.col("is_city_mention").fill_null(False))
     tone = classify_comments(
-        public.select(pl.col("post_id").alias("comment_id"), "platform", "text", pl.col("language").alias("language_raw")),
+        public.select("post_id", "platform", "text", pl.col("language").alias("language_raw")),
         lexicons,
-    ).select(pl.col("comment_id").alias("post_id"), "platform", "sentiment", "is_spam")
+        keys=("post_id", "platform"),
+    ).select("post_id", "platform", "sentiment", "is_spam")
     return (
         public.join(tone, on=["platform", "post_id"], how="left")
         .select("platform", "post_id", "account_key", "published_at", "published_week", "language", "labels", "places",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from importlib import metadata
 
 import polars as pl
 
@@ -65,6 +66,11 @@ def normalize_hints(hints: pl.Series) -> pl.Series:
     base = base.replace(_HINT_ALIASES)
     ok = base.str.contains(r"^[a-z]{2}$") & ~base.is_in(list(_NO_LANGUAGE))
     return pl.select(pl.when(ok).then(base).otherwise(None).alias(hints.name or "hint")).to_series()
+
+
+def lingua_version() -> str:
+    """The installed lingua, part of the classifier's version: new models can answer differently."""
+    return metadata.version("lingua-language-detector")
 
 
 @lru_cache(maxsize=4)

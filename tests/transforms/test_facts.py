@@ -35,14 +35,15 @@ def _post(post_id: str, exported: datetime, file: str, **metrics) -> dict:
     }
 
 
-def _staging(posts: list[dict], comments: list[dict] | None = None) -> Staging:
-    return Staging(
+def _staging(posts: list[dict], comments: list[dict] | None = None) -> tuple[Staging, pl.DataFrame]:
+    """Staging frames, and the comments apart (the flow never reads them whole)."""
+    staging = Staging(
         post=_frame("post", posts),
-        comment=_frame("comment", comments or []),
         account_day=_frame("account_day", []),
         audience=_frame("audience", []),
         search=_frame("search", []),
     )
+    return staging, _frame("comment", comments or [])
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +51,10 @@ def context():
     return load_profile(DEFAULT_PROFILE), load_lexicons()
 
 
-def _build(staging: Staging, context):
+def _build(staged: tuple[Staging, pl.DataFrame], context):
     profile, lexicons = context
-    return build_facts(staging, profile, lexicons, ZONE)
+    staging, comments = staged
+    return build_facts(staging, comments, profile, lexicons, ZONE)
 
 
 def test_latest_export_wins_whatever_the_load_order(context) -> None:
