@@ -29,7 +29,7 @@ def test_benchmark_runs_at_tiny_scale_and_writes_its_files(tmp_path: Path) -> No
     out, results = tmp_path / "BENCHMARKS.md", tmp_path / "results.json"
     env = {**os.environ, "CITYIMAGE_BENCH_HOME": str(tmp_path / "bench"), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--scale", "0.001", "--weeks", "2", "--naive-files", "6",
+        [sys.executable, "-m", "benchmarks.run", "--scale", "0.001", "--weeks", "2", "--naive-files", "6", "--facts-rows", "2000,6000",
          "--skip-prefect", "--out", str(out), "--results", str(results)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=880,
     )
