@@ -276,13 +276,10 @@ def week_comments(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo) ->
     KPI stage's memory at one week of comments instead of the whole history, the largest table.
     """
     start, end = week.bounds_utc(zone)
-    frame = con.sql(
+    return _relabel_utc(con.sql(
         "SELECT * FROM fct_comment WHERE (created_at >= $1 AND created_at < $2) OR (created_at IS NULL AND created_week = $3)",
         params=[start, end, week.id],
-    ).pl()
-    return frame.with_columns(
-        [pl.col(c).dt.convert_time_zone("UTC") for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
-    )
+    ).pl())
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
