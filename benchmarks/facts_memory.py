@@ -12,7 +12,7 @@ other:
 Comments are written the way the platforms shape them: about a quarter are replies (a third of
 those by the post's own account, so replies are linked), YouTube replies come without their video
 (the facts give them their parent's), X comments carry the platform's language tag, and texts of
-about 100 characters are drawn from the sample generator's multilingual comment templates
+about 90 characters are drawn from the sample generator's multilingual comment templates
 (``cityimage/sample/content.yaml``) in its language mix, combined so that most are distinct.
 
 Time is wall-clock around the build; memory is the child's peak RSS (``ru_maxrss``) and its growth over
@@ -32,7 +32,10 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTHOR_KEY = "benchmark-author-key-0123456789"
@@ -41,7 +44,7 @@ PLATFORMS = ("youtube", "x", "tiktok", "facebook", "instagram")
 FIRST_CREATED = datetime(2025, 11, 24, tzinfo=timezone.utc)
 YEAR_SECONDS = 364 * 24 * 3600
 PUBLIC_AUTHORS = 400_000
-# Fragments per comment: enough for about 100 characters of Latin script.
+# Comment templates joined per comment: about 90 characters on average.
 FRAGMENTS = 5
 
 
@@ -119,7 +122,7 @@ def _insert(entity: str, expressions: dict[str, str], what: str, source: str) ->
     return f"INSERT INTO {table.table} BY NAME SELECT {select} FROM {source}"
 
 
-def _owners() -> Any:
+def _owners() -> pl.DataFrame:
     """The registered owned and benchmark accounts, one per platform and role, numbered for picking."""
     import polars as pl
 
@@ -138,7 +141,7 @@ def _owners() -> Any:
     )
 
 
-def _fragments() -> Any:
+def _fragments() -> pl.DataFrame:
     """The sample's comment templates per language, each language weighted by its share of comments."""
     import polars as pl
     import yaml
