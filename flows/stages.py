@@ -294,21 +294,6 @@ def _relabel_utc(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
-    """Swap the contents of several tables at once: readers see all old or all new."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for name, frame in tables.items():
-            con.execute(f"DELETE FROM {name}")
-            con.register("__frame", frame)
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM __frame")
-            con.unregister("__frame")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
 def publish(settings: Settings, week: Week, warnings: list[dict[str, Any]]) -> StageResult:
     """Write the week's snapshot and manifest, then its report and the index across weeks."""
     from publish.snapshot import publish_week
