@@ -23,16 +23,13 @@ the RSS measured just before building (after imports). Run it with
 from __future__ import annotations
 
 import json
-import os
-import resource
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from benchmarks.measure import peak_mb, rss_mb, run_module, scratch_warehouse
 
 if TYPE_CHECKING:
     import polars as pl
@@ -50,19 +47,13 @@ FRAGMENTS = 5
 
 def measure_facts(rows: int, workdir: Path | None = None) -> dict[str, Any]:
     """Build a warehouse of ``rows`` stg_comment rows, then time and memory-measure two fact builds."""
-    own = workdir is None
-    folder = Path(tempfile.mkdtemp(prefix="cityimage-facts-")) if own else workdir
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        path = folder / "warehouse.duckdb"
-        for stale in (path, path.with_name(path.name + ".wal")):
-            stale.unlink(missing_ok=True)
+    with scratch_warehouse(workdir, "warehouse.duckdb") as path:
         started = time.perf_counter()
         build_warehouse(path, rows)
         build_seconds = time.perf_counter() - started
         texts = _text_figures(path)
-        first = _child(folder)
-        again = _child(folder)
+        first = _child(path.parent)
+        again = _child(path.parent)
         return {
             "rows": rows,
             "comments": rows // 2,
@@ -73,9 +64,6 @@ def measure_facts(rows: int, workdir: Path | None = None) -> dict[str, Any]:
             "first": first,
             "again": again,
         }
-    finally:
-        if own:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _text_figures(path: Path) -> dict[str, Any]:
@@ -261,24 +249,7 @@ GROUP BY source_file_sha256
 
 
 def _child(folder: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.facts_memory", "--child", str(folder)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=4 * 3600,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return run_module("benchmarks.facts_memory", ["--child", str(folder)], timeout=4 * 3600)
 
 
 def _run_child(folder: Path) -> dict[str, Any]:
@@ -294,11 +265,11 @@ def _run_child(folder: Path) -> dict[str, Any]:
 
     import_seconds = time.perf_counter() - started
     settings = Settings(home=folder, author_key=AUTHOR_KEY)
-    baseline = _rss_mb()
+    baseline = rss_mb()
     started = time.perf_counter()
     result = stages.build_facts(settings)
     seconds = time.perf_counter() - started
-    peak = _peak_mb()
+    peak = peak_mb()
     return {
         "seconds": round(seconds, 3),
         "import_seconds": round(import_seconds, 3),

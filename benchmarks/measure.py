@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTHOR_KEY = "benchmark-author-key-0123456789"
@@ -29,34 +32,55 @@ def task(fn: Callable[[dict], dict]) -> Callable[[dict], dict]:
 
 def run_child(name: str, args: dict, env: dict | None = None, timeout: int = 7200) -> dict:
     """Run one task in a fresh interpreter and return its figures (raises with the child's stderr)."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", **(env or {})}
-    import tempfile
-
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="bench-args-", delete=False) as handle:
         json.dump(args, handle)  # file lists can be longer than a command line
     started = time.perf_counter()
     try:
-        out = subprocess.run([sys.executable, "-m", "benchmarks.measure", name, "@" + handle.name], cwd=ROOT, env=full_env,
-                             capture_output=True, text=True, timeout=timeout)
+        result = run_module("benchmarks.measure", [name, "@" + handle.name], timeout, env)
     finally:
         os.unlink(handle.name)
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark child {name} failed:\n{out.stderr[-4000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
     result["process_seconds"] = round(time.perf_counter() - started, 3)
     return result
 
 
-def _rss_mb() -> float:
+def run_module(module: str, argv: list[str], timeout: int, env: dict | None = None) -> dict:
+    """``python -m module argv`` in a fresh interpreter; its last stdout line, parsed as JSON.
+
+    Each benchmark unit runs alone so its peak RSS is its own and its imports are paid and shown.
+    """
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", **(env or {})}
+    out = subprocess.run([sys.executable, "-m", module, *argv], cwd=ROOT, env=full_env, capture_output=True, text=True,
+                         timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child {module} {' '.join(argv[:2])} failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def scratch_warehouse(workdir: Path | None, name: str) -> Iterator[Path]:
+    """The path of a fresh warehouse file ``name`` in ``workdir`` (kept), or in a temporary folder (removed)."""
+    folder = Path(tempfile.mkdtemp(prefix="cityimage-bench-")) if workdir is None else workdir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    try:
+        yield path
+    finally:
+        if workdir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def rss_mb() -> float:
     import psutil
 
     return psutil.Process().memory_info().rss / 2**20
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _settings(home: str, inbox: str | None = None):
@@ -77,7 +101,7 @@ class Clock:
 
     def begin(self) -> None:
         self.import_seconds = time.perf_counter() - self.process_start
-        self.baseline = _rss_mb()
+        self.baseline = rss_mb()
         self.start = time.perf_counter()
 
     def part(self, name: str, since: float) -> float:
@@ -87,7 +111,7 @@ class Clock:
 
     def done(self, **figures: Any) -> dict:
         seconds = time.perf_counter() - self.start
-        peak = _peak_mb()
+        peak = peak_mb()
         return {"seconds": round(seconds, 3), "import_seconds": round(self.import_seconds, 3),
                 "rss_before_mb": round(self.baseline, 1), "peak_rss_mb": round(peak, 1),
                 "rss_growth_mb": round(max(peak - self.baseline, 0.0), 1), "parts": self.parts, **figures}

@@ -16,18 +16,14 @@ growth over the RSS measured just before validating (after imports). Run it dire
 from __future__ import annotations
 
 import json
-import os
-import resource
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.measure import peak_mb, rss_mb, run_module, scratch_warehouse
+
 WEEK = "2026-W47"
 ZONE = "Asia/Shanghai"
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=timezone.utc)
@@ -38,13 +34,7 @@ FILES = 10
 
 def measure_validation(rows: int, workdir: Path | None = None) -> dict[str, Any]:
     """Build a warehouse of ``rows`` comments, then time and memory-measure both ways of validating it."""
-    own = workdir is None
-    folder = Path(tempfile.mkdtemp(prefix="cityimage-bench-")) if own else workdir
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        path = folder / "validation.duckdb"
-        for stale in (path, path.with_name(path.name + ".wal")):
-            stale.unlink(missing_ok=True)
+    with scratch_warehouse(workdir, "validation.duckdb") as path:
         started = time.perf_counter()
         build_warehouse(path, rows)
         build_seconds = time.perf_counter() - started
@@ -63,9 +53,6 @@ def measure_validation(rows: int, workdir: Path | None = None) -> dict[str, Any]
             "gx_passed": gx["passed"],
             "duckdb_failures": floor["failures"],
         }
-    finally:
-        if own:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def build_warehouse(path: Path, rows: int) -> None:
@@ -152,24 +139,7 @@ def handwritten_query() -> tuple[str, list[Any]]:
 
 
 def _child(mode: str, path: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.validation", "--child", mode, str(path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark child {mode} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return run_module("benchmarks.validation", ["--child", mode, str(path)], timeout=3600)
 
 
 def _run_child(mode: str, path: Path) -> dict[str, Any]:
@@ -181,7 +151,7 @@ def _run_child(mode: str, path: Path) -> dict[str, Any]:
         from expectations.runner import run_gates
         from expectations.suites import stg_comment
     import_seconds = time.perf_counter() - started
-    baseline = _rss_mb()
+    baseline = rss_mb()
     started = time.perf_counter()
     if mode == "gx":
         report = run_gates(path, WEEK, "benchmark", None, zone=ZONE, now=NOW, quarantine=False,
@@ -206,7 +176,7 @@ def _run_child(mode: str, path: Path) -> dict[str, Any]:
             if not 0.5 * mean <= weeks[0] <= 2.0 * mean:
                 failures.append("volume")
         result = {"expectations": len(counts) + 1, "failures": failures}
-    peak = _peak_mb()
+    peak = peak_mb()
     return {
         "mode": mode,
         "seconds": round(seconds, 3),
