@@ -30,7 +30,7 @@ from cityimage.weeks import Week
 from readers.entities import ENTITIES
 from transforms.model import FACT_TABLES, Facts
 from warehouse import comments
-from warehouse.connection import open_writer
+from warehouse.connection import insert_frame, open_writer
 from warehouse.ingest import IngestContext, LoadSummary, ingest_paths
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def _spool_comment_facts(con: duckdb.DuckDBPyConnection, writer: duckdb.DuckDBPy
     with closing(_frames(comments.read(con, (*FACT_COLUMNS, *comments.OUTCOMES)))) as batches:
         for batch in batches:
             outcomes = batch.select("platform", "comment_id", *comments.OUTCOMES)
-            _append(writer, spool, comment_facts(link(batch.select(FACT_COLUMNS)), first, outcomes))
+            insert_frame(writer, spool, comment_facts(link(batch.select(FACT_COLUMNS)), first, outcomes))
             rows += batch.height
     return classified, rows
 
@@ -224,7 +224,7 @@ def _spool(writer: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -
     swap copies them with one statement per table.
     """
     writer.execute(f"CREATE OR REPLACE TEMP TABLE {_spool_of(table)} AS SELECT * FROM {table} LIMIT 0")
-    _append(writer, _spool_of(table), frame)
+    insert_frame(writer, _spool_of(table), frame)
     return frame.height
 
 
@@ -241,15 +241,6 @@ def _swap_facts(writer: duckdb.DuckDBPyConnection) -> None:
     writer.execute("COMMIT")  # a commit that fails leaves nothing to roll back
 
 
-def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Insert a frame's rows by column name."""
-    con.register("__frame", frame)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM __frame")
-    finally:
-        con.unregister("__frame")
-
-
 def compute_kpis(settings: Settings, week: Week) -> StageResult:
     """The week's KPIs from the facts, replacing that week's rows of ``kpi_weekly``."""
     from transforms.kpis import compute_kpis as compute
@@ -262,9 +253,7 @@ def compute_kpis(settings: Settings, week: Week) -> StageResult:
         kpis = compute(facts, week, settings.zone, keywords)
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM kpi_weekly WHERE week_id = ?", [week.id])
-        con.register("__kpis", kpis)
-        con.execute("INSERT INTO kpi_weekly BY NAME SELECT * FROM __kpis")
-        con.unregister("__kpis")
+        insert_frame(con, "kpi_weekly", kpis)
         con.execute("COMMIT")
     return StageResult("kpis", {"rows": kpis.height, "absent": kpis.filter(pl.col("status") == "absent").height})
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import polars as pl
 
 from warehouse.lock import writer_lock
 from warehouse.schema import migrate
@@ -37,3 +38,15 @@ def open_reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, on_conflict: str = "") -> None:
+    """Insert a Polars frame's rows into ``table`` by column name, in the caller's transaction.
+
+    ``on_conflict``: an ``ON CONFLICT ...`` clause for upserts. Columns the frame lacks take their defaults.
+    """
+    con.register("__insert_frame", frame)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM __insert_frame {on_conflict}")
+    finally:
+        con.unregister("__insert_frame")

@@ -32,6 +32,7 @@ from readers.archive import expand_archive, is_archive
 from readers.base import ReadError, ReadResult, Reject, SourceFile
 from readers.entities import ENTITIES
 from transforms.pseudonymise import Registry, pseudonymise
+from warehouse.connection import insert_frame
 
 COMPANION_MAX_BYTES = 1_000_000
 # New bytes read before a batch is written: bounds the memory one batch of files can take.
@@ -480,9 +481,7 @@ def _outcome(prepared: PreparedFile) -> FileOutcome:
 
 def _write_rows(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], load_id: str) -> None:
     for entity_name, frame in tables.items():
-        con.register("__staged", frame.drop("__file").with_columns(load_id=pl.lit(load_id)))
-        con.execute(f"INSERT INTO {ENTITIES[entity_name].table} BY NAME SELECT * FROM __staged")
-        con.unregister("__staged")
+        insert_frame(con, ENTITIES[entity_name].table, frame.drop("__file").with_columns(load_id=pl.lit(load_id)))
 
 
 def _write_quarantine(con: duckdb.DuckDBPyConnection, files: list[PreparedFile], load_id: str) -> None:
@@ -495,9 +494,7 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, files: list[PreparedFile],
     if not rows:
         return
     frame = pl.DataFrame(rows, schema=_QUARANTINE_SCHEMA).with_columns(load_id=pl.lit(load_id), stage=pl.lit("read"))
-    con.register("__rejects", frame)
-    con.execute("INSERT INTO stg_quarantine BY NAME SELECT * FROM __rejects")
-    con.unregister("__rejects")
+    insert_frame(con, "stg_quarantine", frame)
 
 
 _QUARANTINE_SCHEMA = {
@@ -524,10 +521,7 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, files: list[PreparedFile], out
         for f, o in zip(files, outcomes)
     ]
     frame = pl.DataFrame(rows, schema=_LEDGER_SCHEMA, orient="row")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in frame.columns if c not in ("file_sha256", "first_seen_at"))
-    con.register("__ledger", frame)
-    con.execute(f"INSERT INTO ops_file_ledger BY NAME SELECT * FROM __ledger ON CONFLICT (file_sha256) DO UPDATE SET {updates}")
-    con.unregister("__ledger")
+    insert_frame(con, "ops_file_ledger", frame, _update_on_conflict(frame, "file_sha256", keep=("first_seen_at",)))
 
 
 def _write_sightings(con: duckdb.DuckDBPyConnection, sightings: list[tuple[str, str, str]], load_id: str) -> None:
@@ -535,9 +529,7 @@ def _write_sightings(con: duckdb.DuckDBPyConnection, sightings: list[tuple[str, 
         return
     frame = pl.DataFrame(sightings, schema={"file_sha256": pl.String, "file_name": pl.String, "outcome": pl.String},
                          orient="row").with_columns(load_id=pl.lit(load_id), seen_at=pl.lit(datetime.now(timezone.utc)))
-    con.register("__sightings", frame)
-    con.execute("INSERT INTO ops_file_sighting BY NAME SELECT * FROM __sightings")
-    con.unregister("__sightings")
+    insert_frame(con, "ops_file_sighting", frame)
 
 
 def _write_stats(con: duckdb.DuckDBPyConnection, stats: list[_StatRow], outcomes: dict[int, FileOutcome], load_id: str) -> None:
@@ -553,6 +545,10 @@ def _write_stats(con: duckdb.DuckDBPyConnection, stats: list[_StatRow], outcomes
     frame = pl.DataFrame(rows, orient="row", schema={
         "file_path": pl.String, "file_bytes": pl.Int64, "modified_ns": pl.Int64, "file_sha256": pl.String,
         "is_archive": pl.Boolean, "is_settled": pl.Boolean, "load_id": pl.String, "recorded_at": pl.Datetime("us", "UTC")})
-    con.register("__stats", frame)
-    con.execute("INSERT OR REPLACE INTO ops_file_stat BY NAME SELECT * FROM __stats")
-    con.unregister("__stats")
+    insert_frame(con, "ops_file_stat", frame, _update_on_conflict(frame, "file_path"))
+
+
+def _update_on_conflict(frame: pl.DataFrame, key: str, keep: tuple[str, ...] = ()) -> str:
+    """An upsert clause: a row whose ``key`` exists takes the frame's values, except the ``keep`` columns."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in frame.columns if c != key and c not in keep)
+    return f"ON CONFLICT ({key}) DO UPDATE SET {updates}"

@@ -145,3 +145,18 @@ def test_an_archive_is_settled_only_when_every_member_is_loaded(tmp_path: Path) 
     assert sorted((f.name, f.status) for f in again.files) == sorted(
         [("good.zip", "already_loaded")] + [(f.name, "already_loaded" if f.status == "loaded" else "refused")
                                             for f in first.files if f.name.startswith("mixed.zip")])
+
+
+def test_a_file_named_twice_in_one_load_is_recorded_once(tmp_path: Path) -> None:
+    """`cityimage ingest inbox inbox/x`: the same file is discovered twice; its stat is recorded once."""
+    inbox = tmp_path / "inbox"
+    (inbox / "x").mkdir(parents=True)
+    shutil.copy2(X_CONTENT, inbox / "x" / X_CONTENT.name)
+    summary = _ingest(tmp_path / "w.duckdb", inbox, inbox / "x")
+    assert sorted(f.status for f in summary.files) == ["already_loaded", "loaded"]
+    assert _rows(tmp_path / "w.duckdb", "SELECT count(*), bool_and(is_settled) FROM ops_file_stat") == [(1, True)]
+    target = inbox / "x" / X_CONTENT.name
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
+    again = _ingest(tmp_path / "w.duckdb", inbox, inbox / "x", trust_file_stat=False)
+    assert [f.status for f in again.files] == ["already_loaded", "already_loaded"]
+    assert _rows(tmp_path / "w.duckdb", "SELECT count(*) FROM ops_file_stat") == [(1,)]
