@@ -165,7 +165,7 @@ def _guard(settings: Settings, purpose: str, action: Callable[[], None]) -> None
 
 
 _DISK_FULL = (
-    "the disk is full ({exc}). Nothing half-written was kept: each file's load is one transaction and "
+    "the disk is full ({exc}). Nothing half-written was kept: each batch of files loads in one transaction and "
     "snapshot files are renamed into place only when complete. Free some space and run the same command again."
 )
 

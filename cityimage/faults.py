@@ -11,9 +11,9 @@ import os
 import signal
 
 POINTS = (
-    "after_read",          # a file is read and typed, nothing written yet
+    "after_read",          # a batch of files read and typed, nothing written yet
     "inside_merge",        # staging rows written, ledger not yet, transaction open
-    "after_commit",        # a file committed, before the next one
+    "after_commit",        # a batch of files committed, before the next one
     "after_facts",         # facts rebuilt, KPIs not yet
     "during_parquet",      # snapshot Parquet partly written to its temporary file
     "before_rename",       # snapshot written to its temporary file, not yet renamed into place

@@ -368,7 +368,7 @@ def close_interrupted(settings: Settings) -> int:
     """Mark runs and loads left ``running`` by a killed process as ``interrupted``; returns how many.
 
     Called under the writer lock, so nothing else can be running: a ``running`` row is a crash's trace.
-    Their data needs no repair (each file's load and each stage's swap is one transaction).
+    Their data needs no repair (each batch of files and each stage's swap is one transaction).
     """
     if not settings.warehouse.is_file():
         return 0
