@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast bench train clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test-fast: $(STAMP)
 ## Benchmark against the DuckDB-only floor; writes BENCHMARKS.md and benchmarks/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+## Retrain the comment models from ../shared/labelled (byte-identical on the same files); writes transforms/models/.
+train: $(STAMP)
+	$(BIN)/cityimage train --labelled ../shared/labelled
 
 clean:
 	rm -rf var .pytest_cache

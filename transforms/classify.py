@@ -30,8 +30,12 @@ from typing import Any, Sequence
 import polars as pl
 import yaml
 
+import numpy as np
+
 from transforms import language as language_mod
 from transforms import sentiment as sentiment_mod
+from transforms import textmodel
+from transforms.textmodel import CommentModels, load_comment_models
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 LEXICON_FILES = ("themes", "labels", "acts", "sentiment", "gazetteer", "modifiers", "normalization")
@@ -59,12 +63,12 @@ _CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}\x{30FC}\x{3005}"
 #   `any` (or every language when the text's language is unknown); "lang": the text's language and `any`.
 _SCOPE = {
     "theme": "lang_en", "label": "lang_en", "place": "all", "city": "all", "act": "lang_en",
-    "sentiment": "lang", "negator": "lang_en", "not_negator": "lang_en", "contrast": "lang",
+    "sentiment": "lang", "sentiment_override": "lang", "negator": "lang_en", "not_negator": "lang_en", "contrast": "lang",
 }
 # A hit inside a longer hit of the same family is dropped; for these families whatever the class
 # (a place inside a longer place, "worth" inside "not worth"), for the others only within one class
 # ("hotpot festival" stays food and events).
-_CROSS_CLASS = {"place", "act", "sentiment", "city", "negator", "not_negator", "contrast"}
+_CROSS_CLASS = {"place", "act", "sentiment", "sentiment_override", "city", "negator", "not_negator", "contrast"}
 
 _ENTRY_SCHEMA = {
     "family": pl.String, "cls": pl.String, "lang": pl.String, "term": pl.String, "pattern": pl.String,
@@ -443,7 +447,8 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
 
     # sentiment.yaml (+ VADER for English)
     f = "sentiment.yaml"
-    sent = _keys(f, "top level", data["sentiment"], {"version", "scoring", "words"}, {"scoring", "words"})
+    sent = _keys(f, "top level", data["sentiment"], {"version", "scoring", "words", "overrides"},
+                 {"scoring", "words"})
     scoring_keys = {"alpha", "positive_threshold", "negative_threshold", "negation_scalar", "contrast_before",
                     "contrast_after", "travel_intent"}
     scoring_raw = _keys(f, "scoring", sent["scoring"], scoring_keys, scoring_keys)
@@ -464,6 +469,16 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
                 raise LexiconError(f"{where}: term {term!r} must be text (quote it)")
             weight = _number(f, f"words.{lang}.{term}", value, -4, 4)
             sentiment_raws.append(_Raw("sentiment", "valence", lang, term, where, weight))
+    for lang, mapping in _keys(f, "overrides", sent.get("overrides") or {}, set(LANGUAGE_KEYS)).items():
+        if not isinstance(mapping or {}, dict):
+            raise LexiconError(f"{f}: overrides.{lang}: expected a mapping of term: positive|neutral|negative")
+        for term, value in (mapping or {}).items():
+            where = f"{f}: overrides.{lang}"
+            if not isinstance(term, str):
+                raise LexiconError(f"{where}: term {term!r} must be text (quote it)")
+            if value not in _OVERRIDE_SCORE:
+                raise LexiconError(f"{where}.{term}: {value!r} is not one of positive, neutral, negative")
+            raws_comment.append(_Raw("sentiment_override", value, lang, term, where))
     overridden = {r.term.strip().casefold() for r in sentiment_raws if r.lang == "en"}
     vader, vader_hash = sentiment_mod.load_vader_lexicon()
     vader_raws = [
@@ -505,19 +520,26 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
     )
 
 
-def classifier_version(lexicons: Lexicons) -> str:
+def classifier_version(lexicons: Lexicons, models: CommentModels | None = None) -> str:
     """Everything besides a comment's text and language tag that its classification depends on.
 
-    The lexicons' version (each file's version and a digest of them all, VADER's), the versions of lingua
-    and Polars (its regular expressions do the matching), and a digest of this module, ``language`` and
-    ``sentiment``. The flow keeps classification outcomes under this string, so editing a lexicon,
-    upgrading a library or changing the code gets every text classified afresh.
+    The lexicons' version (each file's version and a digest of them all, VADER's), a digest of the
+    trained models (default: the shipped ones), the versions of lingua, Polars (its regular expressions
+    do the matching) and scikit-learn (it builds the models' features), and a digest of this module,
+    ``language``, ``sentiment`` and ``textmodel``. The flow keeps classification outcomes under this
+    string, so editing a lexicon, retraining a model, upgrading a library or changing the code gets
+    every text classified afresh.
     """
+    from importlib import metadata
+
+    models = load_comment_models() if models is None else models
     code = hashlib.sha256()
-    for module in (Path(__file__), Path(language_mod.__file__), Path(sentiment_mod.__file__)):
+    for module in (Path(__file__), Path(language_mod.__file__), Path(sentiment_mod.__file__),
+                   Path(textmodel.__file__)):
         code.update(module.read_bytes())
-    libraries = f"lingua@{language_mod.lingua_version()},polars@{pl.__version__}"
-    return f"{lexicons.version},{libraries},code#{code.hexdigest()[:8]}"
+    libraries = (f"lingua@{language_mod.lingua_version()},polars@{pl.__version__},"
+                 f"scikit-learn@{metadata.version('scikit-learn')}")
+    return f"{lexicons.version},{models.version},{libraries},code#{code.hexdigest()[:8]}"
 
 
 def _compile_lenient(raws: list[_Raw], normalizer: _Normalizer) -> pl.DataFrame:
@@ -742,6 +764,7 @@ def _classify_posts(posts: pl.DataFrame, lexicons: Lexicons, city_terms: list[st
 _NEGATABLE_ACTS = ("praise", "complaint", "travel_intent")
 #: Lingua's answer on a text of at most this many words may be overridden by the lexicon evidence.
 SHORT_TEXT_WORDS = 8
+_WORD = r"[\p{Han}\p{Hiragana}\p{Katakana}]|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+"
 _FLIP = {"praise": "complaint", "complaint": "praise"}
 
 
@@ -803,7 +826,8 @@ def _inside(inner: pl.DataFrame, outer: pl.DataFrame, strict: bool) -> pl.DataFr
 
 
 def classify_comments(
-    comments: pl.DataFrame, lexicons: Lexicons, keys: Sequence[str] = ("comment_id", "platform")
+    comments: pl.DataFrame, lexicons: Lexicons, keys: Sequence[str] = ("comment_id", "platform"),
+    models: CommentModels | None = None,
 ) -> pl.DataFrame:
     """Acts, sentiment and language of each comment, with the rules that fired.
 
@@ -815,14 +839,43 @@ def classify_comments(
     which is what lets the flow keep outcomes per distinct input between runs.
 
     Order of decisions: spam first (a spam comment has no other act and is not rated), then the acts,
-    then sentiment, which is rated only for a language with a sentiment lexicon (or a comment without
-    any letters, rated on its emoji); anything else is ``not_rated``, never guessed.
+    then sentiment. The lexicons come first and are the user's overrides: a spam rule of ``acts.yaml``
+    makes a comment spam whatever the model says, a term of ``sentiment.yaml``'s ``overrides`` fixes
+    its sentiment. Then the trained models (``models``, default the shipped ones): the spam model reads
+    every comment; a sentiment model rates the comments of its language, with the lexicon's score among
+    its features. A language with neither a model nor a sentiment lexicon is ``not_rated``, never
+    guessed; a comment without any letters is rated on its emoji by the lexicon.
     """
     _require(comments, [*keys, "text", "language_raw"], "comments")
-    return _in_chunks(comments, _classify_comments, lexicons, tuple(keys))
+    models = load_comment_models() if models is None else models
+    return _in_chunks(comments, _classify_comments, lexicons, tuple(keys), models)
 
 
-def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[str, ...]) -> pl.DataFrame:
+def model_inputs(comments: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
+    """What the lexicons tell the models about each comment (text, language_raw in; row-aligned out):
+    text_lang, rule_spam, lexicon_score, positive_hit, negative_hit. Training reads the same features
+    the classifier computes, so a model never sees at run time an input it was not trained on."""
+    _require(comments, ["text", "language_raw"], "comments")
+    keyed = comments.select("text", "language_raw").with_row_index("_row")
+    return _in_chunks(keyed, _classify_comments, lexicons, ("_row",), None)
+
+
+def spam_extra(texts: Sequence[str], rule_spam: np.ndarray) -> np.ndarray:
+    """The spam model's numeric features (``textmodel.SPAM_EXTRA``)."""
+    return np.column_stack([rule_spam.astype(float), [float(textmodel.has_outside_link(t)) for t in texts]])
+
+
+def sentiment_extra(inputs: pl.DataFrame) -> np.ndarray:
+    """The sentiment models' numeric features (``textmodel.SENTIMENT_EXTRA``) from :func:`model_inputs` columns."""
+    return np.column_stack([
+        inputs["lexicon_score"].to_numpy(),
+        inputs["positive_hit"].fill_null(False).to_numpy().astype(float),
+        inputs["negative_hit"].fill_null(False).to_numpy().astype(float),
+    ])
+
+
+def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[str, ...],
+                       models: CommentModels | None) -> pl.DataFrame:
     n = comments.height
     text = comments["text"].cast(pl.String)
     hints = comments["language_raw"].cast(pl.String)
@@ -882,13 +935,16 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[s
     base = (
         base.join(best, on="row", how="left")
         .join(own, on=["row", "detected"], how="left")
-        .with_columns(words=pl.col("raw").str.count_matches(r"\S+"))
+        # Chinese and Japanese write no spaces: each of their characters counts as a word, so a long
+        # sentence is never "short" (and lingua, reliable on it, is never overridden).
+        .with_columns(words=pl.col("raw").str.count_matches(_WORD))
     )
     switch = pl.col("fallback").is_not_null() & (
         (pl.col("detected") == "und")
         | (
             pl.col("hint").is_null()
             & pl.col("detected").is_in(rated_list)
+            & ~pl.col("detected").is_in(["zh", "ja", "ko"])
             & pl.col("own").is_null()
             & (pl.col("words") <= SHORT_TEXT_WORDS)
         )
@@ -980,11 +1036,15 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[s
         | pl.col("repeated")
         | pl.col("flood")
     ) & ~pl.col("empty")
-    out = out.with_columns(is_spam=spam)
-    rated = (
-        ~pl.col("is_spam")
-        & ~pl.col("empty")
-        & (pl.col("text_lang").is_in(sorted(lexicons.rated_languages)) | ~pl.col("has_letters"))
+    out = out.with_columns(rule_spam=spam, lexicon_score=sentiment_mod.compound(
+        pl.col("total").fill_null(0.0), lexicons.scoring["alpha"]))
+    out = _empty_lists(out, ["act_rules", "spam_rules", "sent_rules"])
+    if models is None:  # model_inputs: what the lexicons tell the models, for training
+        return out.select("text_lang", "rule_spam", "lexicon_score",
+                          pl.col("positive_hit").fill_null(False), pl.col("negative_hit").fill_null(False))
+    out = _apply_models(out, overrides(hits), models)
+    lexicon_rated = ~pl.col("is_spam") & ~pl.col("empty") & (
+        pl.col("text_lang").is_in(sorted(lexicons.rated_languages)) | ~pl.col("has_letters")
     )
     lab, comp = sentiment_mod.label(
         pl.col("total"),
@@ -1005,20 +1065,32 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[s
                                ("repeated", "act.spam:repeated_character"), ("flood", "act.spam:emoji_flood"))
         ]
     )
-    out = _empty_lists(out, ["act_rules", "spam_rules", "sent_rules"])
     language_rule = _language_rule(base["hint"], pl.col("text_lang"), fallback=pl.col("switched"))
+    by_override = pl.col("override_label").is_not_null()
+    by_model = pl.col("model_label").is_not_null()
+    spam_rules = pl.when(pl.col("rule_spam")).then(pl.concat_list(["spam_rules", spam_feature_rules])).otherwise(
+        pl.concat_list([pl.col("model_spam_rule")])
+    )
+    sentiment_rules = (
+        pl.when(by_override).then(pl.concat_list([pl.col("override_rule")]))
+        .when(by_model).then(pl.concat_list([pl.concat_list([pl.col("model_rule")]), "sent_rules"]))
+        .when(lexicon_rated).then(pl.col("sent_rules"))
+        .otherwise(pl.concat_list([not_rated_reason]))
+    )
+    rated = ~pl.col("is_spam") & ~pl.col("empty") & (by_override | by_model | lexicon_rated)
     rules = pl.concat_list(
         [
             pl.concat_list([language_rule]),
-            pl.when(pl.col("is_spam"))
-            .then(pl.concat_list(["spam_rules", spam_feature_rules]))
-            .otherwise(pl.col("act_rules")),
-            pl.when(rated).then(pl.col("sent_rules")).otherwise(pl.concat_list([not_rated_reason])),
+            pl.when(pl.col("is_spam")).then(spam_rules).otherwise(pl.col("act_rules")),
+            pl.when(rated).then(sentiment_rules).otherwise(pl.concat_list([not_rated_reason])),
         ]
     )
     out = out.with_columns(
-        sentiment=pl.when(rated).then(lab).otherwise(pl.lit("not_rated")),
-        sentiment_score=pl.when(rated).then(comp).otherwise(pl.lit(None, dtype=pl.Float64)),
+        sentiment=pl.when(~rated).then(pl.lit("not_rated")).when(by_override).then("override_label")
+        .when(by_model).then("model_label").otherwise(lab),
+        sentiment_score=pl.when(~rated).then(pl.lit(None, dtype=pl.Float64))
+        .when(by_override).then(pl.col("override_label").replace_strict(_OVERRIDE_SCORE, return_dtype=pl.Float64))
+        .when(by_model).then("model_score").otherwise(comp),
         is_question=flags["question"] & ~pl.col("is_spam"),
         is_praise=flags["praise"] & ~pl.col("is_spam"),
         is_travel_intent=flags["travel_intent"] & ~pl.col("is_spam"),
@@ -1039,6 +1111,70 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[s
             "sentiment_score": out["sentiment_score"],
             "rules": out["all_rules"],
         }
+    )
+
+
+#: The score an override gives: the middle of its band on the compound scale.
+_OVERRIDE_SCORE = {"positive": 0.5, "neutral": 0.0, "negative": -0.5}
+
+
+def overrides(hits: pl.DataFrame) -> pl.DataFrame:
+    """Per row, the first sentiment override term it contains (row, override_label, override_rule)."""
+    found = hits.filter(pl.col("family") == "sentiment_override").sort(["row", "start"])
+    return found.group_by("row", maintain_order=True).first().select(
+        "row", override_label=pl.col("cls"),
+        override_rule=pl.format('sentiment.override:"{}"@{}={}', pl.col("term"), pl.col("lang"), pl.col("cls")),
+    )
+
+
+def _apply_models(out: pl.DataFrame, override: pl.DataFrame, models: CommentModels) -> pl.DataFrame:
+    """Spam and sentiment by the trained models, after the lexicon rules (which win where they fire).
+
+    Adds is_spam, model_spam_rule, model_label, model_score, model_rule, override_label, override_rule.
+    """
+    out = out.join(override, on="row", how="left")
+    texts = out["raw"].to_list()
+    n = len(texts)
+    rule_spam = out["rule_spam"].to_numpy()
+    model_spam = np.zeros(n, dtype=bool)
+    spam_rule: list[str | None] = [None] * n
+    if models.spam is not None and n:
+        spam_model = models.spam
+        x = spam_model.features(texts, spam_extra(texts, rule_spam))
+        p = spam_model.proba(x)[:, 1]
+        model_spam = (p >= spam_model.meta["threshold"]) & ~out["empty"].to_numpy()
+        explain = np.flatnonzero(model_spam & ~rule_spam)
+        tops = spam_model.top_features(x[explain], np.ones(len(explain), dtype=np.int64))
+        for i, top in zip(explain, tops):
+            spam_rule[i] = f"act.spam:model={p[i]:.2f}[{', '.join(top)}]"
+    out = out.with_columns(
+        is_spam=pl.Series(rule_spam | model_spam), model_spam_rule=pl.Series(spam_rule, dtype=pl.String)
+    )
+    label: list[str | None] = [None] * n
+    score = np.full(n, np.nan)
+    model_rule: list[str | None] = [None] * n
+    eligible = (
+        ~pl.col("is_spam") & ~pl.col("empty") & pl.col("has_letters") & pl.col("override_label").is_null()
+    )
+    lang = out["text_lang"].to_list()
+    todo = out.select(eligible.alias("ok"))["ok"].to_numpy()
+    for language, model in models.sentiment.items():
+        rows = np.flatnonzero(todo & (np.asarray(lang, dtype=object) == language))
+        if not len(rows):
+            continue
+        x = model.features([texts[i] for i in rows], sentiment_extra(out[rows]))
+        p = model.proba(x)
+        best = p.argmax(axis=1)
+        tops = model.top_features(x, best)
+        pos, neg = model.classes.index("positive"), model.classes.index("negative")
+        for j, i in enumerate(rows):
+            label[i] = model.classes[best[j]]
+            score[i] = p[j, pos] - p[j, neg]
+            model_rule[i] = f"sentiment.model@{language}:{label[i]}={p[j, best[j]]:.2f}[{', '.join(tops[j])}]"
+    return out.with_columns(
+        model_label=pl.Series(label, dtype=pl.String),
+        model_score=pl.Series(score, dtype=pl.Float64).fill_nan(None),
+        model_rule=pl.Series(model_rule, dtype=pl.String),
     )
 
 

@@ -13,6 +13,7 @@ Run ``cityimage evaluate --split holdout|dev|all`` for the tables.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -177,3 +178,32 @@ def evaluate(lexicons: Lexicons | None = None, *, split: str | None = None,
     )
     return _ratios(rows)
 
+
+
+def public_figures(folder: Path | None = None) -> pl.DataFrame:
+    """The figures ``cityimage train`` measured on the public labelled sets, one row per figure.
+
+    Read from ``transforms/models/evaluation.json`` (out-of-fold: leave one video out for spam, 5-fold
+    cross-validation and a held-out split for sentiment); empty when no model has been trained.
+    """
+    from transforms.textmodel import MODEL_DIR
+
+    path = (folder or MODEL_DIR) / "evaluation.json"
+    schema = {"classifier": pl.String, "language": pl.String, "measure": pl.String, "figure": pl.String,
+              "value": pl.Float64, "low": pl.Float64, "high": pl.Float64, "n": pl.Int64}
+    if not path.exists():
+        return pl.DataFrame(schema=schema)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    spam = data["spam"]
+    for figure in ("precision", "recall", "f1"):
+        rows.append(("spam", "any", spam["method"], figure, *spam["overall"][figure], spam["n"]))
+    for language, s in sorted(data["sentiment"].items()):
+        for measure, key in (("5-fold cross-validation", "cross_validated"), ("held out (validation)", "held_out")):
+            n = s[key].get("n", s["n"]) if isinstance(s[key].get("n"), int) else s["n"]
+            for figure in ("macro_f1", "accuracy"):
+                rows.append((f"sentiment{'' if s['shipped'] else ' (not shipped)'}", language, measure, figure,
+                             *s[key][figure], n))
+    lang = data["language"]
+    rows.append(("language", "any", "UMSAB texts", "accuracy", *lang["overall"]["accuracy"], lang["n"]))
+    return pl.DataFrame(rows, schema=schema, orient="row")

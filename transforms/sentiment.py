@@ -60,10 +60,12 @@ def score(
 
     ``hits``: row, start, weight, negated (bool), negator (str|null), label (str, what the rule shows,
     e.g. ``"beautiful"@en``). ``contrast``: row, start of each contrast word ("but").
-    Returns one row per input row that had hits: row, total (float), rules (list[str]).
+    Returns one row per input row that had hits: row, total (float), rules (list[str]), positive_hit and
+    negative_hit (whether any word pulled up or down: features of the trained sentiment models).
     """
     if hits.is_empty():
-        return pl.DataFrame(schema={"row": pl.UInt32, "total": pl.Float64, "rules": pl.List(pl.String)})
+        return pl.DataFrame(schema={"row": pl.UInt32, "total": pl.Float64, "rules": pl.List(pl.String),
+                                    "positive_hit": pl.Boolean, "negative_hit": pl.Boolean})
     first_contrast = (
         contrast.sort(["row", "start"])
         .group_by("row", maintain_order=True)
@@ -93,7 +95,10 @@ def score(
              pl.col("value").round(2).cast(pl.String), note]
         )
     )
-    return h.group_by("row").agg(pl.col("value").sum().alias("total"), pl.col("rule").alias("rules"))
+    return h.group_by("row").agg(
+        pl.col("value").sum().alias("total"), pl.col("rule").alias("rules"),
+        positive_hit=(pl.col("value") > 0).any(), negative_hit=(pl.col("value") < 0).any(),
+    )
 
 
 def label(total: pl.Expr, *, alpha: float, positive: float, negative: float) -> tuple[pl.Expr, pl.Expr]:

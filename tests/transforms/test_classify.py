@@ -1,6 +1,9 @@
 """Lexicon-based classification: every class fires in several languages, negation and spam take
 precedence as documented, uncovered languages are not rated, rules name the words that fired, and a
-malformed lexicon file is refused with a message naming the file and the entry."""
+malformed lexicon file is refused with a message naming the file and the entry.
+
+Comments are classified here by the lexicons alone (``NO_MODELS``), the layer a team edits; the trained
+models that come after them are tested in ``test_comment_models.py``."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from transforms.classify import (
     classify_posts,
     load_lexicons,
 )
+from transforms.textmodel import NO_MODELS
 
 CITY = ["Chongqing", "重庆", "重慶", "Чунцин", "충칭", "#chongqing"]
 
@@ -38,7 +42,7 @@ def comments(lex, texts, hints=None):
             "language_raw": pl.Series(hints if hints is not None else [None] * n, dtype=pl.String),
         }
     )
-    return classify_comments(frame, lex)
+    return classify_comments(frame, lex, models=NO_MODELS)
 
 
 def one(lex, text, hint=None) -> dict:
