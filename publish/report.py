@@ -1200,6 +1200,7 @@ WARNING_COLUMNS = ("table", "expectation", "unexpected_count", "message")
 INPUT_COLUMNS = ("file_name", "file", "path", "name", "detected_format", "format", "rows", "rows_read",
                  "rows_loaded", "rows_quarantined", "rows_skipped", "rows_duplicate", "file_sha256")
 CLASSIFIER_COLUMNS = ("classifier", "class", "precision", "recall", "support")
+PUBLIC_CLASSIFIER_COLUMNS = ("classifier", "language", "measure", "figure", "value", "low", "high", "n")
 LABELS = {
     "unexpected_count": "Unexpected rows", "file_name": "File", "detected_format": "Format",
     "rows_read": "Rows read", "rows_loaded": "Loaded", "rows_quarantined": "Quarantined",
@@ -1240,6 +1241,7 @@ def _quality(manifest: dict) -> dict:
         "warnings": _records(manifest.get("validation_warnings"), WARNING_COLUMNS),
         "inputs": _records(manifest.get("inputs"), INPUT_COLUMNS),
         "classifiers": _records(manifest.get("classifier_report"), CLASSIFIER_COLUMNS, percent=("precision", "recall")),
+        "classifiers_public": _records(manifest.get("classifier_public"), PUBLIC_CLASSIFIER_COLUMNS),
         "code_version": manifest.get("code_version") or None,
         "lexicon_version": manifest.get("lexicon_version") or None,
     }

@@ -56,7 +56,7 @@ def warehouse_digest(path: Path, tables: list[str] | None = None, prefixes: tupl
 
 # Manifest keys that describe the code, not the data: other engineers change the checkout (and its
 # labelled evaluation set) while the suite runs, so these are compared only when the code is the same.
-CODE_KEYS = ("code_version", "classifier_report")
+CODE_KEYS = ("code_version", "classifier_report", "classifier_public")
 
 
 def snapshot_bytes(root: Path, ignore_code: bool = False) -> dict[str, str]:
