@@ -1,7 +1,9 @@
 """Classification of posts and comments by lexicons a communication team can read, trust and edit.
 
-Everything that decides a class is a word list in ``transforms/lexicons/*.yaml``; this module only
-loads and validates those files and applies them to frames. Every decision leaves a rule string in the
+Word lists in ``transforms/lexicons/*.yaml`` decide every class of posts and the acts of comments;
+comment spam and sentiment are then completed by the trained models of ``transforms.textmodel``, which
+read what the lists found as features and never overrule a list that fired. This module loads and
+validates the lists and applies lists and models to frames. Every decision leaves a rule string in the
 ``rules`` column naming the lexicon, the class, the word as written in the file and its language, e.g.
 ``theme.culture:"hongyan"@en``, ``label.bridge_city:"桥都"@zh``,
 ``act.complaint:"beautiful"@en[negated:"not"]``, ``sentiment:"schön*"@de=+2.4``, so a KPI can be traced
