@@ -531,6 +531,7 @@ def _cell(ctx: _Context, row: dict[str, Any] | None, kpi: str, with_meta: bool =
     return {
         "na": False,
         "text": _fmt_value(row["value"], row["unit"], kpi),
+        "range": _range(row, kpi),
         "flagged": row["status"] != "ok",
         "note": inline,
         "fn": number,
@@ -538,6 +539,14 @@ def _cell(ctx: _Context, row: dict[str, Any] | None, kpi: str, with_meta: bool =
         "meta": _meta(row) if with_meta else None,
         "ref": None,
     }
+
+
+def _range(row: dict[str, Any], kpi: str) -> str | None:
+    """The value's range under the classifiers' measured error (C1, C5, D3), as "low–high"."""
+    low, high = row.get("value_low"), row.get("value_high")
+    if low is None or high is None:
+        return None
+    return f"{_fmt_value(low, row['unit'], kpi)}–{_fmt_value(high, row['unit'], kpi)}"
 
 
 def _missing(reason: str, notes: _Notes | None = None) -> dict:

@@ -58,4 +58,6 @@ KPI_COLUMNS: dict[str, pl.DataType] = {
     "unit": pl.String(),         # ratio | count | hours | pp | score | index
     "status": pl.String(),       # ok | flagged | absent
     "note": pl.String(),
+    "value_low": pl.Float64(),   # C1, C5, D3: the value's range under the classifiers' measured error
+    "value_high": pl.Float64(),
 }

@@ -441,6 +441,15 @@ def test_percentages_and_numbers_are_formatted() -> None:
     assert "−4.5" in text and "0.82" in text
 
 
+def test_classifier_error_ranges_stand_beside_their_figures() -> None:
+    c1 = row("C1", 0.25) | {"value_low": 0.238, "value_high": 0.333}
+    d3 = row("D3", 50.0, unit="score") | {"value_low": 0.0, "value_high": 100.0}
+    text = text_of(render(frame([c1, d3, row("A3", 0.0047)])))
+    assert "25.0 % (23.8 %–33.3 %)" in text
+    assert "+50.0 (+0.00–+100.0)" in text
+    assert "0.47 % (" not in text  # a KPI without a classifier range shows none
+
+
 def test_per_platform_rows_and_account_rows_are_listed() -> None:
     kpis, history = history_frames()
     html = render(kpis, history)

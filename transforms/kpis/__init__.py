@@ -26,6 +26,7 @@ import yaml
 from cityimage.weeks import Week
 from transforms.kpis import a_performance, b_content, c_dialogue, d_received, e_video, f_reach
 from transforms.kpis.base import Context, Group, Out, absent
+from transforms.kpis.error import ClassifierQuality, load_quality
 from transforms.model import KPI_COLUMNS, Facts
 
 __all__ = ["compute_kpis", "load_catalogue", "REGISTRY", "SORT_KEY"]
@@ -55,10 +56,15 @@ def load_catalogue() -> dict[str, dict]:
     return catalogue
 
 
-def compute_kpis(facts: Facts, week: Week, zone: ZoneInfo, keywords: list[tuple[str, str | None]]) -> pl.DataFrame:
-    """Every KPI of the catalogue for ``week`` (ISO week in ``zone``), per account and rolled up per role."""
+def compute_kpis(facts: Facts, week: Week, zone: ZoneInfo, keywords: list[tuple[str, str | None]],
+                 quality: ClassifierQuality | None = None) -> pl.DataFrame:
+    """Every KPI of the catalogue for ``week`` (ISO week in ``zone``), per account and rolled up per role.
+
+    ``quality``: the classifiers' measured precision and recall the C1, C5 and D3 intervals come from
+    (default: the shipped models' ``evaluation.json``; ``transforms.kpis.error.NONE`` for no intervals).
+    """
     catalogue = load_catalogue()
-    ctx = Context(facts, week, zone, keywords, catalogue)
+    ctx = Context(facts, week, zone, keywords, catalogue, load_quality() if quality is None else quality)
     rows: list[dict] = []
     for kpi_id, function, groups in REGISTRY:
         if kpi_id not in catalogue:
@@ -94,4 +100,6 @@ def _row(week: Week, kpi_id: str, name: str, group: Group, out: Out) -> dict:
         "unit": out.unit,
         "status": out.status,
         "note": out.note,
+        "value_low": out.value_low,
+        "value_high": out.value_high,
     }

@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from cityimage.weeks import Week
+from transforms.kpis.error import NONE as NO_QUALITY
+from transforms.kpis.error import ClassifierQuality
 from transforms.model import Facts
 
 # -- parameters (documented in docs/kpis.md and transforms/kpi_catalogue.yaml) -----------------------
@@ -76,6 +78,8 @@ class Out:
     dimension: str | None = None
     status: str = "ok"
     note: str | None = None
+    value_low: float | None = None   # the value's range under the classifiers' measured error (C1, C5, D3)
+    value_high: float | None = None
 
 
 def notes_text(notes: Iterable[str | None]) -> str | None:
@@ -131,6 +135,14 @@ def ratio(
     if not den:
         return absent(reason, unit, dim=dim, n=n, notes=notes)
     return ok(scale * num / den, unit, num=num, den=den, n=n, dim=dim, notes=notes, flagged=flagged)
+
+
+def with_bounds(out: Out, bounds: tuple[float, ...] | None, scale: float = 1.0) -> Out:
+    """``out`` with the range its value could take under the classifiers' measured error, if any."""
+    if bounds is None or out.value is None:
+        return out
+    out.value_low, out.value_high = _float(scale * bounds[0]), _float(scale * bounds[1])
+    return out
 
 
 def _float(value: float | int | None) -> float | None:
@@ -216,8 +228,10 @@ class Coverage:
 class Context:
     """The week, the accounts and the facts cut into per-account lists, built once per run."""
 
-    def __init__(self, facts: Facts, week: Week, zone: ZoneInfo, keywords: list[tuple[str, str | None]], catalogue: dict[str, dict]):
+    def __init__(self, facts: Facts, week: Week, zone: ZoneInfo, keywords: list[tuple[str, str | None]],
+                 catalogue: dict[str, dict], quality: ClassifierQuality = NO_QUALITY):
         self.week = week
+        self.quality = quality
         self.zone = zone
         self.catalogue = catalogue
         self.start, self.end = (utc(t) for t in week.bounds_utc(zone))

@@ -6,7 +6,10 @@ posts, by anyone but the account itself, with the reply facts of the latest expo
 
 from __future__ import annotations
 
-from transforms.kpis.base import Context, Group, Item, Out, absent, measured, median, ok, plural, ratio
+from transforms.kpis import error
+from transforms.kpis.base import (
+    Context, Group, Item, Out, absent, measured, median, ok, plural, ratio, with_bounds,
+)
 
 # C3's buckets of first-reply time: (dimension, lower bound inclusive, upper bound exclusive), hours.
 REPLY_BUCKETS = (("0-2h", 0.0, 2.0), ("2-8h", 2.0, 8.0), ("8-24h", 8.0, 24.0), ("over_24h", 24.0, float("inf")))
@@ -47,8 +50,11 @@ def _no_comments(g: Group, what: str = "eligible comment") -> str:
 
 
 def c1_reply_rate(ctx: Context, g: Group) -> list[Out]:
-    replied, total, flagged, note = reply_rate(ctx, ctx.week_comments(g.accounts))
-    return [ratio(replied, total, "ratio", reason=_no_comments(g), n=total, notes=[note], flagged=flagged)]
+    comments = ctx.week_comments(g.accounts)
+    replied, total, flagged, note = reply_rate(ctx, comments)
+    out = ratio(replied, total, "ratio", reason=_no_comments(g), n=total, notes=[note], flagged=flagged)
+    spam = sum(1 for c in comments if c.get("is_top_level") and c.get("is_spam") is True)
+    return [with_bounds(out, error.reply_rate_bounds(ctx.quality, replied, total, spam))]
 
 
 def c2_question_answer_rate(ctx: Context, g: Group) -> list[Out]:
@@ -103,7 +109,8 @@ def c5_spam_exposure(ctx: Context, g: Group) -> list[Out]:
         "approximation: a spam comment counts as still visible at 72 h when the latest export does not mark it hidden "
         "(the exports give the hidden state, not when it changed; an export without a hidden flag counts as visible)"
     )
-    return [ratio(visible, len(comments), "ratio", reason="", n=len(comments), notes=[note])]
+    out = ratio(visible, len(comments), "ratio", reason="", n=len(comments), notes=[note])
+    return [with_bounds(out, error.spam_share_bounds(ctx.quality, visible, len(comments)))]
 
 
 def c6_reply_gap(ctx: Context, g: Group) -> list[Out]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from transforms.kpis import error
 from transforms.kpis.a_performance import _cohort
 from transforms.kpis.b_content import categories
 from transforms.kpis.base import (
@@ -16,6 +17,7 @@ from transforms.kpis.base import (
     public_groups,
     ratio,
     text_list,
+    with_bounds,
 )
 
 RATED = ("positive", "neutral", "negative")
@@ -69,15 +71,26 @@ def d2_label_share(ctx: Context, g: Group) -> list[Out]:
     return rows
 
 
-def _sentiment_rows(items: list[Item], what: str, where: str) -> list[Out]:
+def _sentiment_rows(ctx: Context, items: list[Item], what: str, where: str) -> list[Out]:
     if not items:
         reason = f"no non-spam {what} {where}"
         return [absent(reason, "score", n=0), absent(reason, "ratio", dim="not_rated_share", n=0)]
     sentiments = [str(i.get("sentiment") or "").strip().lower() for i in items]
     pos, neu, neg = (sentiments.count(s) for s in RATED)
     rated = pos + neu + neg
-    rows = [ratio(pos - neg, rated, "score", reason=f"none of the {plural(len(items), what)} could be rated (language not covered)",
-                  n=rated, scale=100.0, notes=[f"{pos} positive, {neu} neutral, {neg} negative"])]
+    by_language: dict[str, dict[str, int]] = {}
+    for item, sentiment in zip(items, sentiments):
+        if sentiment in RATED:
+            counts = by_language.setdefault(str(item.get("language") or "und"), {})
+            counts[sentiment] = counts.get(sentiment, 0) + 1
+    bounds = error.net_sentiment_bounds(ctx.quality, by_language)
+    coverage = None
+    if bounds is not None and bounds[2] < rated:
+        coverage = (f"the interval covers classifier error for {bounds[2]} of the {rated} rated {what}s "
+                    "(languages with a model measured on public data)")
+    net = ratio(pos - neg, rated, "score", reason=f"none of the {plural(len(items), what)} could be rated (language not covered)",
+                n=rated, scale=100.0, notes=[f"{pos} positive, {neu} neutral, {neg} negative", coverage])
+    rows = [with_bounds(net, bounds[:2] if bounds else None)]
     rows.append(ratio(len(items) - rated, len(items), "ratio", reason="", n=len(items), dim="not_rated_share"))
     return rows
 
@@ -87,11 +100,11 @@ def d3_net_sentiment(ctx: Context, g: Group) -> list[Out]:
         reason = _public_coverage(ctx, g)
         if reason:
             return [absent(reason, "score"), absent(reason, "ratio", dim="not_rated_share")]
-        return _sentiment_rows(_not_spam(ctx.week_mentions(g.platform)), "mention", "by the public in the week")
+        return _sentiment_rows(ctx, _not_spam(ctx.week_mentions(g.platform)), "mention", "by the public in the week")
     if not g.accounts:
         reason = f"no {g.role} account registered" + (f" on {g.platform}" if g.platform else "")
         return [absent(reason, "score"), absent(reason, "ratio", dim="not_rated_share")]
-    return _sentiment_rows(_not_spam(ctx.week_comments(g.accounts)), "comment", f"written in the week under the posts of {g.label}")
+    return _sentiment_rows(ctx, _not_spam(ctx.week_comments(g.accounts)), "comment", f"written in the week under the posts of {g.label}")
 
 
 def _lynch_rows(ctx: Context, items: list[Item], what: str, notes: list[str], flagged: bool) -> list[Out]:
