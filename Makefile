@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test test-fast bench train clean
+.PHONY: setup demo test test-fast bench bench-classify train clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test-fast: $(STAMP)
 ## Benchmark against the DuckDB-only floor; writes BENCHMARKS.md and benchmarks/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+## The comment classifier with its models against the lexicons alone, on 1M comments; writes benchmarks/classification.md.
+bench-classify: $(STAMP)
+	$(BIN)/python -m benchmarks.classification
 
 ## Retrain the comment models from ../shared/labelled (byte-identical on the same files); writes transforms/models/.
 train: $(STAMP)

@@ -397,6 +397,24 @@ def naive(args: dict) -> dict:
                       passed=all(r.success for r in results))
 
 
+@task
+def classify_comments(args: dict) -> dict:
+    """The comment classifier on ``rows`` synthetic distinct comments: the lexicons alone, or with the models."""
+    clock = Clock()
+    from benchmarks.comments import synthetic_comments
+    from transforms.classify import classify_comments as classify
+    from transforms.classify import load_lexicons
+    from transforms.textmodel import NO_MODELS, load_comment_models
+
+    lexicons = load_lexicons()
+    models = load_comment_models() if args["models"] else NO_MODELS
+    frame = synthetic_comments(args["rows"])
+    clock.begin()
+    out = classify(frame, lexicons, models=models)
+    return clock.done(rows=out.height, spam=int(out["is_spam"].sum()),
+                      rated=int((out["sentiment"] != "not_rated").sum()))
+
+
 def main(argv: list[str]) -> int:
     raw = Path(argv[1][1:]).read_text() if argv[1].startswith("@") else argv[1]
     result = TASKS[argv[0]](json.loads(raw))

@@ -51,3 +51,16 @@ def test_benchmark_runs_at_tiny_scale_and_writes_its_files(tmp_path: Path) -> No
     assert "cores" in text and "DuckDB" in text and "Polars" in text
     for stage in STAGES:
         assert stage in text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_classification_benchmark_runs_small_and_writes_its_files(tmp_path: Path) -> None:
+    out, results = tmp_path / "classification.md", tmp_path / "classification.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "benchmarks.classification", "--rows", "300", "--out", str(out),
+                    "--results", str(results)], cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    res = json.loads(results.read_text())
+    assert res["rows"] == 300 and set(res["figures"]) == {"lexicons", "models"}
+    assert res["figures"]["models"]["rated"] >= res["figures"]["lexicons"]["rated"]  # pt and it are now rated
+    assert "Ratios, models ÷ lexicons alone" in out.read_text()

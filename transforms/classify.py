@@ -864,7 +864,7 @@ def model_inputs(comments: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
 
 def spam_extra(texts: Sequence[str], rule_spam: np.ndarray) -> np.ndarray:
     """The spam model's numeric features (``textmodel.SPAM_EXTRA``)."""
-    return np.column_stack([rule_spam.astype(float), [float(textmodel.has_outside_link(t)) for t in texts]])
+    return np.column_stack([rule_spam.astype(float), textmodel.has_outside_link(texts).astype(float)])
 
 
 def sentiment_extra(inputs: pl.DataFrame) -> np.ndarray:

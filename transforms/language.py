@@ -50,6 +50,12 @@ _HINT_ALIASES = {
     "yue": "zh", "eng": "en", "rus": "ru", "fra": "fr", "fre": "fr", "deu": "de", "ger": "de", "spa": "es",
     "ara": "ar", "jpn": "ja", "kor": "ko", "por": "pt", "ita": "it",
 }
+#: A text whose letters are at least this share Hangul is Korean, whatever lingua says: Korean comments
+#: mix in English words and lingua, weighing words, reads the mix as English. A Hangul syllable writes
+#: two or three sounds, so it weighs ``HANGUL_WEIGHT`` letters.
+HANGUL_SHARE = 0.5
+HANGUL_WEIGHT = 3
+
 # Noise that says nothing about the language of the words around it.
 _NOISE = r"https?://\S+|www\.\S+|[@#][\w.]+"
 
@@ -114,7 +120,7 @@ def detect_languages(
     """One ISO 639-1 code (or ``und``) per text.
 
     A platform hint wins when present and meaningful; texts without letters (emoji, numbers, links)
-    are ``und``; identical texts are detected once; the rest go to lingua's parallel batch API.
+    are ``und``; a text whose letters are mostly Hangul (``HANGUL_SHARE``) is Korean; identical texts are detected once; the rest go to lingua's parallel batch API.
     ``high_accuracy``: True or False forces lingua's mode; None (default) chooses by length.
     """
     n = texts.len()
@@ -143,6 +149,11 @@ def detect_languages(
             parts.append(part.with_columns(detected=pl.Series(found, dtype=pl.String)))
     todo = pl.concat(parts) if parts else todo.with_columns(detected=pl.lit(None, dtype=pl.String))
     out = frame.join(todo, on="clean", how="left", maintain_order="left")
+    hangul = pl.col("clean").str.count_matches(r"\p{Hangul}") * HANGUL_WEIGHT
+    others = pl.col("clean").str.count_matches(r"\p{L}") - pl.col("clean").str.count_matches(r"\p{Hangul}")
+    korean = (hangul > 0) & (hangul >= HANGUL_SHARE * (hangul + others))
+    if "ko" in languages:
+        out = out.with_columns(detected=pl.when(korean).then(pl.lit("ko")).otherwise("detected"))
     return out.select(
         pl.coalesce("hint", "detected", pl.lit("und")).alias("language")
     ).to_series()

@@ -125,3 +125,24 @@ def test_a_language_below_the_bar_ships_no_model(lex):
     assert artefact is None and evaluation["shipped"] is False
     low, high = evaluation["cross_validated"]["macro_f1"][1:]
     assert low <= evaluation["cross_validated"]["macro_f1"][0] <= high
+
+
+def test_the_cached_n_gram_features_equal_scikit_learns():
+    from transforms.textmodel import PREPARE, _fixed_vectorizers, block_tfidf
+
+    texts = ["I love this song!! http://a.tk", "", "  spaced   out  ", "x", "重庆的夜景很美", "😍😍 ok ok ok",
+             "Subscribe to me, subscribe"]
+    for model in (load_comment_models().spam, load_comment_models().sentiment["en"]):
+        for block, fitted in zip(model.blocks, _fixed_vectorizers(model)):
+            prepared = [PREPARE[model.prepare](t) for t in texts]
+            ours = block_tfidf(prepared, fitted, block["kind"], tuple(block["ngram"]))
+            assert abs(ours - fitted.transform(texts)).max() < 1e-12, block["kind"]
+
+
+def test_the_trace_names_the_features_that_pushed_most():
+    model = load_comment_models().spam
+    x = model.features(["subscribe to my channel please", "nice song"], np.zeros((2, 2)))
+    tops = model.top_features(x, np.array([1, 0]))
+    contributions = [float(t.rsplit("+", 1)[1]) for t in tops[0]]
+    assert len(tops[0]) == 3 and contributions == sorted(contributions, reverse=True)
+    assert all(t.startswith(("word ", "chars ")) for t in tops[0] + tops[1])

@@ -99,3 +99,10 @@ def test_one_answer_per_text_in_order():
 def test_hints_of_the_wrong_length_are_refused():
     with pytest.raises(ValueError):
         detect_languages(pl.Series(["a", "b"]), pl.Series(["en"]))
+
+
+def test_korean_mixed_with_english_is_korean():
+    texts = pl.Series(["오늘 Chongqing night view 진짜 최고", "I visited Chongqing last year, amazing 최고",
+                       "충칭 가보고 싶어요"])
+    # The second is mostly English: two Hangul syllables (weighing 6 letters) beside 31 Latin letters.
+    assert detect_languages(texts).to_list() == ["ko", "en", "ko"]
