@@ -311,7 +311,9 @@ def comment_links(comments: pl.DataFrame, fct_post: pl.DataFrame, accounts: pl.D
         .join(owners, on=["platform", "post_id"], how="left")
         .with_columns(
             is_by_post_account=(pl.col("author_key") == pl.col("post_account_key")).fill_null(False),
-            is_top_level=pl.col("parent_comment_id").is_null() | (pl.col("parent_comment_id") == pl.col("post_id")),
+            # A reply whose parent and video are unknown (YouTube's comments.list alone) is still a reply.
+            is_top_level=pl.col("parent_comment_id").is_null()
+            | (pl.col("parent_comment_id") == pl.col("post_id")).fill_null(False),
             created_week=_week_of("created_at", zone),
         )
     )

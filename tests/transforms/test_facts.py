@@ -120,6 +120,20 @@ def test_replies_by_the_post_account_are_linked_with_their_delay(context) -> Non
     assert rows["1_10"]["is_question"] and rows["1_10"]["is_praise"]
 
 
+def test_a_reply_without_its_video_or_parent_is_a_reply_under_no_post(context) -> None:
+    # YouTube's comments.list by parent: replies carry their parent's id, not the video's; when the
+    # parent thread was not exported, neither post nor account is known, and the reply stays a reply.
+    reply = {
+        "platform": "youtube", "comment_id": "Ugw5.91zT", "post_id": None, "parent_comment_id": "Ugw5",
+        "author_id": "UCNv", "author_name": "kun liu", "text": "this is the third reply!",
+        "created_at": T0, "exported_at": T0 + timedelta(days=1), "source_row": 1,
+        "source_format": "youtube_api_comments", "source_file_sha256": "y", "load_id": "l",
+    }
+    facts = _build(_staging([], [reply]), context)
+    row = facts.fct_comment.row(0, named=True)
+    assert row["is_top_level"] is False and row["post_id"] is None and row["post_account_key"] is None
+
+
 def test_public_posts_mentioning_the_city_are_mentions(context) -> None:
     public = _post("77", T0 + timedelta(days=1), "a", likes=1, comments=0, shares=0)
     public |= {"account_id": "anon_x", "account_handle": "anon_x", "text": "Chongqing, the real mountain city! 8D magic"}
