@@ -138,13 +138,25 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.reporting_timezone)
 
+    @property
+    def author_key_file(self) -> Path:
+        """Where the key is read from when ``CITYIMAGE_AUTHOR_KEY`` is not set (``cityimage demo`` writes it)."""
+        return self.home / ".author_key"
+
     def require_author_key(self) -> bytes:
-        """The pseudonymisation key; refusing to run without one keeps raw ids out by construction."""
+        """The pseudonymisation key; refusing to run without one keeps raw ids out by construction.
+
+        ``CITYIMAGE_AUTHOR_KEY`` wins; else ``<home>/.author_key``, so the commands after ``make demo``
+        pseudonymise with the demo's key instead of refusing (or, worse, splitting authors in two).
+        """
         key = self.author_key.get_secret_value()
+        if not key and self.author_key_file.is_file():
+            key = self.author_key_file.read_text(encoding="utf-8").strip()
         if len(key) < 16:
             raise SettingsError(
-                "CITYIMAGE_AUTHOR_KEY must be set to a secret of at least 16 characters: it keys the hash "
-                "that replaces public authors' ids and names (see README, 'Settings')."
+                "CITYIMAGE_AUTHOR_KEY must be set (or written to "
+                f"{self.author_key_file}) to a secret of at least 16 characters: it keys the hash that "
+                "replaces public authors' ids and names (see README, 'For data engineers')."
             )
         return key.encode()
 

@@ -46,6 +46,18 @@ def test_author_key_required_and_long_enough(monkeypatch: pytest.MonkeyPatch) ->
     assert load_settings().require_author_key() == b"x" * 32
 
 
+def test_the_key_file_in_home_serves_when_the_variable_is_unset(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    # After `make demo`, `cityimage run` pseudonymises with the demo's key instead of refusing.
+    monkeypatch.delenv("CITYIMAGE_AUTHOR_KEY", raising=False)
+    monkeypatch.setenv("CITYIMAGE_HOME", str(tmp_path))
+    with pytest.raises(SettingsError, match=r"\.author_key.*README, 'For data engineers'"):
+        load_settings().require_author_key()
+    (tmp_path / ".author_key").write_text("k" * 64 + "\n")
+    assert load_settings().require_author_key() == b"k" * 64
+    monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", "v" * 32)  # the variable wins over the file
+    assert load_settings().require_author_key() == b"v" * 32
+
+
 def test_default_profile_is_valid_and_complete() -> None:
     profile = load_profile(DEFAULT_PROFILE)
     roles = {a.role for a in profile.accounts}
