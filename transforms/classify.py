@@ -1158,10 +1158,10 @@ def _apply_models(out: pl.DataFrame, override: pl.DataFrame, models: CommentMode
     eligible = (
         ~pl.col("is_spam") & ~pl.col("empty") & pl.col("has_letters") & pl.col("override_label").is_null()
     )
-    lang = out["text_lang"].to_list()
+    lang = out["text_lang"].to_numpy()
     todo = out.select(eligible.alias("ok"))["ok"].to_numpy()
     for language, model in models.sentiment.items():
-        rows = np.flatnonzero(todo & (np.asarray(lang, dtype=object) == language))
+        rows = np.flatnonzero(todo & (lang == language))
         if not len(rows):
             continue
         x = model.features([texts[i] for i in rows], sentiment_extra(out[rows]))

@@ -200,7 +200,7 @@ def public_figures(folder: Path | None = None) -> pl.DataFrame:
         rows.append(("spam", "any", spam["method"], figure, *spam["overall"][figure], spam["n"]))
     for language, s in sorted(data["sentiment"].items()):
         for measure, key in (("5-fold cross-validation", "cross_validated"), ("held out (validation)", "held_out")):
-            n = s[key].get("n", s["n"]) if isinstance(s[key].get("n"), int) else s["n"]
+            n = s[key].get("n", s["n"])  # held out: the validation split's size
             for figure in ("macro_f1", "accuracy"):
                 rows.append((f"sentiment{'' if s['shipped'] else ' (not shipped)'}", language, measure, figure,
                              *s[key][figure], n))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
@@ -48,8 +49,6 @@ def _link_token(match: re.Match[str]) -> str:
 
 def has_outside_link(texts: Sequence[str]) -> np.ndarray:
     """Per text, a link to anywhere but the video site: the strongest single sign of comment spam."""
-    import polars as pl
-
     links = pl.Series(texts, dtype=pl.String).fill_null("").str.extract_all("(?i)" + _URL.pattern)
     outside = links.list.eval(~pl.element().str.contains("(?i)" + _VIDEO_HOST.pattern)).list.any()
     return outside.fill_null(False).to_numpy()

@@ -103,3 +103,15 @@ def test_a_split_is_a_subset(report):
     joined = report.join(holdout, on=["classifier", "class"], suffix="_h").join(dev, on=["classifier", "class"], suffix="_d")
     assert (joined["support"] == joined["support_h"] + joined["support_d"]).all()
     assert (joined["tp"] == joined["tp_h"] + joined["tp_d"]).all()
+
+
+def test_public_figures_come_from_the_trained_models_evaluation(tmp_path):
+    from transforms.evaluate import public_figures
+
+    frame = public_figures()
+    spam = frame.filter((pl.col("classifier") == "spam") & (pl.col("figure") == "f1")).row(0, named=True)
+    assert spam["low"] <= spam["value"] <= spam["high"] and spam["n"] > 1000
+    shipped = frame.filter(pl.col("classifier") == "sentiment")["language"].unique().sort().to_list()
+    assert shipped == ["ar", "de", "en", "es", "fr", "it", "pt"]
+    assert frame.filter(pl.col("classifier") == "sentiment (not shipped)")["language"].unique().to_list() == ["hi"]
+    assert public_figures(tmp_path).height == 0  # no models trained: nothing claimed
