@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from importlib import metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -532,8 +533,6 @@ def classifier_version(lexicons: Lexicons, models: CommentModels | None = None) 
     string, so editing a lexicon, retraining a model, upgrading a library or changing the code gets
     every text classified afresh.
     """
-    from importlib import metadata
-
     models = load_comment_models() if models is None else models
     code = hashlib.sha256()
     for module in (Path(__file__), Path(language_mod.__file__), Path(sentiment_mod.__file__),
@@ -858,8 +857,7 @@ def model_inputs(comments: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
     text_lang, rule_spam, lexicon_score, positive_hit, negative_hit. Training reads the same features
     the classifier computes, so a model never sees at run time an input it was not trained on."""
     _require(comments, ["text", "language_raw"], "comments")
-    keyed = comments.select("text", "language_raw").with_row_index("_row")
-    return _in_chunks(keyed, _classify_comments, lexicons, ("_row",), None)
+    return _in_chunks(comments.select("text", "language_raw"), _model_inputs, lexicons)
 
 
 def spam_extra(texts: Sequence[str], rule_spam: np.ndarray) -> np.ndarray:
@@ -876,9 +874,23 @@ def sentiment_extra(inputs: pl.DataFrame) -> np.ndarray:
     ])
 
 
-def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[str, ...],
-                       models: CommentModels | None) -> pl.DataFrame:
-    n = comments.height
+def _model_inputs(comments: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
+    out, _ = _lexicon_pass(comments, lexicons)
+    return out.select("text_lang", "rule_spam", "lexicon_score",
+                      pl.col("positive_hit").fill_null(False), pl.col("negative_hit").fill_null(False))
+
+
+def _act_flags() -> dict[str, pl.Expr]:
+    """Whether each act's lexicon fired, from the ``_<act>`` columns of :func:`_lexicon_pass`."""
+    return {a: pl.col(f"_{a}").fill_null(False) for a in ACTS}
+
+
+def _lexicon_pass(comments: pl.DataFrame, lexicons: Lexicons) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Everything the lexicons decide, one row per comment in order (``row``), and the hits behind it.
+
+    Language (with the word-list fallback), act and spam rules, the lexicon's sentiment total and rules;
+    the trained models and the final assembly come after, in :func:`_classify_comments`.
+    """
     text = comments["text"].cast(pl.String)
     hints = comments["language_raw"].cast(pl.String)
     detected = language_mod.detect_languages(text, hints)
@@ -1030,7 +1042,7 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[s
 
     scored = scored.rename({"rules": "sent_rules"})
     out = base.join(per_act, on="row", how="left").join(scored, on="row", how="left").sort("row")
-    flags = {a: pl.col(f"_{a}").fill_null(False) for a in ACTS}
+    flags = _act_flags()
     spam = (
         flags["spam"]
         | (flags["spam_sales"] & (pl.col("link") | pl.col("phone") | flags["spam_contact"]))
@@ -1040,11 +1052,14 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[s
     ) & ~pl.col("empty")
     out = out.with_columns(rule_spam=spam, lexicon_score=sentiment_mod.compound(
         pl.col("total").fill_null(0.0), lexicons.scoring["alpha"]))
-    out = _empty_lists(out, ["act_rules", "spam_rules", "sent_rules"])
-    if models is None:  # model_inputs: what the lexicons tell the models, for training
-        return out.select("text_lang", "rule_spam", "lexicon_score",
-                          pl.col("positive_hit").fill_null(False), pl.col("negative_hit").fill_null(False))
-    out = _apply_models(out, overrides(hits), models)
+    return _empty_lists(out, ["act_rules", "spam_rules", "sent_rules"]), hits
+
+
+def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[str, ...],
+                       models: CommentModels) -> pl.DataFrame:
+    out, hits = _lexicon_pass(comments, lexicons)
+    out = _apply_models(out, _override_hits(hits), models)
+    flags = _act_flags()
     lexicon_rated = ~pl.col("is_spam") & ~pl.col("empty") & (
         pl.col("text_lang").is_in(sorted(lexicons.rated_languages)) | ~pl.col("has_letters")
     )
@@ -1067,7 +1082,7 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[s
                                ("repeated", "act.spam:repeated_character"), ("flood", "act.spam:emoji_flood"))
         ]
     )
-    language_rule = _language_rule(base["hint"], pl.col("text_lang"), fallback=pl.col("switched"))
+    language_rule = _language_rule(out["hint"], pl.col("text_lang"), fallback=pl.col("switched"))
     by_override = pl.col("override_label").is_not_null()
     by_model = pl.col("model_label").is_not_null()
     spam_rules = pl.when(pl.col("rule_spam")).then(pl.concat_list(["spam_rules", spam_feature_rules])).otherwise(
@@ -1099,7 +1114,7 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[s
         is_complaint=flags["complaint"] & ~pl.col("is_spam"),
         all_rules=rules.list.unique(maintain_order=True),
     )
-    assert out.height == n
+    assert out.height == comments.height
     return pl.DataFrame(
         {
             **{key: comments[key] for key in keys},
@@ -1120,7 +1135,7 @@ def _classify_comments(comments: pl.DataFrame, lexicons: Lexicons, keys: tuple[s
 _OVERRIDE_SCORE = {"positive": 0.5, "neutral": 0.0, "negative": -0.5}
 
 
-def overrides(hits: pl.DataFrame) -> pl.DataFrame:
+def _override_hits(hits: pl.DataFrame) -> pl.DataFrame:
     """Per row, the first sentiment override term it contains (row, override_label, override_rule)."""
     found = hits.filter(pl.col("family") == "sentiment_override").sort(["row", "start"])
     return found.group_by("row", maintain_order=True).first().select(
