@@ -33,9 +33,12 @@ LANGUAGES: tuple[str, ...] = (
     "pt", "it", "nl", "tr", "vi", "th", "id", "pl", "uk", "hi", "fa",
 )
 #: Below this confidence (0..1, lingua's relative probability of the best language) the text is ``und``.
-MIN_CONFIDENCE = 0.25
+#: Chosen on the UMSAB tweets (../shared/labelled, Romanised Hindi aside): 0.25 with a 0.1 margin left
+#: 2.0 % of texts ``und`` for an accuracy of 0.966; 0.2 with 0.02 leaves 0.6 % for 0.975, and 98.1 % of
+#: the answers given are right (98.6 % before). Dropping both to 0 adds only 0.003 more.
+MIN_CONFIDENCE = 0.2
 #: The best language must lead the runner-up by at least this much, else ``und``.
-MIN_MARGIN = 0.1
+MIN_MARGIN = 0.02
 #: Only the start of a long text is read: enough to tell its language, and detection time grows with length.
 MAX_CHARS = 200
 #: From this many characters on, the low-accuracy mode is used (lingua's own advice: it is reliable on
@@ -57,7 +60,7 @@ HANGUL_SHARE = 0.5
 HANGUL_WEIGHT = 3
 
 # Noise that says nothing about the language of the words around it.
-_NOISE = r"https?://\S+|www\.\S+|[@#][\w.]+"
+_NOISE = r"https?:?/*\S*|www\.\S+|[@#][\w.]+"
 
 _lock = threading.Lock()
 
