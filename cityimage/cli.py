@@ -118,7 +118,7 @@ def run(
     def action() -> None:
         from flows.weekly import weekly_pipeline
 
-        weekly_pipeline(week=target.id if target else None, ingest=not no_ingest)
+        _exit_if_incomplete([weekly_pipeline(week=target.id if target else None, ingest=not no_ingest)])
 
     _guard(settings, f"weekly pipeline {target.id if target else '(last week)'}", action)
 
@@ -139,9 +139,25 @@ def _run_backfill(settings: Settings, first: Week, last: Week) -> None:
     def action() -> None:
         from flows.weekly import backfill as backfill_flow
 
-        backfill_flow(first=first.id, last=last.id)
+        _exit_if_incomplete(backfill_flow(first=first.id, last=last.id))
 
     _guard(settings, f"backfill {first.id}..{last.id}", action)
+
+
+def _exit_if_incomplete(summaries: list[dict]) -> None:
+    """Exit 7 when a week was published incomplete or refused for want of data (the others were published)."""
+    short = False
+    for summary in summaries:
+        if "refused" in summary:
+            err.print(f"[yellow]{summary['week']} refused:[/yellow] {summary['refused']}")
+            short = True
+        elif summary["completeness"]["status"] == "incomplete":
+            err.print(f"[yellow]{summary['week']} published as incomplete:[/yellow]")
+            for line in summary["completeness"]["missing"]:
+                err.print(f"  - {line}")
+            short = True
+    if short:
+        raise typer.Exit(7)
 
 
 def _guard(settings: Settings, purpose: str, action: Callable[[], None]) -> None:
@@ -161,6 +177,8 @@ def _guard(settings: Settings, purpose: str, action: Callable[[], None]) -> None
             _fail(_DISK_FULL.format(exc=exc), 5)
         if type(exc).__name__ == "QualityGateFailed":
             _fail(f"quality gates stopped the run, nothing was published: {exc}", 4)
+        if type(exc).__name__ == "EmptyWeek":
+            _fail(str(exc), 6)
         raise
 
 
@@ -171,10 +189,14 @@ _DISK_FULL = (
 
 
 def _require_author_key(settings: Settings) -> None:
-    """A run that may ingest refuses to start without the pseudonymisation key (before Prefect starts)."""
+    """A run refuses to start without the pseudonymisation key or with a broken city profile, before
+    Prefect starts: one line naming the problem, not a failed flow's traceback."""
+    from cityimage.profile import ProfileError, load_profile
+
     try:
         settings.require_author_key()
-    except SettingsError as exc:
+        load_profile(settings.profile_path)
+    except (SettingsError, ProfileError) as exc:
         _fail(str(exc), 2)
 
 

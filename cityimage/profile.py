@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from readers.registry import FORMATS
 
 Platform = Literal["facebook", "instagram", "youtube", "x", "tiktok"]
 PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube", "x", "tiktok")
@@ -24,12 +26,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ExpectedExport(_Strict):
+    """An export the team delivers for an account, and how often: a week without it is incomplete."""
+
+    format: str
+    every_weeks: int = Field(default=1, ge=1, le=53)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, name: str) -> str:
+        known = {fmt.name for fmt in FORMATS}
+        if name not in known:
+            raise ValueError(f"unknown export format {name!r}; known formats: {', '.join(sorted(known))}")
+        return name
+
+
 class Account(_Strict):
     platform: Platform
     handle: str
     id: str | None = None
     role: Role
     city: str | None = None
+    #: The exports delivered for this account (a format name, or {format, every_weeks}); empty means
+    #: nothing is expected, so no week is marked incomplete for want of this account's files.
+    exports: tuple[ExpectedExport, ...] = ()
+
+    @field_validator("exports", mode="before")
+    @classmethod
+    def _short_form(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [{"format": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @model_validator(mode="after")
+    def _exports_of_this_platform(self) -> "Account":
+        platforms = {fmt.name: fmt.platform for fmt in FORMATS}
+        for export in self.exports:
+            if platforms[export.format] != self.platform:
+                raise ValueError(f"{export.format} is a {platforms[export.format]} export, not {self.platform}")
+        return self
 
     @property
     def key(self) -> str:

@@ -241,6 +241,33 @@ def _swap_facts(writer: duckdb.DuckDBPyConnection) -> None:
     writer.execute("COMMIT")  # a commit that fails leaves nothing to roll back
 
 
+class EmptyWeek(RuntimeError):
+    """The week holds no data at all (no post, comment, account day or search window): nothing is published."""
+
+
+def check_completeness(settings: Settings, week: Week) -> StageResult:
+    """Whether the week received every export its accounts declare; refuses a week without any data.
+
+    Figures: ``status`` (complete or incomplete), ``expected``, ``missing`` (one sentence per export).
+    """
+    from transforms.completeness import EXPECTED_SCHEMA, missing_exports, week_completeness
+    from warehouse.deliveries import deliveries, week_rows
+
+    profile = load_profile(settings.profile_path)
+    expected = pl.DataFrame(
+        [(a.platform, a.handle, a.role, e.format, e.every_weeks) for a in profile.accounts for e in a.exports],
+        schema=EXPECTED_SCHEMA, orient="row")
+    with open_writer(settings.warehouse, "check completeness") as con:
+        rows = week_rows(con, week, settings.zone)
+        delivered = deliveries(con)
+    if not any(rows.values()):
+        raise EmptyWeek(f"week {week.id} ({week.monday} to {week.sunday}) holds no post, comment, account day or "
+                        "search window: nothing is published. Drop that week's exports in the inbox and run again.")
+    missing = missing_exports(week_completeness(expected, delivered, week.monday))
+    return StageResult("completeness", {"status": "incomplete" if missing else "complete",
+                                        "expected": expected.height, "missing": missing, "rows": rows})
+
+
 def compute_kpis(settings: Settings, week: Week) -> StageResult:
     """The week's KPIs from the facts, replacing that week's rows of ``kpi_weekly``."""
     from transforms.kpis import compute_kpis as compute
@@ -283,13 +310,17 @@ def _relabel_utc(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def publish(settings: Settings, week: Week, warnings: list[dict[str, Any]]) -> StageResult:
-    """Write the week's snapshot and manifest, then its report and the index across weeks."""
+def publish(settings: Settings, week: Week, warnings: list[dict[str, Any]],
+            completeness: dict[str, Any] | None = None) -> StageResult:
+    """Write the week's snapshot and manifest, then its report and the index across weeks.
+
+    ``completeness``: the figures of ``check_completeness``; an incomplete week says so in its manifest.
+    """
     from publish.snapshot import publish_week
 
     with open_writer(settings.warehouse, "publish") as con:
         tables = week_tables(con, week)
-        manifest = build_manifest(con, warnings)
+        manifest = build_manifest(con, warnings, completeness)
     path = publish_week(settings.snapshots, week.id, tables, manifest)
     report = write_reports(settings, week)
     return StageResult("publish", {"manifest": str(path), "report": str(report), "kpi rows": tables["kpi_weekly"].height})
@@ -306,8 +337,10 @@ def week_tables(con: duckdb.DuckDBPyConnection, week: Week) -> dict[str, pl.Data
     return tables
 
 
-def build_manifest(con: duckdb.DuckDBPyConnection, warnings: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the snapshot was made from: code and lexicon versions, input files by hash, warnings."""
+def build_manifest(con: duckdb.DuckDBPyConnection, warnings: list[dict[str, Any]],
+                   completeness: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the snapshot was made from: code and lexicon versions, input files by hash, warnings, and
+    whether the week received every expected export (``completeness``: status and missing exports)."""
     from transforms.classify import load_lexicons
 
     inputs = con.sql(
@@ -321,6 +354,8 @@ def build_manifest(con: duckdb.DuckDBPyConnection, warnings: list[dict[str, Any]
         "validation_warnings": sorted(warnings, key=lambda w: json.dumps(w, sort_keys=True, default=str)),
         "classifier_report": classifier_report(),
         "classifier_public": classifier_public(),
+        "completeness": ({"status": completeness["status"], "missing": list(completeness["missing"])}
+                         if completeness else {"status": "not checked", "missing": []}),
     }
 
 

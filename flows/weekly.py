@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
+from prefect.states import Completed, State
 
 from cityimage import faults
 from cityimage.settings import load_settings
@@ -115,9 +116,20 @@ def compute_kpis_task(week_id: str) -> dict[str, Any]:
     return result.figures
 
 
+@task(name="check completeness")
+def completeness_task(week_id: str) -> dict[str, Any]:
+    """Each account's expected exports for the week; an empty week raises ``EmptyWeek``."""
+    result = stages.check_completeness(load_settings(), Week.parse(week_id))
+    logger = get_run_logger()
+    for line in result.figures["missing"]:
+        logger.warning("incomplete week: %s", line)
+    logger.info("completeness: %s, %d export(s) expected", result.figures["status"], result.figures["expected"])
+    return result.figures
+
+
 @task(name="publish")
-def publish_task(week_id: str, warnings: list[dict[str, Any]]) -> dict[str, Any]:
-    result = stages.publish(load_settings(), Week.parse(week_id), warnings)
+def publish_task(week_id: str, warnings: list[dict[str, Any]], completeness: dict[str, Any]) -> dict[str, Any]:
+    result = stages.publish(load_settings(), Week.parse(week_id), warnings, completeness)
     get_run_logger().info(result.line())
     return result.figures
 
@@ -129,8 +141,13 @@ def _default_week() -> Week:
 
 
 @flow(name="weekly-pipeline", log_prints=True)
-def weekly_pipeline(week: str | None = None, ingest: bool = True) -> dict[str, Any]:
-    """Load the inbox and publish one week's KPI snapshot and report."""
+def weekly_pipeline(week: str | None = None, ingest: bool = True) -> State:
+    """Load the inbox and publish one week's KPI snapshot and report.
+
+    Ends Completed, or Completed named ``Incomplete`` when an expected export is missing (the week is
+    published and says so; an automation can match the state name, see docs/deployment.md). A week
+    without any data raises ``EmptyWeek`` and nothing is published.
+    """
     settings = load_settings()
     faults.arm(settings.fault_point)
     target = Week.parse(week) if week else _default_week()
@@ -142,11 +159,16 @@ def weekly_pipeline(week: str | None = None, ingest: bool = True) -> dict[str, A
         try:
             summary = _run_stages(target, run_id, ingest)
         except BaseException as exc:
-            stages.record_run(settings, run_id, target, "failed", f"{type(exc).__name__}: {exc}")
+            status = "refused" if isinstance(exc, stages.EmptyWeek) else "failed"
+            stages.record_run(settings, run_id, target, status, f"{type(exc).__name__}: {exc}")
             raise
-        stages.record_run(settings, run_id, target, "published", None)
+        missing = summary["completeness"]["missing"]
+        message = f"incomplete: {len(missing)} expected export(s) missing: " + "; ".join(missing) if missing else None
+        stages.record_run(settings, run_id, target, "incomplete" if missing else "published", message)
     _artifact(target, summary)
-    return summary
+    if missing:
+        return Completed(data=summary, name="Incomplete", message=message)
+    return Completed(data=summary)
 
 
 def _run_stages(target: Week, run_id: str, ingest: bool) -> dict[str, Any]:
@@ -157,8 +179,9 @@ def _run_stages(target: Week, run_id: str, ingest: bool) -> dict[str, Any]:
     summary["facts"] = build_facts_task()
     warnings += validate_task(target.id, run_id, ("facts",))
     summary["validation warnings"] = len(warnings)
+    summary["completeness"] = completeness_task(target.id)
     summary["kpis"] = compute_kpis_task(target.id)
-    summary["publish"] = publish_task(target.id, warnings)
+    summary["publish"] = publish_task(target.id, warnings, summary["completeness"])
     return summary
 
 
@@ -174,6 +197,21 @@ def _artifact(week: Week, summary: dict[str, Any]) -> None:
 
 @flow(name="backfill", log_prints=True)
 def backfill(first: str, last: str) -> list[dict[str, Any]]:
-    """Ingest once, then publish each week from ``first`` to ``last`` in order."""
+    """Ingest once, then publish each week from ``first`` to ``last`` in order.
+
+    A week without data is refused and the backfill goes on to the next; if every week was refused,
+    the backfill fails with the first refusal.
+    """
     weeks = week_range(Week.parse(first), Week.parse(last))
-    return [weekly_pipeline(week=w.id, ingest=(i == 0)) for i, w in enumerate(weeks)]
+    results: list[dict[str, Any]] = []
+    refusals: list[stages.EmptyWeek] = []
+    for i, w in enumerate(weeks):
+        try:
+            results.append(weekly_pipeline(week=w.id, ingest=(i == 0)))
+        except stages.EmptyWeek as exc:
+            get_run_logger().warning("%s", exc)
+            refusals.append(exc)
+            results.append({"week": w.id, "refused": str(exc)})
+    if len(refusals) == len(weeks):
+        raise refusals[0]
+    return results

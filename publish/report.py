@@ -243,16 +243,24 @@ def render_week(
         "sections": sections,
         "status": _status_summary(ctx),
         "quality": _quality(manifest),
+        "incomplete": _missing_exports(manifest),
         "definitions": _definitions(ctx),
     }
     return _env().get_template("report.html.j2").render(page=page, nav=_nav(sections))
+
+
+def _missing_exports(manifest: dict) -> list[str]:
+    """The expected exports the week lacks (empty when complete or not checked)."""
+    completeness = manifest.get("completeness") or {}
+    return [str(line) for line in completeness.get("missing") or []] if completeness.get("status") == "incomplete" else []
 
 
 def render_index(weeks: list[dict], city: str) -> str:
     """Every published week, newest first, with its headline figures and a link to its report.
 
     Each entry has ``week_id``, ``path`` (relative link to the week's page) and ``headline``: either
-    ``{label: text}`` as made by :func:`index_headline`, or ``{role: reply rate}`` (C1 as a ratio).
+    ``{label: text}`` as made by :func:`index_headline`, or ``{role: reply rate}`` (C1 as a ratio);
+    optionally ``missing``: the expected exports the week lacks, so it is never shown as a normal week.
     """
     entries = sorted((w for w in weeks if w.get("week_id")), key=lambda w: str(w["week_id"]), reverse=True)
     columns: list[str] = []
@@ -268,6 +276,7 @@ def render_index(weeks: list[dict], city: str) -> str:
             "dates": _week_dates(str(entry["week_id"]), short=True),
             "href": path if _SAFE_HREF.match(path) else None,
             "figures": figures,
+            "missing": [str(line) for line in entry.get("missing") or []],
         })
     for row in rows:
         row["cells"] = [row["figures"].get(c) for c in columns]

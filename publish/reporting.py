@@ -37,5 +37,7 @@ def _index_entries(root: Path, reports: Path) -> list[dict]:
     entries = []
     for week_id in published_weeks(root):
         kpis = pl.read_parquet(partition_path(root, "kpi_weekly", week_id))
-        entries.append({"week_id": week_id, "path": f"{week_id}.html", "headline": index_headline(kpis)})
+        completeness = (read_manifest(root, week_id) or {}).get("completeness") or {}
+        entries.append({"week_id": week_id, "path": f"{week_id}.html", "headline": index_headline(kpis),
+                        "missing": completeness.get("missing", []) if completeness.get("status") == "incomplete" else []})
     return entries

@@ -6,6 +6,7 @@ published snapshots it left and compare them with what the sample generator know
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -208,3 +209,61 @@ def _wait_for_lock_holder(warehouse: Path, pid: int, timeout: float = 60) -> Non
             return
         time.sleep(0.05)
     raise AssertionError(f"process {pid} never took the warehouse lock")
+
+
+def test_every_sample_week_received_what_its_accounts_declare(run) -> None:
+    home, _ = run
+    for week in WEEKS:
+        manifest = json.loads(manifest_path(home / "snapshots", week).read_text())
+        assert manifest["completeness"] == {"status": "complete", "missing": []}, week
+    assert 'class="incomplete-tag"' not in (home / "reports" / "index.html").read_text()
+
+
+def test_a_week_without_any_data_is_refused_and_nothing_is_published(run) -> None:
+    from cityimage.weeks import Week
+    from flows.stages import EmptyWeek
+
+    home, _ = run
+    empty = Week.parse(WEEKS[-1]).shift(2).id
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CITYIMAGE_HOME", str(home))
+        env.setenv("CITYIMAGE_AUTHOR_KEY", AUTHOR_KEY)
+        from flows.weekly import weekly_pipeline
+
+        with pytest.raises(EmptyWeek, match=f"week {empty} .* holds no post, comment, account day or search window"):
+            weekly_pipeline(week=empty, ingest=False)
+    assert empty not in published_weeks(home / "snapshots")
+    assert not (home / "reports" / f"{empty}.html").exists()
+    con = _con(home)
+    try:
+        status = con.execute("SELECT status FROM ops_run WHERE week_id = ? ORDER BY started_at DESC", [empty]).fetchall()
+    finally:
+        con.close()
+    assert status[0][0] == "refused"
+
+
+def test_a_week_missing_an_expected_export_is_published_as_incomplete(run, tmp_path: Path) -> None:
+    from cityimage.settings import DEFAULT_PROFILE
+
+    home, _ = run
+    week = WEEKS[-1]
+    profile = tmp_path / "profile.yaml"
+    declared = "exports: [instagram_business_suite_posts, instagram_api_comments]"
+    text = DEFAULT_PROFILE.read_text()
+    assert declared in text
+    profile.write_text(text.replace(declared, "exports: [instagram_business_suite_posts, instagram_api_media]", 1))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CITYIMAGE_HOME", str(home))
+        env.setenv("CITYIMAGE_AUTHOR_KEY", AUTHOR_KEY)
+        env.setenv("CITYIMAGE_PROFILE_PATH", str(profile))
+        from flows.weekly import weekly_pipeline
+
+        state = weekly_pipeline(week=week, ingest=False, return_state=True)
+    assert state.is_completed() and state.name == "Incomplete"
+    missing = ["instagram/ichongqing: no instagram_api_media for this week; never delivered"]
+    assert state.result()["completeness"]["missing"] == missing
+    manifest = json.loads(manifest_path(home / "snapshots", week).read_text())
+    assert manifest["completeness"] == {"status": "incomplete", "missing": missing}
+    report = (home / "reports" / f"{week}.html").read_text()
+    assert "Incomplete week." in report and missing[0] in report
+    assert f"week {week}</a>, <span class=\"incomplete-tag\">incomplete</span>" in (home / "reports" / "index.html").read_text()

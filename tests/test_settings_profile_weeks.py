@@ -70,7 +70,7 @@ def test_default_profile_is_valid_and_complete() -> None:
 
 def test_profile_typo_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "p.yaml"
-    text = DEFAULT_PROFILE.read_text().replace("role: owned,", "rol: owned,", 1)
+    text = DEFAULT_PROFILE.read_text().replace("    role: owned", "    rol: owned", 1)
     bad.write_text(text)
     with pytest.raises(ProfileError, match=r"accounts\.0\.(rol|role)"):
         load_profile(bad)
@@ -79,10 +79,35 @@ def test_profile_typo_is_an_error(tmp_path: Path) -> None:
 def test_profile_duplicate_account_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "p.yaml"
     lines = DEFAULT_PROFILE.read_text().splitlines()
-    first = next(line for line in lines if "platform: facebook" in line and "iChongqing" in line)
+    first = next(line for line in lines if "platform: facebook" in line and "CGTN" in line)
     bad.write_text("\n".join(lines).replace(first, first + "\n" + first, 1))
     with pytest.raises(ProfileError, match="listed twice"):
         load_profile(bad)
+
+
+def _with_exports(tmp_path: Path, exports: str) -> Path:
+    path = tmp_path / "p.yaml"
+    text = DEFAULT_PROFILE.read_text()
+    old = "exports: [instagram_business_suite_posts, instagram_api_comments]"
+    assert old in text
+    path.write_text(text.replace(old, f"exports: {exports}", 1))
+    return path
+
+
+def test_expected_exports_take_a_name_or_a_cadence(tmp_path: Path) -> None:
+    profile = load_profile(_with_exports(tmp_path, "[instagram_api_media, {format: instagram_api_comments, every_weeks: 4}]"))
+    instagram = next(a for a in profile.accounts if a.key == "instagram:ichongqing")
+    assert [(e.format, e.every_weeks) for e in instagram.exports] == [("instagram_api_media", 1), ("instagram_api_comments", 4)]
+
+
+@pytest.mark.parametrize(("exports", "message"), [
+    ("[instagram_posts]", r"accounts\.1\.exports\.0\.format.*unknown export format 'instagram_posts'"),
+    ("[x_content]", r"x_content is a x export, not instagram"),
+    ("[{format: instagram_api_media, every_weeks: 0}]", r"every_weeks"),
+])
+def test_expected_exports_are_checked(tmp_path: Path, exports: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        load_profile(_with_exports(tmp_path, exports))
 
 
 def test_week_bounds_in_shanghai() -> None:

@@ -105,14 +105,17 @@ def _ignored(path: Path, root: Path) -> bool:
     return any(_IGNORED.search(part) for part in path.relative_to(root).parts)
 
 
+#: What a file's folders say about its delivery: drop date, platform, account.
+Hints = tuple[date | None, str | None, str | None]
+#: One sighting of a file: its content hash, its name, what the load did with it, and its folders' hints.
+Sighting = tuple[str, str, str, date | None, str | None, str | None]
+
+
 def source_for(
     path: Path, root: Path, data: bytes, profile: CityProfile, companions: "Companions | None" = None
 ) -> SourceFile:
     """A SourceFile with the hints its folders give: export date, platform, registered account."""
-    parts = path.relative_to(root).parts[:-1] if path != root else ()
-    day = next((d for d in (_as_date(p) for p in parts) if d), None)
-    platform = next((p for p in parts if p in FOLDER_WORDS - {"public"}), None)
-    account = _account_in(parts, platform, profile)
+    day, platform, account = folder_hints(path, root, profile)
     return SourceFile(
         name=str(path.relative_to(root)) if path != root else path.name,
         data=data,
@@ -121,6 +124,18 @@ def source_for(
         date_hint=day,
         companions=(companions or Companions()).of(path),
     )
+
+
+def folder_hints(path: Path, root: Path, profile: CityProfile) -> Hints:
+    """(drop date, platform, account) named by the folders between ``root`` and the file."""
+    parts = path.relative_to(root).parts[:-1] if path != root else ()
+    day = next((d for d in (_as_date(p) for p in parts) if d), None)
+    platform = next((p for p in parts if p in FOLDER_WORDS - {"public"}), None)
+    return day, platform, _account_in(parts, platform, profile)
+
+
+def _hints_of(source: SourceFile) -> Hints:
+    return source.date_hint, source.platform_hint, source.account_hint
 
 
 def _as_date(part: str) -> date | None:
@@ -249,9 +264,9 @@ class Loader:
         self.companions = Companions()
         self.outcomes: dict[int, FileOutcome] = {}
         self.planned: set[str] = set()
-        self.copies: dict[str, list[tuple[int, str]]] = {}
+        self.copies: dict[str, list[tuple[int, str, Hints]]] = {}
         self.stats: list[_StatRow] = []
-        self.sightings: list[tuple[str, str, str]] = []
+        self.sightings: list[Sighting] = []
         self._seq = 0
 
     def plan(self, path: Path, root: Path) -> list[Leaf]:
@@ -261,7 +276,7 @@ class Loader:
         name = str(path.relative_to(root)) if path != root else path.name
         known = self.settled.get(key)
         if known and known.unchanged(stat) and (known.is_archive or known.file_sha256 in self.loaded):
-            self._decide(FileOutcome(name, known.file_sha256, "already_loaded"))
+            self._decide(FileOutcome(name, known.file_sha256, "already_loaded"), folder_hints(path, root, self.ctx.profile))
             return []
         data = path.read_bytes()
         digest, first = sha256(data), self._seq
@@ -271,10 +286,10 @@ class Loader:
 
     def _plan_source(self, source: SourceFile, digest: str) -> list[Leaf]:
         if digest in self.loaded:
-            self._decide(FileOutcome(source.name, digest, "already_loaded"))
+            self._decide(FileOutcome(source.name, digest, "already_loaded"), _hints_of(source))
             return []
         if digest in self.planned:
-            self.copies.setdefault(digest, []).append((self._take_seq(), source.name))
+            self.copies.setdefault(digest, []).append((self._take_seq(), source.name, _hints_of(source)))
             return []
         error = None
         if is_archive(source.data):
@@ -292,8 +307,8 @@ class Loader:
         fault("after_read")
         outcomes = [_outcome(prepared) for prepared in batch.files]
         copies = [(seq, FileOutcome(name, o.sha256, "already_loaded" if o.status == "loaded" else "refused", o.format,
-                                    message=o.message))
-                  for o in outcomes for seq, name in self.copies.get(o.sha256, [])]
+                                    message=o.message), hints)
+                  for o in outcomes for seq, name, hints in self.copies.get(o.sha256, [])]
         load_id = self.summary.load_id
         self.con.execute("BEGIN TRANSACTION")
         try:
@@ -301,8 +316,9 @@ class Loader:
             fault("inside_merge")
             _write_quarantine(self.con, batch.files, load_id)
             _write_ledger(self.con, batch.files, outcomes, load_id)
-            _write_sightings(self.con, self.sightings + [(o.sha256, o.name, o.status) for _, o in copies]
-                             + [(o.sha256, o.name, o.status) for o in outcomes], load_id)
+            _write_sightings(self.con, self.sightings + [(o.sha256, o.name, o.status, *hints) for _, o, hints in copies]
+                             + [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source))
+                                for f, o in zip(batch.files, outcomes)], load_id)
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -314,7 +330,7 @@ class Loader:
             self.copies.pop(outcome.sha256, None)
             if outcome.status == "loaded":
                 self.loaded.add(outcome.sha256)
-        self.outcomes.update(copies)
+        self.outcomes.update((seq, outcome) for seq, outcome, _ in copies)
         fault("after_commit")
 
     def finish(self) -> LoadSummary:
@@ -336,9 +352,9 @@ class Loader:
         self._seq += 1
         return self._seq - 1
 
-    def _decide(self, outcome: FileOutcome) -> None:
+    def _decide(self, outcome: FileOutcome, hints: Hints) -> None:
         self.outcomes[self._take_seq()] = outcome
-        self.sightings.append((outcome.sha256, outcome.name, outcome.status))
+        self.sightings.append((outcome.sha256, outcome.name, outcome.status, *hints))
 
 
 @dataclass(frozen=True)
@@ -524,10 +540,11 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, files: list[PreparedFile], out
     insert_frame(con, "ops_file_ledger", frame, _update_on_conflict(frame, "file_sha256", keep=("first_seen_at",)))
 
 
-def _write_sightings(con: duckdb.DuckDBPyConnection, sightings: list[tuple[str, str, str]], load_id: str) -> None:
+def _write_sightings(con: duckdb.DuckDBPyConnection, sightings: list[Sighting], load_id: str) -> None:
     if not sightings:
         return
-    frame = pl.DataFrame(sightings, schema={"file_sha256": pl.String, "file_name": pl.String, "outcome": pl.String},
+    frame = pl.DataFrame(sightings, schema={"file_sha256": pl.String, "file_name": pl.String, "outcome": pl.String,
+                                            "delivered_on": pl.Date, "platform": pl.String, "account_handle": pl.String},
                          orient="row").with_columns(load_id=pl.lit(load_id), seen_at=pl.lit(datetime.now(timezone.utc)))
     insert_frame(con, "ops_file_sighting", frame)
 

@@ -1,0 +1,61 @@
+"""What the inbox delivered, and whether a week holds any data: the warehouse side of completeness.
+
+The verdict itself is pure (``transforms.completeness``); these queries only gather its inputs.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import duckdb
+import polars as pl
+
+from cityimage.weeks import Week
+from transforms.completeness import DELIVERY_SCHEMA
+
+#: Every sighting of a loaded file with the account its folders (or, failing them, its own rows) name.
+#: The drop date is the folder's; a file found outside dated folders counts from its export date.
+_DELIVERIES = """
+WITH row_account AS (
+    SELECT source_file_sha256, any_value(account_handle) AS account_handle FROM stg_post
+    WHERE account_handle IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT source_file_sha256, any_value(account_handle) FROM stg_account_day
+    WHERE account_handle IS NOT NULL GROUP BY ALL
+), file_account AS (
+    SELECT source_file_sha256, any_value(account_handle) AS account_handle FROM row_account GROUP BY ALL
+), daily AS (
+    SELECT source_file_sha256, min(day) AS first_day, max(day) AS last_day FROM stg_account_day GROUP BY ALL
+)
+SELECT l.platform,
+       coalesce(s.account_handle, a.account_handle) AS account_handle,
+       l.detected_format AS format,
+       coalesce(s.delivered_on, CAST(l.exported_at AS DATE)) AS delivered_on,
+       d.first_day, d.last_day
+FROM ops_file_sighting s
+JOIN ops_file_ledger l USING (file_sha256)
+LEFT JOIN file_account a ON a.source_file_sha256 = l.file_sha256
+LEFT JOIN daily d ON d.source_file_sha256 = l.file_sha256
+WHERE l.status = 'loaded' AND l.detected_format IS NOT NULL
+  AND coalesce(s.account_handle, a.account_handle) IS NOT NULL
+"""
+
+
+def deliveries(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """One row per sighting of a loaded, attributable file (``DELIVERY_SCHEMA``)."""
+    frame = con.sql(_DELIVERIES).pl()
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in DELIVERY_SCHEMA.items()])
+
+
+def week_rows(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo) -> dict[str, int]:
+    """How many facts fall in the week, by kind: all zero means there is nothing to report on."""
+    start, end = week.bounds_utc(zone)
+    monday, sunday = week.monday, week.sunday
+    queries = {
+        "posts published": ("SELECT count(*) FROM fct_post WHERE published_at >= ? AND published_at < ?", [start, end]),
+        "comments written": ("SELECT count(*) FROM fct_comment WHERE created_at >= ? AND created_at < ?", [start, end]),
+        "account days": ("SELECT count(*) FROM fct_follower_day WHERE day BETWEEN ? AND ?", [monday, sunday]),
+        "search windows": ("SELECT count(*) FROM fct_search_query WHERE window_start <= ? AND window_end >= ?",
+                           [sunday, monday]),
+    }
+    return {label: int(con.execute(sql, params).fetchall()[0][0]) for label, (sql, params) in queries.items()}
