@@ -215,3 +215,16 @@ def test_a_shared_catalog_is_refused_at_start_with_a_clear_message(catalog: str,
     monkeypatch.setenv("CITYIMAGE_WAREHOUSE_PATH", catalog)
     with pytest.raises(SettingsError, match="CITYIMAGE_WAREHOUSE_PATH.*not available on this machine"):
         load_settings()
+
+
+def test_the_incomplete_week_automation_example_is_a_valid_prefect_automation() -> None:
+    import uuid
+
+    import yaml
+    from prefect.events.schemas.automations import AutomationCore
+
+    text = (ROOT / "deploy" / "examples" / "automation-incomplete-week.yaml").read_text()
+    data = yaml.safe_load(text.replace("BLOCK_DOCUMENT_ID", str(uuid.uuid4())))
+    (automation,) = [AutomationCore.model_validate(item) for item in data["automations"]]
+    assert automation.trigger.expect == {"prefect.flow-run.Incomplete"}
+    assert automation.actions[0].type == "send-notification"
