@@ -112,7 +112,7 @@ def run(
     """Run the weekly pipeline for one week: ingest, facts, quality gates, KPIs, publish."""
     settings = _settings()
     target = _parse_week(week) if week else None
-    _require_author_key(settings)
+    _check_can_run(settings)
     _quiet_prefect()
 
     def action() -> None:
@@ -133,7 +133,7 @@ def backfill(
 
 
 def _run_backfill(settings: Settings, first: Week, last: Week) -> None:
-    _require_author_key(settings)
+    _check_can_run(settings)
     _quiet_prefect()
 
     def action() -> None:
@@ -188,7 +188,7 @@ _DISK_FULL = (
 )
 
 
-def _require_author_key(settings: Settings) -> None:
+def _check_can_run(settings: Settings) -> None:
     """A run refuses to start without the pseudonymisation key or with a broken city profile, before
     Prefect starts: one line naming the problem, not a failed flow's traceback."""
     from cityimage.profile import ProfileError, load_profile

@@ -146,7 +146,8 @@ def weekly_pipeline(week: str | None = None, ingest: bool = True) -> State:
 
     Ends Completed, or Completed named ``Incomplete`` when an expected export is missing (the week is
     published and says so; an automation can match the state name, see docs/deployment.md). A week
-    without any data raises ``EmptyWeek`` and nothing is published.
+    without any data raises ``EmptyWeek`` and nothing is published. Callers get the run's summary
+    dict: Prefect unwraps the returned state (``return_state=True`` gives the state itself).
     """
     settings = load_settings()
     faults.arm(settings.fault_point)

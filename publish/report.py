@@ -243,16 +243,15 @@ def render_week(
         "sections": sections,
         "status": _status_summary(ctx),
         "quality": _quality(manifest),
-        "incomplete": _missing_exports(manifest),
+        "incomplete": missing_exports_of(manifest),
         "definitions": _definitions(ctx),
     }
     return _env().get_template("report.html.j2").render(page=page, nav=_nav(sections))
 
 
-def _missing_exports(manifest: dict) -> list[str]:
-    """The expected exports the week lacks (empty when complete or not checked)."""
-    completeness = manifest.get("completeness") or {}
-    return [str(line) for line in completeness.get("missing") or []] if completeness.get("status") == "incomplete" else []
+def missing_exports_of(manifest: dict) -> list[str]:
+    """The expected exports a published week lacks, from its manifest (empty when complete or not checked)."""
+    return [str(line) for line in (manifest.get("completeness") or {}).get("missing") or []]
 
 
 def render_index(weeks: list[dict], city: str) -> str:
@@ -276,7 +275,7 @@ def render_index(weeks: list[dict], city: str) -> str:
             "dates": _week_dates(str(entry["week_id"]), short=True),
             "href": path if _SAFE_HREF.match(path) else None,
             "figures": figures,
-            "missing": [str(line) for line in entry.get("missing") or []],
+            "missing": list(entry.get("missing") or []),
         })
     for row in rows:
         row["cells"] = [row["figures"].get(c) for c in columns]

@@ -13,7 +13,7 @@ import polars as pl
 from cityimage.profile import load_profile
 from cityimage.settings import Settings
 from cityimage.weeks import Week
-from publish.report import index_headline, render_index, render_week, write_report
+from publish.report import index_headline, missing_exports_of, render_index, render_week, write_report
 from publish.snapshot import partition_path, published_weeks, read_manifest
 
 
@@ -37,7 +37,6 @@ def _index_entries(root: Path, reports: Path) -> list[dict]:
     entries = []
     for week_id in published_weeks(root):
         kpis = pl.read_parquet(partition_path(root, "kpi_weekly", week_id))
-        completeness = (read_manifest(root, week_id) or {}).get("completeness") or {}
         entries.append({"week_id": week_id, "path": f"{week_id}.html", "headline": index_headline(kpis),
-                        "missing": completeness.get("missing", []) if completeness.get("status") == "incomplete" else []})
+                        "missing": missing_exports_of(read_manifest(root, week_id) or {})})
     return entries
