@@ -280,7 +280,7 @@ def kpis_publish(args: dict) -> dict:
     t = time.perf_counter()
     kpis = stages.compute_kpis(settings, week)
     t = clock.part("compute_kpis", t)
-    stages.publish(settings, week, [])
+    stages.publish(settings, week)
     clock.part("publish", t)
     return clock.done(kpis=kpis.figures)
 
@@ -313,7 +313,7 @@ def weekly_direct(args: dict) -> dict:
     t = clock.part("validate facts", t)
     stages.compute_kpis(settings, week)
     t = clock.part("kpis", t)
-    stages.publish(settings, week, [])
+    stages.publish(settings, week)
     clock.part("publish", t)
     return clock.done(rows_loaded=summary.rows_loaded, files_loaded=summary.count("loaded"),
                       passed=report.passed and report2.passed)

@@ -23,6 +23,7 @@ observed value in the Data Docs.
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -174,6 +175,7 @@ def validate(
 
     sites = {}
     if data_docs_dir is not None:
+        data_docs_dir = data_docs_dir.resolve()  # GX refuses a relative base_directory without a project root
         data_docs_dir.mkdir(parents=True, exist_ok=True)
         sites[SITE] = {
             "class_name": "SiteBuilder",
@@ -199,19 +201,50 @@ def validate(
     )
     run = RunIdentifier(run_name=run_id, run_time=run_time or datetime.now(timezone.utc))
     try:
+        verdicts = {}
         for suite, checks, index_columns in plan:
-            _validate_suite(context, datasource, suite, checks, index_columns, run, outcomes)
+            verdicts[suite.name] = _validate_suite(context, datasource, suite, checks, index_columns, run, outcomes)
         index = None
         if data_docs_dir is not None:
             try:
                 context.build_data_docs(site_names=[SITE])
-                index = data_docs_dir / "index.html"
+                index = write_offline_index(data_docs_dir, run_id, verdicts)
             except Exception as exc:  # the gate's verdict does not depend on the docs
-                log.exception("building Data Docs failed")
-                notes.append(f"Data Docs could not be built in {data_docs_dir}: {type(exc).__name__}: {exc}")
+                log.warning("building Data Docs in %s failed: %s", data_docs_dir, _err(exc))
+                notes.append(f"Data Docs could not be built in {data_docs_dir}: {_err(exc)}")
         return outcomes, index, notes
     finally:
         _release(datasource, cursors)
+
+
+def write_offline_index(data_docs_dir: Path, run_id: str, verdicts: dict[str, bool | None]) -> Path:
+    """Write ``run.html``: this run's suites, their verdicts and links to their pages, in plain HTML.
+
+    GX's own ``index.html`` draws its table with jQuery and bootstrap-table loaded from CDNs, so offline
+    (or behind a strict proxy) it is an empty page; the suite pages themselves are plain HTML and read
+    fine unstyled. This page needs nothing from the network. ``None``: the suite could not run in GX.
+    """
+    rows = []
+    for suite, success in sorted(verdicts.items()):
+        pages = sorted((data_docs_dir / "validations" / suite / run_id).rglob("*.html"))
+        link = (f'<a href="{html.escape(pages[-1].relative_to(data_docs_dir).as_posix())}">{html.escape(suite)}</a>'
+                if pages else html.escape(suite))
+        verdict = {True: "passed", False: "failed", None: "not run in Great Expectations"}[success]
+        rows.append(f"<tr><td>{link}</td><td>{verdict}</td></tr>")
+    page = data_docs_dir / "run.html"
+    text = (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>Quality gates, run {html.escape(run_id)}</title>"
+        "<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem}td,th{padding:.2rem .8rem;text-align:left}</style>"
+        f"</head><body><h1>Quality gates, run {html.escape(run_id)}</h1>"
+        "<p>One row per expectation suite validated in this run; each links to its Great Expectations page.</p>"
+        "<table><thead><tr><th>Suite</th><th>Verdict</th></tr></thead><tbody>"
+        + "".join(rows) + "</tbody></table></body></html>\n"
+    )
+    tmp = page.with_suffix(".html.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(page)
+    return page
 
 
 def _release(datasource: Any, cursors: list[Any]) -> None:
@@ -241,8 +274,10 @@ def _validate_suite(
     index_columns: list[str],
     run: RunIdentifier,
     outcomes: dict[tuple[str, str], GxOutcome],
-) -> None:
-    """Validate one suite — verdicts, then the failed checks for examples — and record each check's outcome."""
+) -> bool | None:
+    """Validate one suite — verdicts, then the failed checks for examples — and record each check's outcome.
+
+    Returns the suite's verdict in GX, or None when the suite could not run there."""
     expectations = []
     for check in checks:
         try:
@@ -261,7 +296,7 @@ def _validate_suite(
         log.exception("suite %s could not run in Great Expectations", suite.name)
         for check in checks:
             outcomes.setdefault((suite.name, check.id), GxOutcome.errored(f"suite could not run: {_err(exc)}"))
-        return
+        return None
     failed_keys = _failed_keys(results)
     failed = [c for c in checks if c.id in failed_keys]
     if failed:
@@ -277,6 +312,7 @@ def _validate_suite(
             outcomes.setdefault((suite.name, key), parse_result(result))
     for check in checks:  # an expectation GX silently dropped is an error, not a pass
         outcomes.setdefault((suite.name, check.id), GxOutcome.errored("no result from Great Expectations"))
+    return bool(results.success)
 
 
 def _failed_keys(results: ExpectationSuiteValidationResult) -> set[str | None]:

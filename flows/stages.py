@@ -31,14 +31,14 @@ from readers.entities import ENTITIES
 from transforms.model import FACT_TABLES, Facts
 from warehouse import comments
 from warehouse.connection import insert_frame, open_writer
+from warehouse.deliveries import deliveries, week_files, week_rows
+from warehouse.extracts import WEEK_EXTRACTS, extract_query
 from warehouse.ingest import IngestContext, LoadSummary, ingest_paths
 
 if TYPE_CHECKING:
     from transforms.classify import Lexicons
     from transforms.facts import BaseFacts
 
-# Extracts of the week published beside the KPIs, with the column that puts a row in a week.
-WEEK_EXTRACTS = {"fct_post": "published_week", "fct_comment": "created_week", "fct_mention": "published_week"}
 # The fact build reads, classifies and writes comments this many at a time: its memory is bounded by
 # the batch (plus lingua's models, about 0.5 GB), not by the size of the history (docs/architecture.md).
 COMMENT_BATCH_ROWS = 50_000
@@ -251,7 +251,6 @@ def check_completeness(settings: Settings, week: Week) -> StageResult:
     Figures: ``status`` (complete or incomplete), ``expected``, ``missing`` (one sentence per export).
     """
     from transforms.completeness import EXPECTED_SCHEMA, missing_exports, week_completeness
-    from warehouse.deliveries import deliveries, week_rows
 
     profile = load_profile(settings.profile_path)
     expected = pl.DataFrame(
@@ -310,47 +309,52 @@ def _relabel_utc(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def publish(settings: Settings, week: Week, warnings: list[dict[str, Any]],
+def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
             completeness: dict[str, Any] | None = None) -> StageResult:
     """Write the week's snapshot and manifest, then its report and the index across weeks.
 
-    ``completeness``: the figures of ``check_completeness``; an incomplete week says so in its manifest.
+    ``gates``: what the quality gates found (``flows.weekly.gate_record``); ``completeness``: the
+    figures of ``check_completeness``. An incomplete week says so in its manifest.
     """
     from publish.snapshot import publish_week
 
     with open_writer(settings.warehouse, "publish") as con:
         tables = week_tables(con, week)
-        manifest = build_manifest(con, warnings, completeness)
+        manifest = build_manifest(con, week, settings.zone, gates, completeness)
     path = publish_week(settings.snapshots, week.id, tables, manifest)
     report = write_reports(settings, week)
     return StageResult("publish", {"manifest": str(path), "report": str(report), "kpi rows": tables["kpi_weekly"].height})
 
 
 def week_tables(con: duckdb.DuckDBPyConnection, week: Week) -> dict[str, pl.DataFrame]:
-    """The KPI rows and fact extracts of one week, sorted on their keys for byte-stable Parquet."""
-    tables = {"kpi_weekly": con.sql(
-        "SELECT * FROM kpi_weekly WHERE week_id = $1 ORDER BY kpi_id, scope, platform, account_key, role, dimension",
-        params=[week.id]).pl()}
-    for table, column in WEEK_EXTRACTS.items():
-        key = "comment_id" if table == "fct_comment" else "post_id"
-        tables[table] = con.sql(f"SELECT * FROM {table} WHERE {column} = $1 ORDER BY platform, {key}", params=[week.id]).pl()
+    """The KPI rows and fact extracts of one week (``warehouse.extracts``), sorted for byte-stable Parquet."""
+    tables = {}
+    for table in WEEK_EXTRACTS:
+        query, params = extract_query(table, week.id, week.monday, week.sunday)
+        tables[table] = con.sql(query, params=params).pl()
     return tables
 
 
-def build_manifest(con: duckdb.DuckDBPyConnection, warnings: list[dict[str, Any]],
+def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, gates: dict[str, Any] | None = None,
                    completeness: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the snapshot was made from: code and lexicon versions, input files by hash, warnings, and
-    whether the week received every expected export (``completeness``: status and missing exports)."""
+    """What the snapshot was made from: code and lexicon versions, input files by hash (``in_week``:
+    the file holds rows dated in the week), what the gates found, and whether the week received every
+    expected export (``completeness``: status and missing exports)."""
     from transforms.classify import load_lexicons
 
+    gates = gates or {}
+    in_week = week_files(con, week, zone)
     inputs = con.sql(
         "SELECT file_sha256, file_name, detected_format, rows_read, rows_loaded, rows_quarantined, rows_skipped, rows_duplicate "
         "FROM ops_file_ledger WHERE status = 'loaded' ORDER BY file_sha256"
     ).pl()
+    warnings = gates.get("warnings", [])
     return {
         "code_version": code_version(),
         "lexicon_version": load_lexicons().version,
-        "inputs": inputs.to_dicts(),
+        "inputs": [row | {"in_week": row["file_sha256"] in in_week} for row in inputs.to_dicts()],
+        "validation": {key: gates.get(key, 0) for key in ("expectations", "passed", "fallbacks")}
+                      | {"notes": list(gates.get("notes", []))},
         "validation_warnings": sorted(warnings, key=lambda w: json.dumps(w, sort_keys=True, default=str)),
         "classifier_report": classifier_report(),
         "classifier_public": classifier_public(),

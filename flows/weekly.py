@@ -77,8 +77,10 @@ def build_facts_task() -> dict[str, Any]:
 
 
 @task(name="quality gates")
-def validate_task(week_id: str, run_id: str, layers: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Run the quality gates on ``layers``; a critical failure raises and nothing is published."""
+def validate_task(week_id: str, run_id: str, layers: tuple[str, ...]) -> dict[str, Any]:
+    """Run the quality gates on ``layers``; a critical failure raises and nothing is published.
+
+    Returns what the manifest records of them (``gate_record``)."""
     from expectations import run_gates
 
     settings = load_settings()
@@ -94,9 +96,30 @@ def validate_task(week_id: str, run_id: str, layers: tuple[str, ...]) -> list[di
         logger.warning("row-level rules moved %s row(s) to stg_quarantine", report.quarantined)
     for warning in report.warnings:
         logger.warning("quality warning: %s", warning.message)
+    for note in report.notes:
+        logger.warning("quality gates: %s", note)
     if not report.passed:
         raise QualityGateFailed("; ".join(f.message for f in report.critical))
-    return [warning_record(w) for w in report.warnings]
+    return gate_record(report)
+
+
+def gate_record(report: Any) -> dict[str, Any]:
+    """One gate run as the manifest carries it: counts, warnings, and notes (e.g. Data Docs not built)."""
+    return {
+        "expectations": len(report.results), "passed": sum(r.success for r in report.results),
+        "fallbacks": len(report.fallbacks), "warnings": [warning_record(w) for w in report.warnings],
+        "notes": list(report.notes),
+        "data_docs": str(report.data_docs_index) if report.data_docs_index else None,
+    }
+
+
+def merge_gate_records(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """The week's gates over its two runs (before and after the facts are built)."""
+    return {
+        "expectations": first["expectations"] + second["expectations"], "passed": first["passed"] + second["passed"],
+        "fallbacks": first["fallbacks"] + second["fallbacks"], "warnings": first["warnings"] + second["warnings"],
+        "notes": first["notes"] + second["notes"], "data_docs": second["data_docs"] or first["data_docs"],
+    }
 
 
 def warning_record(failure: Any) -> dict[str, Any]:
@@ -128,8 +151,8 @@ def completeness_task(week_id: str) -> dict[str, Any]:
 
 
 @task(name="publish")
-def publish_task(week_id: str, warnings: list[dict[str, Any]], completeness: dict[str, Any]) -> dict[str, Any]:
-    result = stages.publish(load_settings(), Week.parse(week_id), warnings, completeness)
+def publish_task(week_id: str, gates: dict[str, Any], completeness: dict[str, Any]) -> dict[str, Any]:
+    result = stages.publish(load_settings(), Week.parse(week_id), gates, completeness)
     get_run_logger().info(result.line())
     return result.figures
 
@@ -176,13 +199,13 @@ def _run_stages(target: Week, run_id: str, ingest: bool) -> dict[str, Any]:
     summary: dict[str, Any] = {"week": target.id, "run_id": run_id}
     if ingest:
         summary["ingest"] = ingest_inbox()
-    warnings = validate_task(target.id, run_id, ("staging", "operations"))
+    staged = validate_task(target.id, run_id, ("staging", "operations"))
     summary["facts"] = build_facts_task()
-    warnings += validate_task(target.id, run_id, ("facts",))
-    summary["validation warnings"] = len(warnings)
+    gates = merge_gate_records(staged, validate_task(target.id, run_id, ("facts",)))
+    summary["validation warnings"] = len(gates["warnings"])
     summary["completeness"] = completeness_task(target.id)
     summary["kpis"] = compute_kpis_task(target.id)
-    summary["publish"] = publish_task(target.id, warnings, summary["completeness"])
+    summary["publish"] = publish_task(target.id, gates, summary["completeness"])
     return summary
 
 

@@ -1254,14 +1254,32 @@ def _records(items: Any, preferred: tuple[str, ...], percent: tuple[str, ...] = 
 
 
 def _quality(manifest: dict) -> dict:
+    inputs = [i for i in (manifest.get("inputs") or []) if isinstance(i, dict)]
+    # Only the files with rows dated in the week (manifests before `in_week` list every file loaded).
+    shown = [i for i in inputs if i.get("in_week", True)]
+    shown.sort(key=lambda i: (str(i.get("detected_format") or ""), str(i.get("file_name") or "")))
     return {
         "warnings": _records(manifest.get("validation_warnings"), WARNING_COLUMNS),
-        "inputs": _records(manifest.get("inputs"), INPUT_COLUMNS),
+        "validation": _validation_line(manifest.get("validation")),
+        "validation_notes": list((manifest.get("validation") or {}).get("notes") or []),
+        "inputs": _records([{k: v for k, v in i.items() if k != "in_week"} for i in shown], INPUT_COLUMNS),
+        "inputs_shown": len(shown),
+        "inputs_total": len(inputs),
         "classifiers": _records(manifest.get("classifier_report"), CLASSIFIER_COLUMNS, percent=("precision", "recall")),
         "classifiers_public": _records(manifest.get("classifier_public"), PUBLIC_CLASSIFIER_COLUMNS),
         "code_version": manifest.get("code_version") or None,
         "lexicon_version": manifest.get("lexicon_version") or None,
     }
+
+
+def _validation_line(validation: Any) -> str | None:
+    """'215 expectations checked, 215 passed' (and the fallbacks), or None for older manifests."""
+    if not isinstance(validation, dict) or not validation.get("expectations"):
+        return None
+    line = f"{validation['expectations']:,} expectations checked, {validation.get('passed', 0):,} passed"
+    if validation.get("fallbacks"):
+        line += f"; {validation['fallbacks']:,} checked directly in DuckDB (Great Expectations could not run them)"
+    return line + "."
 
 
 def _status_summary(ctx: _Context) -> dict:

@@ -59,3 +59,20 @@ def week_rows(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo) -> dic
                            [sunday, monday]),
     }
     return {label: int(con.execute(sql, params).fetchall()[0][0]) for label, (sql, params) in queries.items()}
+
+
+#: Files holding at least one staged row dated in the week: the files a week's figures are read from.
+_WEEK_FILES = """
+SELECT source_file_sha256 FROM stg_post WHERE published_at >= $start AND published_at < $end
+UNION SELECT source_file_sha256 FROM stg_comment WHERE created_at >= $start AND created_at < $end
+UNION SELECT source_file_sha256 FROM stg_account_day WHERE day BETWEEN $monday AND $sunday
+UNION SELECT source_file_sha256 FROM stg_audience WHERE window_start <= $sunday AND window_end >= $monday
+UNION SELECT source_file_sha256 FROM stg_search WHERE window_start <= $sunday AND window_end >= $monday
+"""
+
+
+def week_files(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo) -> set[str]:
+    """Hashes of the files with rows dated in the week (posts published, comments written, days, windows)."""
+    start, end = week.bounds_utc(zone)
+    params = {"start": start, "end": end, "monday": week.monday, "sunday": week.sunday}
+    return {row[0] for row in con.execute(_WEEK_FILES, params).fetchall()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -476,7 +477,7 @@ def test_without_the_shim_gx_fails_on_duckdb_and_every_check_falls_back(tmp_path
 
 
 @pytest.mark.slow
-def test_data_docs_show_the_suites_and_their_results_in_a_browser(tmp_path: Path) -> None:
+def test_data_docs_show_the_suites_and_their_results_in_a_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not CHROMIUM.exists():
         pytest.skip("headless Chromium not installed at /usr/bin/chromium (apt-get install -y chromium)")
     path = new_warehouse(tmp_path)
@@ -484,13 +485,20 @@ def test_data_docs_show_the_suites_and_their_results_in_a_browser(tmp_path: Path
         insert(con, "stg_comment", [_comment(1), _comment(2) | {"platform": "myspace"}])
         ledger(con, FILE, "comments.json", 2)
     docs = tmp_path / "report" / "data_docs"
+    monkeypatch.chdir(tmp_path)  # a relative folder, as under the default home `var`: GX wants it absolute
 
-    report = gates(path, data_docs_dir=docs, layers=("staging", "operations"))
+    report = gates(path, data_docs_dir=Path("report/data_docs"), layers=("staging", "operations"))
 
-    assert report.data_docs_index == docs / "index.html" and report.data_docs_index.is_file()
-    index = _dump_dom(report.data_docs_index, tmp_path)
-    # The index lists one row per suite validated, with its status and run name. (It renders that table
-    # with jQuery/bootstrap-table from CDNs; offline, the rows are in the page's data but not drawn.)
+    assert not report.notes
+    assert report.data_docs_index == docs / "run.html" and report.data_docs_index.is_file()
+    # Our index of the run draws its table offline: each suite, its verdict, a link to its GX page.
+    offline = " ".join(_visible_text(_dump_dom(report.data_docs_index, tmp_path)).split())
+    assert "stg_comment failed" in offline and "ops_file_ledger passed" in offline
+    links = re.findall(r'href="([^"]+)"', report.data_docs_index.read_text(encoding="utf-8"))
+    assert len(links) == 2 and all((docs / link).is_file() for link in links)
+    # GX's own index holds one row per suite, with its status and run name, but draws that table with
+    # jQuery/bootstrap-table from CDNs: offline, the rows are in the page's data and never drawn.
+    index = _dump_dom(docs / "index.html", tmp_path)
     for suite in ("stg_comment", "ops_file_ledger"):
         assert f"'_expectation_suite_name_sort': '{suite}'" in index
     assert "'_validation_success_text': 'Failed'" in index and "'_validation_success_text': 'Success'" in index

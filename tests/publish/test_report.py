@@ -433,6 +433,28 @@ def test_renders_with_empty_inputs() -> None:
     assert 'id="def-F5"' in html
 
 
+def test_quality_lists_only_the_weeks_files_folded_with_the_gates_counts_and_notes() -> None:
+    kpis, history = history_frames()
+    this_week = {"file_name": "posts_w47.csv", "detected_format": "facebook.insights_post", "rows_read": 5,
+                 "rows_loaded": 5, "file_sha256": "cd" * 32, "in_week": True}
+    older = this_week | {"file_name": "posts_w40.csv", "file_sha256": "ef" * 32, "in_week": False}
+    manifest = MANIFEST | {
+        "inputs": [older, this_week],
+        "validation": {"expectations": 215, "passed": 214, "fallbacks": 1,
+                       "notes": ["Data Docs could not be built in /x: OSError: disk full"]},
+    }
+
+    html = render(kpis, history, manifest)
+
+    quality = text_of(html.split('<section id="quality">')[1].split("</section>")[0])
+    assert "posts_w47.csv" in quality and "posts_w40.csv" not in quality
+    assert "1 file with rows dated in this week (of 2 loaded in all" in quality
+    assert "in_week" not in html.split('<section id="quality">')[1]
+    assert re.search(r'<details id="inputs">\s*<summary>', html)
+    assert "215 expectations checked, 214 passed; 1 checked directly in DuckDB" in quality
+    assert "Data Docs could not be built in /x: OSError: disk full" in quality
+
+
 def test_percentages_and_numbers_are_formatted() -> None:
     kpis = frame([row("A1", 1234, unit="count"), row("A3", 0.00471), row("C3", 31.46, unit="hours"),
                   row("C6", -34.04, unit="pp"), row("D3", -4.5, unit="score"), row("B2", 0.823, unit="index")])

@@ -54,7 +54,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory):
     assert summary.count("loaded") > 0
     stages.build_facts(lab.settings)
     stages.compute_kpis(lab.settings, WEEK)
-    stages.publish(lab.settings, WEEK, [])
+    stages.publish(lab.settings, WEEK)
     return lab, raw_public_authors(home / "inbox", load_profile(lab.settings.profile_path))
 
 
