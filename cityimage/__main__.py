@@ -1,5 +1,5 @@
 """``python -m cityimage`` runs the CLI, for environments without the console script on PATH."""
 
-from cityimage.cli import app
+from cityimage.cli import main
 
-app()
+main()

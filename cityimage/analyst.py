@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-# The tables each weekly snapshot publishes (publish.snapshot / flows.stages.WEEK_EXTRACTS).
-SNAPSHOT_TABLES = ("kpi_weekly", "fct_post", "fct_comment", "fct_mention")
+from warehouse.extracts import SNAPSHOT_TABLES
+
 
 
 def _quote(text: str) -> str:
@@ -69,8 +70,8 @@ def snapshot_fingerprint(snapshot_root: Path) -> frozenset[tuple[str, int, int, 
 
 def run_query(
     con: duckdb.DuckDBPyConnection, query: str, snapshot_root: Path | None = None, attempts: int = 20
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Columns and rows of a statement (empty for statements that return nothing).
+) -> pa.Table | None:
+    """The result of a statement as an Arrow table, with DuckDB's types; None for statements that return nothing.
 
     DuckDB opens a Parquet file once to plan a query and again to scan it; a publish renaming a new
     file in between makes the scan fail (or, in principle, misread). With ``snapshot_root``, the
@@ -79,15 +80,14 @@ def run_query(
     for attempt in range(attempts if snapshot_root else 1):
         before = snapshot_fingerprint(snapshot_root) if snapshot_root else None
         try:
-            cursor = con.execute(query)
-            columns = [d[0] for d in cursor.description or []]
-            rows = cursor.fetchall() if columns else []
+            relation = con.sql(query)  # None for a statement that returns nothing
+            result = relation.to_arrow_table() if relation is not None else None
         except duckdb.Error:
             if snapshot_root is None or snapshot_fingerprint(snapshot_root) == before or attempt == attempts - 1:
                 raise
         else:
             if snapshot_root is None or snapshot_fingerprint(snapshot_root) == before:
-                return columns, rows
+                return result
         time.sleep(0.02 * (attempt + 1))  # let the publisher finish its round of renames
     raise duckdb.IOException(f"the snapshots under {snapshot_root} kept changing during {attempts} tries; run again")
 

@@ -6,9 +6,11 @@ Heavy imports (Prefect, Great Expectations) happen inside the commands that need
 
 from __future__ import annotations
 
+import atexit
 import errno
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
@@ -16,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cityimage.output import Format, OutputError, write_result
 from cityimage.settings import Settings, SettingsError, load_settings
 from cityimage.weeks import Week
 
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     import duckdb
+    import pyarrow as pa
 
 app = typer.Typer(
     help="cityimage: measure how a city's image travels on overseas social media, week by week.",
@@ -257,23 +261,51 @@ def validate(
 
 @app.command()
 def status() -> None:
-    """The file ledger, the last runs and the warehouse's size."""
+    """The file ledger, the last runs and the warehouse's size.
+
+    While a run writes the warehouse, DuckDB refuses even a reader: the figures then come from the
+    backup that run took before writing anything, and the first line says who is writing.
+    """
+    import duckdb
+
+    from warehouse.backup import list_backups
     from warehouse.connection import open_reader
+    from warehouse.lock import holder
 
     settings = _settings()
     if not settings.warehouse.is_file():
         _fail(f"no warehouse at {settings.warehouse} yet: run `cityimage demo` or `cityimage run`", 2)
-    with open_reader(settings.warehouse) as con:
-        ledger = con.execute(
-            "SELECT status, count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
-            "coalesce(sum(rows_quarantined), 0) FROM ops_file_ledger GROUP BY status ORDER BY status"
-        ).fetchall()
-        runs = con.execute(
-            "SELECT week_id, status, started_at, finished_at, coalesce(message, '') FROM ops_run ORDER BY started_at DESC LIMIT 10"
-        ).fetchall()
-        refused = con.execute(
-            "SELECT file_name, message FROM ops_file_ledger WHERE status = 'refused' ORDER BY file_name LIMIT 20"
-        ).fetchall()
+    try:
+        with open_reader(settings.warehouse) as con:
+            ledger, runs, refused = _status_rows(con)
+    except duckdb.IOException:
+        busy = f"the warehouse is being written by {holder(settings.warehouse)}"
+        backups = list_backups(settings.backups)
+        if not backups:
+            console.print(f"[yellow]{busy}[/yellow]; no backup to read from yet: ask again when it is done.")
+            return
+        console.print(f"[yellow]{busy}[/yellow]; these figures are from the backup {backups[-1].name}, taken before it.")
+        with open_reader(backups[-1]) as con:
+            ledger, runs, refused = _status_rows(con)
+    _print_status(settings, ledger, runs, refused)
+
+
+def _status_rows(con: duckdb.DuckDBPyConnection) -> tuple[list, list, list]:
+    """The ledger by status, the last ten runs and the first refused files."""
+    ledger = con.execute(
+        "SELECT status, count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
+        "coalesce(sum(rows_quarantined), 0) FROM ops_file_ledger GROUP BY status ORDER BY status"
+    ).fetchall()
+    runs = con.execute(
+        "SELECT week_id, status, started_at, finished_at, coalesce(message, '') FROM ops_run ORDER BY started_at DESC LIMIT 10"
+    ).fetchall()
+    refused = con.execute(
+        "SELECT file_name, message FROM ops_file_ledger WHERE status = 'refused' ORDER BY file_name LIMIT 20"
+    ).fetchall()
+    return ledger, runs, refused
+
+
+def _print_status(settings: Settings, ledger: list, runs: list, refused: list) -> None:
     table = Table("files", "count", "rows read", "rows loaded", "rows quarantined", title="file ledger")
     for row in ledger:
         table.add_row(*(str(x) for x in row))
@@ -287,9 +319,17 @@ def status() -> None:
     console.print(f"warehouse {settings.warehouse}: {settings.warehouse.stat().st_size / 1e6:.1f} MB")
 
 
+FormatOption = Annotated[Format, typer.Option("--format", help="table (for people), csv, json, or parquet (needs --output).")]
+OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to this file instead of stdout.")]
+
+
 @app.command()
-def sql(query: Annotated[str, typer.Argument(help="A read-only SQL query against the warehouse.")]) -> None:
-    """Run a read-only query against the warehouse and print the result as a table."""
+def sql(
+    query: Annotated[str, typer.Argument(help="A read-only SQL query against the warehouse.")],
+    fmt: FormatOption = Format.table,
+    output: OutputOption = None,
+) -> None:
+    """Run a read-only query against the warehouse and print the result (a table, CSV, JSON or Parquet)."""
     import duckdb
 
     from warehouse.connection import open_reader
@@ -297,9 +337,8 @@ def sql(query: Annotated[str, typer.Argument(help="A read-only SQL query against
     settings = _settings()
     try:
         with open_reader(settings.warehouse) as con:
-            cursor = con.execute(query)
-            columns = [d[0] for d in cursor.description or []]
-            rows = cursor.fetchall()
+            relation = con.sql(query)  # None for a statement that returns nothing
+            result = relation.to_arrow_table() if relation is not None else None
     except FileNotFoundError as exc:
         _fail(str(exc), 2)
     except duckdb.IOException as exc:
@@ -307,11 +346,15 @@ def sql(query: Annotated[str, typer.Argument(help="A read-only SQL query against
               "snapshots instead", 3)
     except duckdb.Error as exc:
         _fail(f"query failed: {exc}", 1)
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
-    console.print(f"{len(rows)} row(s)")
+    if result is not None:
+        _write(result, fmt, output)
+
+
+def _write(result: pa.Table, fmt: Format, output: Path | None) -> None:
+    try:
+        write_result(result, fmt, output, console)
+    except (OutputError, OSError) as exc:
+        _fail(str(exc), 2)
 
 
 @app.command()
@@ -412,6 +455,8 @@ def analyst(
     query: Annotated[Optional[str], typer.Option("--query", "-q", help="Run one query and exit.")] = None,
     file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Run the statements of a .sql file and exit.")] = None,
     print_sql: Annotated[bool, typer.Option("--print-sql", help="Print the view definitions for any DuckDB client.")] = False,
+    fmt: FormatOption = Format.table,
+    output: OutputOption = None,
 ) -> None:
     """Query the published snapshots in an in-memory DuckDB session; never locks the warehouse."""
     from cityimage.analyst import analyst_views, open_session, split_statements
@@ -429,52 +474,36 @@ def analyst(
     statements = [query] if query else split_statements(file.read_text(encoding="utf-8")) if file else None
     try:
         if statements is not None:
-            failed = [s for s in statements if not _analyst_print(con, s, settings.snapshots.resolve())]
+            if fmt is not Format.table and len(statements) != 1:
+                _fail(f"--format {fmt.value} writes one result: give one statement, not {len(statements)}", 2)
+            failed = [s for s in statements if not _analyst_print(con, s, settings.snapshots.resolve(), fmt, output)]
             raise typer.Exit(1 if failed else 0)
         _analyst_repl(con, settings.snapshots.resolve())
     finally:
         con.close()
 
 
-def _analyst_print(con: duckdb.DuckDBPyConnection, statement: str, root: Path) -> bool:
+def _analyst_print(con: duckdb.DuckDBPyConnection, statement: str, root: Path,
+                   fmt: Format = Format.table, output: Path | None = None) -> bool:
     """Run one statement and print its rows; a SQL error is one line, and False."""
     import duckdb
 
     from cityimage.analyst import run_query
 
     try:
-        columns, rows = run_query(con, statement, root)
+        result = run_query(con, statement, root)
     except duckdb.Error as exc:
         err.print(f"[red]error:[/red] {exc}")
         return False
-    if columns:
-        table = Table(*columns)
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(table)
-        console.print(f"{len(rows)} row(s)")
+    if result is not None:
+        _write(result, fmt, output)
     return True
 
 
 def _analyst_repl(con: duckdb.DuckDBPyConnection, root: Path) -> None:
-    """Read a statement (ending with ';' or a blank line), run it, print it; Ctrl-D or .quit leaves."""
-    console.print("cityimage analyst: views kpi_weekly, fct_post, fct_comment, fct_mention, manifests. "
-                  "End a statement with ';'. .quit to leave.")
-    buffer: list[str] = []
-    while True:
-        try:
-            line = input("... " if buffer else "sql> ")
-        except (EOFError, KeyboardInterrupt):
-            console.print()
-            return
-        if not buffer and line.strip() in (".quit", ".exit", "quit", "exit"):
-            return
-        buffer.append(line)
-        if line.rstrip().endswith(";") or (not line.strip() and buffer):
-            statement = "\n".join(buffer).strip().rstrip(";")
-            buffer = []
-            if statement:
-                _analyst_print(con, statement, root)
+    from cityimage.prompt import repl
+
+    repl(con, lambda statement: _analyst_print(con, statement, root), console.print)
 
 
 @app.command()
@@ -482,13 +511,16 @@ def deploy(
     work_pool: Annotated[Optional[str], typer.Option(help="Process work pool; default: setting prefect_work_pool.")] = None,
 ) -> None:
     """Register the weekly and backfill deployments with the Prefect API at PREFECT_API_URL."""
-    from flows.deploy import ensure_work_pool, register
+    from flows.deploy import NoPrefectServer, api_url, ensure_work_pool, register
 
     settings = _settings()
     pool = work_pool or settings.prefect_work_pool
     _quiet_prefect()
-    if not os.environ.get("PREFECT_API_URL"):
-        err.print("[yellow]PREFECT_API_URL is not set: using the Prefect profile's API (see `prefect config view`)[/yellow]")
+    try:
+        url = api_url()
+    except NoPrefectServer as exc:
+        _fail(str(exc), 2)
+    console.print(f"Prefect API: {url}")
     try:
         created = ensure_work_pool(pool)
         ids = register(pool)
@@ -539,3 +571,32 @@ def _writer_guard(settings: Settings) -> AbstractContextManager[None]:
     from warehouse.lock import writer_lock
 
     return writer_lock(settings.warehouse, "parallel ingest")
+
+
+def main() -> None:
+    """The console script: run the command, run the exit handlers, then end the process at once.
+
+    Python's teardown after a command that used Great Expectations leaves a few DuckDB objects alive
+    (references held by module state that CPython never frees at exit), and DuckDB's bindings
+    (nanobind) then print a "leaked 27 instances" report that is alarming and meaningless: the process
+    is ending and every connection is closed by then. Ending with ``os._exit`` after the ``atexit``
+    handlers (logging flush, Prefect's temporary server, temp files) skips only that teardown.
+    """
+    try:
+        app()
+        code: int = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    _end(code)
+
+
+def _end(code: int) -> None:
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`cityimage sql … | head`) is not an error of ours
+            pass
+    os._exit(code)

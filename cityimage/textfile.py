@@ -14,26 +14,11 @@ from pathlib import Path
 
 import polars as pl
 
+from cityimage.output import csv_cell
 from transforms.classify import classify_comments, load_lexicons
 
 OUTPUT_COLUMNS = ("row", "text", "language", "is_spam", "is_question", "is_praise", "is_travel_intent",
                   "is_complaint", "sentiment", "sentiment_score", "rules")
-
-
-#: A cell starting with one of these is a formula to a spreadsheet; a comment can start with any of them.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> object:
-    """A value safe to open in a spreadsheet: booleans as true/false, lists joined, a would-be formula
-    prefixed with a quote."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        value = " | ".join(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 class TextFileError(ValueError):

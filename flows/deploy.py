@@ -6,7 +6,10 @@ Two ways to run on a schedule, both with the same names, schedule and limits as
 - :func:`register` — what ``cityimage deploy`` does: create the process work pool if missing and
   register both deployments to it; a ``prefect worker start --pool <pool>`` then runs them.
 - :func:`serve` — what ``cityimage serve`` does: one long-running process that schedules and runs
-  the flows itself, with no work pool or worker (the simplest for one machine).
+  the flows itself, with no work pool or worker (the simplest for one machine). Its deployments are
+  named ``weekly-served`` and ``backfill-served``, so serving never overwrites what ``deploy``
+  registered for a worker; and when a worker's weekly deployment already holds an active schedule,
+  the served one takes none, so a week is never scheduled twice.
 
 No flow-level retries: the weekly flow holds the warehouse's writer lock and stops on a failed
 quality gate, which a retry would only repeat. Retries live on the tasks that can profit from them
@@ -24,6 +27,7 @@ WEEKLY_ENTRYPOINT = "flows/weekly.py:weekly_pipeline"
 BACKFILL_ENTRYPOINT = "flows/weekly.py:backfill"
 WEEKLY_NAME = "weekly"
 BACKFILL_NAME = "backfill"
+SERVED_SUFFIX = "-served"
 WEEKLY_CRON = "0 6 * * 1"  # Monday 06:00 in the reporting zone: report the week just ended
 REPORTING_ZONE = "Asia/Shanghai"
 WEEKLY_PARAMETERS: dict[str, Any] = {"week": None, "ingest": True}
@@ -78,16 +82,54 @@ def register(work_pool: str, project_root: Path = PROJECT_ROOT) -> dict[str, UUI
     return {f"weekly-pipeline/{WEEKLY_NAME}": weekly, f"backfill/{BACKFILL_NAME}": backfill}
 
 
+class NoPrefectServer(RuntimeError):
+    """No Prefect API is configured: a deployment would go to a temporary server and vanish with it."""
+
+
+def api_url() -> str:
+    """The Prefect API the deployments go to (env or Prefect profile); refuses when there is none."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        raise NoPrefectServer(
+            "no Prefect API is configured, so the deployments would be registered in a temporary server that "
+            "stops with this command. Start one (`prefect server start`) and set PREFECT_API_URL, e.g. "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api (docs/deployment.md)."
+        )
+    return url
+
+
+def worker_schedule_is_active() -> bool:
+    """Whether ``deploy`` registered a weekly deployment for a worker with an active schedule."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            weekly = client.read_deployment_by_name(f"weekly-pipeline/{WEEKLY_NAME}")
+        except ObjectNotFound:
+            return False
+    return bool(weekly.work_pool_name) and any(s.active for s in weekly.schedules)
+
+
 def serve() -> None:
     """Serve both deployments from this process until interrupted: schedule, run, report to the API."""
     from prefect import serve as prefect_serve
+    from prefect.logging import get_logger
 
     from flows.weekly import backfill, weekly_pipeline
 
+    schedules = weekly_schedules()
+    if worker_schedule_is_active():
+        get_logger("cityimage.serve").warning(
+            "weekly-pipeline/%s (run by a worker) already holds the Monday schedule: weekly-pipeline/%s%s is "
+            "served without one, for runs on demand", WEEKLY_NAME, WEEKLY_NAME, SERVED_SUFFIX)
+        schedules = []
     prefect_serve(
         weekly_pipeline.to_deployment(
-            name=WEEKLY_NAME, schedules=weekly_schedules(), parameters=dict(WEEKLY_PARAMETERS),
+            name=WEEKLY_NAME + SERVED_SUFFIX, schedules=schedules, parameters=dict(WEEKLY_PARAMETERS),
             concurrency_limit=CONCURRENCY_LIMIT, tags=TAGS,
         ),
-        backfill.to_deployment(name=BACKFILL_NAME, concurrency_limit=CONCURRENCY_LIMIT, tags=TAGS),
+        backfill.to_deployment(name=BACKFILL_NAME + SERVED_SUFFIX, concurrency_limit=CONCURRENCY_LIMIT, tags=TAGS),
     )

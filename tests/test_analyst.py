@@ -31,6 +31,10 @@ def _publish(root: Path, rows: int, week: str = WEEK) -> None:
     publish_week(root, week, _tables(rows, week), {"code_version": f"v{rows}", "inputs": [], "validation_warnings": []})
 
 
+def _rows(result) -> list[tuple]:
+    return list(zip(*(column.to_pylist() for column in result.columns)))
+
+
 def test_analyst_views_are_plain_duckdb_sql() -> None:
     views = analyst_views(Path("/data/it's snapshots"))
     assert len(views) == len(SNAPSHOT_TABLES) + 1
@@ -47,16 +51,17 @@ def test_a_session_sees_every_week_and_the_manifests(tmp_path: Path) -> None:
     _publish(tmp_path, SMALL, WEEK)
     con, missing = open_session(tmp_path)
     assert missing == []
-    columns, rows = run_query(con, "SELECT week, count(*) FROM kpi_weekly GROUP BY week ORDER BY week")
+    result = run_query(con, "SELECT week, count(*) FROM kpi_weekly GROUP BY week ORDER BY week")
+    columns, rows = result.column_names, _rows(result)
     assert columns == ["week", "count_star()"] and rows == [("2026-W46", SMALL), (WEEK, SMALL)]
-    assert run_query(con, "SELECT week_id, code_version FROM manifests ORDER BY week_id")[1] == [
+    assert _rows(run_query(con, "SELECT week_id, code_version FROM manifests ORDER BY week_id")) == [
         ("2026-W46", f"v{SMALL}"), (WEEK, f"v{SMALL}")]
 
 
 def test_a_session_before_anything_is_published_says_what_is_missing(tmp_path: Path) -> None:
     con, missing = open_session(tmp_path)
     assert missing == [*SNAPSHOT_TABLES, "manifests"]
-    assert run_query(con, "SELECT 42")[1] == [(42,)]
+    assert _rows(run_query(con, "SELECT 42")) == [(42,)]
 
 
 def test_sql_files_are_split_into_statements() -> None:
@@ -97,7 +102,7 @@ def test_an_open_session_neither_blocks_a_publish_nor_sees_a_torn_snapshot(tmp_p
     seen: set[tuple[int, int]] = set()
     while publisher.poll() is None:
         for table in SNAPSHOT_TABLES:
-            rows = run_query(con, f"SELECT version, count(*) FROM {table} GROUP BY version", tmp_path)[1]
+            rows = _rows(run_query(con, f"SELECT version, count(*) FROM {table} GROUP BY version", tmp_path))
             assert len(rows) == 1, rows  # never two versions of one file mixed
             version, count = rows[0]
             assert count == version, (table, version, count)  # never a partial file
@@ -106,7 +111,7 @@ def test_an_open_session_neither_blocks_a_publish_nor_sees_a_torn_snapshot(tmp_p
     assert publisher.returncode == 0, errors
     assert "done" in out and time.monotonic() - started < 60
     assert seen <= {(SMALL, SMALL), (LARGE, LARGE)} and seen
-    assert run_query(con, "SELECT count(*) FROM kpi_weekly")[1] == [(SMALL,)]  # the last round wrote SMALL
+    assert _rows(run_query(con, "SELECT count(*) FROM kpi_weekly")) == [(SMALL,)]  # the last round wrote SMALL
     assert not list(tmp_path.rglob(".*tmp-*"))
 
 

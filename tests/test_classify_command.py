@@ -8,7 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from cityimage.cli import app
-from cityimage.textfile import csv_cell
+from cityimage.output import csv_cell
 
 runner = CliRunner()
 

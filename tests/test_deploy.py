@@ -173,7 +173,7 @@ def test_a_triggered_weekly_deployment_publishes_the_week(server: str, environme
 
 @pytest.mark.slow
 @pytest.mark.timeout(420)
-def test_cityimage_serve_registers_and_runs_the_weekly_flow_in_process(
+def test_cityimage_serve_keeps_the_workers_deployments_and_runs_the_weekly_flow_in_process(
     server: str, environment: dict[str, str], tmp_path: Path
 ) -> None:
     """The one-machine path: no pool, no worker; ``cityimage serve`` schedules and runs the flows itself."""
@@ -182,6 +182,7 @@ def test_cityimage_serve_registers_and_runs_the_weekly_flow_in_process(
     from prefect.exceptions import ObjectNotFound
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    _run([str(BIN / "cityimage"), "deploy"], environment)  # a worker's deployments exist: serving must keep them
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
         serving = subprocess.Popen([str(BIN / "cityimage"), "serve"], env=environment, stdout=sink,
@@ -194,14 +195,20 @@ def test_cityimage_serve_registers_and_runs_the_weekly_flow_in_process(
                 assert serving.poll() is None, log.read_text()[-3000:]
                 try:
                     with get_client(sync_client=True) as client:
-                        weekly = client.read_deployment_by_name("weekly-pipeline/weekly")
+                        weekly = client.read_deployment_by_name("weekly-pipeline/weekly-served")
                 except ObjectNotFound:
                     time.sleep(1)
             assert weekly is not None, log.read_text()[-3000:]
             assert weekly.global_concurrency_limit is not None and weekly.global_concurrency_limit.limit == 1
-            assert [(s.schedule.cron, s.schedule.timezone) for s in weekly.schedules] == [("0 6 * * 1", "Asia/Shanghai")]
-            run = run_deployment("weekly-pipeline/weekly", parameters={"week": WEEK}, timeout=300, poll_interval=2,
-                                 as_subflow=False)
+            # The worker's deployment keeps its pool, checkout and the Monday schedule; the served one has none.
+            with get_client(sync_client=True) as client:
+                registered = client.read_deployment_by_name("weekly-pipeline/weekly")
+            assert registered.work_pool_name == "cityimage-process" and registered.pull_steps
+            assert [(s.schedule.cron, s.schedule.timezone) for s in registered.schedules] == [("0 6 * * 1", "Asia/Shanghai")]
+            assert weekly.schedules == [] and weekly.work_pool_name is None
+            assert "already holds the Monday schedule" in log.read_text()
+            run = run_deployment("weekly-pipeline/weekly-served", parameters={"week": WEEK}, timeout=300,
+                                 poll_interval=2, as_subflow=False)
         assert run.state is not None and run.state.is_completed(), (run.state, log.read_text()[-4000:])
     finally:
         _stop(serving)
@@ -228,3 +235,15 @@ def test_the_incomplete_week_automation_example_is_a_valid_prefect_automation() 
     (automation,) = [AutomationCore.model_validate(item) for item in data["automations"]]
     assert automation.trigger.expect == {"prefect.flow-run.Incomplete"}
     assert automation.actions[0].type == "send-notification"
+
+
+def test_deploy_without_a_prefect_server_is_refused(tmp_path: Path) -> None:
+    """Without an API, Prefect would register into a temporary server that vanishes: refuse instead."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "CITYIMAGE_HOME": str(tmp_path / "home"),
+            "CITYIMAGE_AUTHOR_KEY": AUTHOR_KEY}
+    out = subprocess.run([str(BIN / "cityimage"), "deploy"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "no Prefect API is configured" in out.stderr and "PREFECT_API_URL" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -61,12 +61,24 @@ def writer_lock(warehouse: Path, purpose: str) -> Iterator[None]:
         handle.close()
 
 
-def _busy_message(warehouse: Path, holder: str) -> str:
+def holder(warehouse: Path) -> str:
+    """Who last took the writer lock, as words: meaningful while DuckDB refuses to open the file."""
     try:
-        info = json.loads(holder)
-        who = f"process {info['pid']} ({info['purpose']}) since {info['since']}"
-    except (ValueError, KeyError):
-        who = "another process"
+        return _who(lock_path(warehouse).read_text(encoding="utf-8"))
+    except OSError:
+        return "another process"
+
+
+def _who(record: str) -> str:
+    try:
+        info = json.loads(record)
+        return f"process {info['pid']} ({info['purpose']}) since {info['since']}"
+    except (ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _busy_message(warehouse: Path, record: str) -> str:
+    who = _who(record)
     return (
         f"the warehouse {warehouse} is being written by {who}; one run at a time. "
         "Wait for it to finish (`cityimage status` shows runs) and run again."

@@ -273,14 +273,15 @@ def test_formula_and_sql_metacharacters_are_loaded_and_queried_intact(lab: Lab, 
     assert lab.query("SELECT count(*) FROM ops_file_ledger") >= [(2,)]
 
 
-#: The one CSV the product writes: ``cityimage classify`` output, escaped by ``textfile.csv_cell``.
-CSV_WRITERS = {"cityimage/textfile.py"}
+#: Where the product writes CSV: ``cityimage classify`` and the query results of ``sql``/``analyst``,
+#: both escaped by ``output.csv_cell``.
+CSV_WRITERS = {"cityimage/textfile.py", "cityimage/output.py"}
 
 
 def test_the_product_writes_csv_only_where_cells_are_escaped() -> None:
     """Formula injection only matters where a spreadsheet opens a CSV the product wrote: outputs are
-    Parquet, JSON manifests and HTML with auto-escaping, except ``cityimage classify``'s CSV, which
-    escapes every cell (tested in tests/test_classify_command.py)."""
+    Parquet, JSON manifests and HTML with auto-escaping, except ``cityimage classify``'s CSV and the query
+    results, which escape every cell (tested in tests/test_classify_command.py and tests/test_output.py)."""
     import re
 
     root = Path(__file__).resolve().parents[2]

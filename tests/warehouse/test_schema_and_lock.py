@@ -81,3 +81,33 @@ def test_reader_on_missing_warehouse_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="cityimage ingest"):
         with open_reader(tmp_path / "none.duckdb"):
             pass
+
+
+def test_status_while_a_run_writes_reads_the_backup_and_names_the_writer(tmp_path: Path) -> None:
+    """DuckDB refuses even a reader while another process writes; `status` answers from the run's backup."""
+    from warehouse.backup import backup
+
+    home = tmp_path / "home"
+    path = home / "warehouse.duckdb"
+    with open_writer(path, "first") as con:
+        con.execute("INSERT INTO ops_run (run_id, week_id, status, started_at) VALUES ('r1', '2026-W46', 'published', now())")
+    backup(path, home / "backups")
+    writer = subprocess.Popen(
+        [sys.executable, "-c",
+         "import time; from pathlib import Path; from warehouse.connection import open_writer\n"
+         f"with open_writer(Path({str(path)!r}), 'weekly pipeline 2026-W47') as con:\n"
+         "    print('writing', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        env = {"CITYIMAGE_HOME": str(home), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
+        out = subprocess.run([sys.executable, "-m", "cityimage", "status"], env=env, capture_output=True, text=True,
+                             timeout=120)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    assert f"being written by process {writer.pid} (weekly pipeline 2026-W47)" in out.stdout
+    assert "from the backup warehouse-" in out.stdout and "2026-W46" in out.stdout
