@@ -12,14 +12,14 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cityimage.output import Format, OutputError, write_result
-from cityimage.settings import Settings, SettingsError, load_settings
+from cityimage.settings import Settings, SettingsError, load_settings, unknown_variables
 from cityimage.weeks import Week
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def _settings() -> Settings:
+    for line in unknown_variables():
+        err.print(f"[yellow]warning:[/yellow] {line}")
     try:
         return load_settings()
     except SettingsError as exc:
@@ -146,6 +148,82 @@ def _run_backfill(settings: Settings, first: Week, last: Week) -> None:
         _exit_if_incomplete(backfill_flow(first=first.id, last=last.id))
 
     _guard(settings, f"backfill {first.id}..{last.id}", action)
+
+
+@app.command()
+def rebuild(
+    apply: Annotated[bool, typer.Option("--apply", help="Put the rebuilt warehouse in place and republish every published week.")] = False,
+) -> None:
+    """Re-read the whole inbox under the current profile and show what would change; --apply puts it in place.
+
+    For a profile change (an account registered, a role changed): attribution and pseudonyms are
+    decided when a file is read, so only a rebuild from the raw files re-attributes what is loaded.
+    """
+    from cityimage.rebuild import RebuildRefused, discard, put_in_place, side_path
+    from cityimage.rebuild import rebuild as rebuild_warehouse
+    from publish.snapshot import published_weeks
+    from warehouse.compare import compare
+
+    settings = _settings()
+    _check_can_run(settings)
+    if not settings.warehouse.is_file():
+        _fail(f"no warehouse at {settings.warehouse} to rebuild: run `cityimage run` first", 2)
+    weeks = published_weeks(settings.snapshots)
+    target = side_path(settings)
+
+    def action() -> None:
+        discard(target)
+        with console.status(f"rebuilding from {settings.inbox} into {target.name}"):
+            rebuild_warehouse(settings, target, [Week.parse(w) for w in weeks])
+        diff = compare(settings.warehouse, target, weeks)
+        _print_rebuild_diff(diff, weeks)
+        if not apply:
+            console.print(f"the rebuilt warehouse is at {target}; nothing was changed. "
+                          "Run `cityimage rebuild --apply` to put it in place.")
+            return
+        try:
+            kept = put_in_place(settings, target, diff.files_missing_from_inbox)
+        except RebuildRefused as exc:
+            _fail(str(exc), 8)
+        console.print(f"rebuilt warehouse in place; the previous one is backed up at {kept}")
+        if weeks:
+            _quiet_prefect()
+            from flows.weekly import republish
+
+            _exit_if_incomplete(republish(weeks=weeks))
+
+    _guard(settings, "rebuild", action)
+
+
+def _print_rebuild_diff(diff: Any, weeks: list[str]) -> None:
+    if diff.is_empty:
+        console.print(f"no change: the rebuild equals the live warehouse on {len(weeks)} published week(s)")
+        return
+    for title, rows in (("newly registered", diff.registered_added), ("no longer registered", diff.registered_removed)):
+        for platform, handle, role in rows:
+            console.print(f"{title}: {platform}/{handle} ({role})")
+    posts = Table("platform", "role", "posts before", "posts after", title="posts by role")
+    for platform, role, before, after in diff.posts_by_role:
+        if before != after:
+            posts.add_row(platform, str(role), str(before), str(after))
+    if posts.row_count:
+        console.print(posts)
+    kpis = Table("week", "KPI rows changed", "added", "removed", title="KPI rows of the published weeks")
+    for week, changed, added, removed in diff.kpi_changes:
+        kpis.add_row(week, str(changed), str(added), str(removed))
+    if kpis.row_count:
+        console.print(kpis)
+    headline = Table("week", "KPI", "role", "before", "after", title="headline figures that move")
+    for week, kpi, name, role, before, after in diff.headline_changes:
+        headline.add_row(week, f"{kpi} {name}", str(role), _figure(before), _figure(after))
+    if headline.row_count:
+        console.print(headline)
+    for _, name in diff.files_missing_from_inbox:
+        err.print(f"[yellow]loaded before but no longer in the inbox:[/yellow] {name}")
+
+
+def _figure(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
 
 
 def _exit_if_incomplete(summaries: list[dict]) -> None:

@@ -197,6 +197,30 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
             raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
 
 
+#: ``CITYIMAGE_*`` variables read outside the settings object: the config file's name, the analyst
+#: prompt's history, the checkout path of deploy/prefect.yaml, and the benchmark's scratch home.
+OTHER_VARIABLES = frozenset({CONFIG_FILE_ENV, "CITYIMAGE_HISTORY_FILE", "CITYIMAGE_PROJECT_DIR", "CITYIMAGE_BENCH_HOME"})
+
+
+def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
+    """``CITYIMAGE_*`` variables that no setting reads, each with the setting it most resembles.
+
+    pydantic-settings ignores them, so a typo (``CITYIMAGE_INBOX`` for ``CITYIMAGE_INBOX_PATH``) would
+    silently leave the default in place: the caller warns instead.
+    """
+    import difflib
+
+    environ = dict(os.environ if environ is None else environ)
+    known = {f"CITYIMAGE_{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    lines = []
+    for name in sorted(n for n in environ if n.startswith("CITYIMAGE_") and n not in known):
+        suffixes = {k.removeprefix("CITYIMAGE_"): k for k in known}  # the shared prefix would make all alike
+        close = difflib.get_close_matches(name.removeprefix("CITYIMAGE_"), sorted(suffixes), n=1, cutoff=0.6)
+        hint = f" (did you mean {suffixes[close[0]]}?)" if close else ""
+        lines.append(f"{name} is not a cityimage setting and is ignored{hint}")
+    return lines
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build settings, turning pydantic's error into one line per bad setting."""
     try:

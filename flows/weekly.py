@@ -18,7 +18,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from cityimage import faults
-from cityimage.settings import load_settings
+from cityimage.settings import load_settings, unknown_variables
 from cityimage.weeks import Week, week_range
 from flows import stages
 from warehouse.backup import backup
@@ -173,6 +173,8 @@ def weekly_pipeline(week: str | None = None, ingest: bool = True) -> State:
     dict: Prefect unwraps the returned state (``return_state=True`` gives the state itself).
     """
     settings = load_settings()
+    for line in unknown_variables():  # a deployment's worker environment is where a typo hides longest
+        get_run_logger().warning("%s", line)
     faults.arm(settings.fault_point)
     target = Week.parse(week) if week else _default_week()
     run_id = f"{target.id}-{uuid.uuid4().hex[:8]}"
@@ -226,16 +228,28 @@ def backfill(first: str, last: str) -> list[dict[str, Any]]:
     A week without data is refused and the backfill goes on to the next; if every week was refused,
     the backfill fails with the first refusal.
     """
-    weeks = week_range(Week.parse(first), Week.parse(last))
+    return _publish_weeks([w.id for w in week_range(Week.parse(first), Week.parse(last))], ingest_first=True)
+
+
+@flow(name="republish", log_prints=True)
+def republish(weeks: list[str]) -> list[dict[str, Any]]:
+    """Gate and publish the given weeks again from the warehouse as it is (after ``cityimage rebuild``).
+
+    Nothing is ingested; each week goes through the quality gates, completeness, KPIs and publication.
+    """
+    return _publish_weeks(weeks, ingest_first=False)
+
+
+def _publish_weeks(weeks: list[str], ingest_first: bool) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     refusals: list[stages.EmptyWeek] = []
-    for i, w in enumerate(weeks):
+    for i, week in enumerate(weeks):
         try:
-            results.append(weekly_pipeline(week=w.id, ingest=(i == 0)))
+            results.append(weekly_pipeline(week=week, ingest=ingest_first and i == 0))
         except stages.EmptyWeek as exc:
             get_run_logger().warning("%s", exc)
             refusals.append(exc)
-            results.append({"week": w.id, "refused": str(exc)})
-    if len(refusals) == len(weeks):
+            results.append({"week": week, "refused": str(exc)})
+    if refusals and len(refusals) == len(weeks):
         raise refusals[0]
     return results

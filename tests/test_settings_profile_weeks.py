@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cityimage.profile import ProfileError, load_profile
-from cityimage.settings import DEFAULT_PROFILE, SettingsError, load_settings
+from cityimage.settings import DEFAULT_PROFILE, SettingsError, load_settings, unknown_variables
 from cityimage.weeks import Week, week_range
 
 
@@ -36,6 +36,22 @@ def test_unknown_setting_in_file_is_an_error(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("CITYIMAGE_CONFIG", str(config))
     with pytest.raises(SettingsError, match="warehouse_paht"):
         load_settings()
+
+
+def test_an_unknown_variable_is_named_with_the_setting_it_resembles(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cityimage.cli import app
+
+    environ = {"CITYIMAGE_INBOX": "/srv/in", "CITYIMAGE_HOME": "/srv", "CITYIMAGE_CONFIG": "x.toml",
+               "CITYIMAGE_WAREHOUSE": "w.duckdb", "CITYIMAGE_ZZZ": "1", "PATH": "/bin"}
+    assert unknown_variables(environ) == [
+        "CITYIMAGE_INBOX is not a cityimage setting and is ignored (did you mean CITYIMAGE_INBOX_PATH?)",
+        "CITYIMAGE_WAREHOUSE is not a cityimage setting and is ignored (did you mean CITYIMAGE_WAREHOUSE_PATH?)",
+        "CITYIMAGE_ZZZ is not a cityimage setting and is ignored",
+    ]
+    result = CliRunner().invoke(app, ["status"], env={"CITYIMAGE_HOME": str(tmp_path), "CITYIMAGE_INBOX": "/srv/in"})
+    assert "CITYIMAGE_INBOX is not a cityimage setting" in result.output and result.exit_code == 2  # no warehouse yet
 
 
 def test_author_key_required_and_long_enough(monkeypatch: pytest.MonkeyPatch) -> None:
