@@ -71,7 +71,7 @@ def write_result(result: pa.Table, fmt: Format, output: Path | None = None, cons
         out.print(_table(columns, rows))
         out.print(f"{len(rows)} row(s)")
     elif fmt is Format.csv:
-        _write_csv(columns, rows, sys.stdout)
+        write_csv(columns, rows, sys.stdout)
     else:
         _write_json(columns, rows, sys.stdout)
     sys.stdout.flush()
@@ -84,7 +84,7 @@ def _write_file(result: pa.Table, fmt: Format, path: Path) -> None:
     columns, rows = result.column_names, _rows(result)
     with path.open("w", encoding="utf-8", newline="") as handle:
         if fmt is Format.csv:
-            _write_csv(columns, rows, handle)
+            write_csv(columns, rows, handle)
         elif fmt is Format.json:
             _write_json(columns, rows, handle)
         else:
@@ -102,7 +102,7 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
     return table
 
 
-def _write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], handle: Any) -> None:
+def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], handle: Any) -> None:
     """RFC 4180 CSV with a header; NULL is an empty field, dates and times are ISO 8601, and a text that a
     spreadsheet would run as a formula is quoted (``csv_cell``): comments are written by strangers."""
     writer = csv.writer(handle, lineterminator="\n")

@@ -183,8 +183,16 @@ def render_week(
     catalogue: dict[str, dict],
     manifest: dict,
     city: str,
+    published: list[str] | None = None,
+    top_posts: pl.DataFrame | None = None,
+    kpi_csv: str | None = None,
 ) -> str:
-    """The week's report as one self-contained HTML page."""
+    """The week's report as one self-contained HTML page.
+
+    ``published``: every published week, for the links to the previous and next reports;
+    ``top_posts``: the week's ``fct_post`` extract, for the most engaging owned and benchmark posts;
+    ``kpi_csv``: the file name of the week's KPI table as CSV, linked beside the page.
+    """
     now_rows = [r for r in _rows(kpis) if r["week_id"] in (week_id, None)]
     hist_rows = _rows(history)
     if now_rows and not any(r["week_id"] == week_id for r in hist_rows):
@@ -245,8 +253,12 @@ def render_week(
         "quality": _quality(manifest),
         "incomplete": missing_exports_of(manifest),
         "definitions": _definitions(ctx),
+        "neighbours": _neighbours(week_id, published or []),
+        "top_posts": top_posts_of(top_posts),
+        "kpi_csv": kpi_csv if kpi_csv and _SAFE_HREF.match(kpi_csv) else None,
+        "thin_n": THIN_N,
     }
-    return _env().get_template("report.html.j2").render(page=page, nav=_nav(sections))
+    return _env().get_template("report.html.j2").render(page=page, nav=_nav(sections, bool(page["top_posts"])))
 
 
 def missing_exports_of(manifest: dict) -> list[str]:
@@ -541,12 +553,22 @@ def _cell(ctx: _Context, row: dict[str, Any] | None, kpi: str, with_meta: bool =
         "text": _fmt_value(row["value"], row["unit"], kpi),
         "range": _range(row, kpi),
         "flagged": row["status"] != "ok",
+        "thin": _is_thin(row),
         "note": inline,
         "fn": number,
         "delta": _delta(row, ctx.prev.get(_key(row)), kpi, ctx.previous),
         "meta": _meta(row) if with_meta else None,
         "ref": None,
     }
+
+
+#: A rate, share or median resting on fewer items than this is marked "few": an anecdote, not a trend.
+THIN_N = 5
+
+
+def _is_thin(row: dict[str, Any]) -> bool:
+    """Whether a measured figure rests on fewer than ``THIN_N`` items (counts are what they are)."""
+    return row["unit"] != "count" and row["n"] is not None and 0 < row["n"] < THIN_N
 
 
 def _range(row: dict[str, Any], kpi: str) -> str | None:
@@ -1335,11 +1357,53 @@ def _accounts_of(rows: list[dict[str, Any]], role: str) -> list[str]:
     return sorted({r["account_key"] for r in rows if r["role"] == role and r["account_key"]})
 
 
-def _nav(sections: list[dict]) -> list[dict]:
-    items = [{"anchor": "headline", "title": "At a glance"}, {"anchor": "trends", "title": "Trends"}]
+def _nav(sections: list[dict], top_posts: bool = False) -> list[dict]:
+    items = [{"anchor": "headline", "title": "At a glance"}]
+    items += [{"anchor": "top-posts", "title": "Top posts"}] if top_posts else []
+    items += [{"anchor": "trends", "title": "Trends"}]
     items += [{"anchor": s["anchor"], "title": s["title"]} for s in sections]
     items += [{"anchor": "quality", "title": "Data quality"}, {"anchor": "definitions", "title": "Definitions"}]
     return items
+
+
+def _neighbours(week_id: str, published: list[str]) -> dict[str, str | None]:
+    """The published weeks just before and after this one, for the page's navigation."""
+    earlier = [w for w in published if w < week_id]
+    later = [w for w in published if w > week_id]
+    return {"previous": max(earlier) if earlier else None, "next": min(later) if later else None}
+
+
+TOP_POSTS = 5
+_WEB_LINK = re.compile(r"^https?://[^\s\"'<>`]+$", re.I)
+
+
+def top_posts_of(posts: pl.DataFrame | None, limit: int = TOP_POSTS) -> list[dict]:
+    """The week's most engaging owned and benchmark posts (engagements, then views), with their links.
+
+    Public posts are left out: their authors are pseudonymised and their links would name them.
+    """
+    if posts is None or posts.is_empty() or "role" not in posts.columns:
+        return []
+    out = []
+    for role in ("owned", "benchmark"):
+        chosen = (posts.filter(pl.col("role") == role)
+                  .sort(["engagements", "views", "platform", "post_id"], descending=[True, True, False, False],
+                        nulls_last=True).head(limit))
+        for r in chosen.iter_rows(named=True):
+            text = (r.get("title") or r.get("text") or "").strip().replace("\n", " ")
+            url = r.get("post_url") or ""
+            out.append({
+                "role": ROLES.get(role, role), "platform": _platform(r["platform"]), "format": r.get("format") or "—",
+                "text": text if len(text) <= 140 else text[:139] + "…",
+                "themes": ", ".join(r.get("themes") or []) or "—",
+                "engagements": _count(r.get("engagements")), "views": _count(r.get("views")),
+                "href": url if _WEB_LINK.match(url) else None,
+            })
+    return out
+
+
+def _count(value: Any) -> str:
+    return "—" if value is None else f"{value:,.0f}"
 
 
 def _week_dates(week_id: str, short: bool = False) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from cityimage.output import write_csv
 from cityimage.profile import load_profile
 from cityimage.settings import Settings
 from cityimage.weeks import Week
@@ -18,19 +19,52 @@ from publish.snapshot import partition_path, published_weeks, read_manifest
 
 
 def write_week_report(settings: Settings, week: Week) -> Path:
-    """Write ``<reports>/<week>.html`` and refresh ``<reports>/index.html``; returns the week's page."""
+    """Write ``<reports>/<week>.html`` and its KPI table as CSV, refresh the previous week's page (its
+    "next" link) and ``<reports>/index.html``; returns the week's page."""
+    root = settings.snapshots
+    published = published_weeks(root)
+    city = load_profile(settings.profile_path).city
+    page = _write_page(settings, week.id, published, city)
+    earlier = [w for w in published if w < week.id]
+    if earlier and (settings.reports / f"{earlier[-1]}.html").is_file():
+        _write_page(settings, earlier[-1], published, city)
+    write_report(settings.reports / "index.html", render_index(_index_entries(root, settings.reports), city))
+    return page
+
+
+def _write_page(settings: Settings, week_id: str, published: list[str], city: str) -> Path:
     from transforms.kpis import load_catalogue
 
     root = settings.snapshots
-    weeks = [w for w in published_weeks(root) if w <= week.id]
+    weeks = [w for w in published if w <= week_id]
     history = pl.concat([pl.read_parquet(partition_path(root, "kpi_weekly", w)) for w in weeks], how="vertical_relaxed")
-    kpis = history.filter(pl.col("week_id") == week.id)
-    city = load_profile(settings.profile_path).city
-    manifest = read_manifest(root, week.id) or {}
-    page = settings.reports / f"{week.id}.html"
-    write_report(page, render_week(week.id, kpis, history, load_catalogue(), manifest, city))
-    write_report(settings.reports / "index.html", render_index(_index_entries(root, settings.reports), city))
+    kpis = history.filter(pl.col("week_id") == week_id)
+    posts_file = partition_path(root, "fct_post", week_id)
+    posts = pl.read_parquet(posts_file) if posts_file.is_file() else None
+    csv_name = f"{week_id}.kpis.csv"
+    write_kpi_csv(settings.reports / csv_name, kpis)
+    page = settings.reports / f"{week_id}.html"
+    write_report(page, render_week(week_id, kpis, history, load_catalogue(), read_manifest(root, week_id) or {}, city,
+                                   published=published, top_posts=posts, kpi_csv=csv_name))
     return page
+
+
+#: The KPI table's columns in the CSV beside each report, in the snapshot's order (unit included).
+KPI_CSV_COLUMNS = ("week_id", "kpi_id", "kpi_name", "scope", "platform", "account_key", "role", "dimension",
+                   "value", "unit", "numerator", "denominator", "n", "status", "note")
+
+
+def write_kpi_csv(path: Path, kpis: pl.DataFrame) -> Path:
+    """The week's KPI rows as CSV for a spreadsheet: escaped cells, written whole then renamed."""
+    columns = [c for c in KPI_CSV_COLUMNS if c in kpis.columns]
+    rows = kpis.select(columns).sort(["kpi_id", "scope", "platform", "account_key", "role", "dimension"],
+                                     nulls_last=False).rows()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        write_csv(columns, rows, handle)
+    tmp.replace(path)
+    return path
 
 
 def _index_entries(root: Path, reports: Path) -> list[dict]:

@@ -455,6 +455,46 @@ def test_quality_lists_only_the_weeks_files_folded_with_the_gates_counts_and_not
     assert "Data Docs could not be built in /x: OSError: disk full" in quality
 
 
+def test_pages_link_the_neighbouring_weeks_and_the_kpi_csv() -> None:
+    kpis, history = history_frames()
+    html = render_week(WEEK, kpis, history, CATALOGUE, MANIFEST, CITY,
+                       published=["2026-W45", WEEK, "2026-W48"], kpi_csv=f"{WEEK}.kpis.csv")
+    assert '<a rel="prev" href="2026-W45.html">' in html and '<a rel="next" href="2026-W48.html">' in html
+    assert f'href="{WEEK}.kpis.csv" download' in html
+    alone = render_week(WEEK, kpis, history, CATALOGUE, MANIFEST, CITY, published=[WEEK], kpi_csv="javascript:x")
+    assert 'rel="prev"' not in alone and 'rel="next"' not in alone and "javascript:" not in alone
+
+
+def test_a_figure_on_few_items_is_marked_few_and_a_count_never_is() -> None:
+    kpis = frame([row("A3", 0.04, n=3), row("A3", 0.05, role="benchmark", n=40),
+                  row("A1", 2.0, unit="count", n=2)])
+    html = render(kpis)
+    assert block_text(html, "A3").count("few") == 1
+    assert "few" not in text_of(html.split('id="kpi-A1"')[1].split("</tr>")[0])
+
+
+def test_top_posts_list_owned_and_benchmark_posts_with_safe_links_only() -> None:
+    posts = pl.DataFrame([
+        {"platform": "youtube", "post_id": "v1", "role": "owned", "title": "Hotpot <b>night</b>", "text": None,
+         "format": "video", "themes": ["food"], "engagements": 900, "views": 12000, "post_url": "https://youtu.be/v1"},
+        {"platform": "x", "post_id": "t1", "role": "owned", "title": None, "text": "Bridges", "format": "text",
+         "themes": [], "engagements": 10, "views": None, "post_url": "javascript:alert(1)"},
+        {"platform": "x", "post_id": "t2", "role": "public", "title": None, "text": "a stranger", "format": "text",
+         "themes": [], "engagements": 5000, "views": 1, "post_url": "https://x.com/stranger/status/1"},
+        {"platform": "facebook", "post_id": "f1", "role": "benchmark", "title": None, "text": "West Lake",
+         "format": "image", "themes": ["scenery"], "engagements": 50, "views": 700, "post_url": None},
+    ])
+    html = render_week(WEEK, *history_frames(), CATALOGUE, MANIFEST, CITY, top_posts=posts)
+    section = html.split('<section id="top-posts">')[1].split("</section>")[0]
+    text = text_of(section)
+    assert text.index("Hotpot <b>night</b>") < text.index("Bridges") < text.index("West Lake")
+    assert "a stranger" not in text and "stranger" not in section  # public authors stay out
+    assert '<a href="https://youtu.be/v1" rel="noopener noreferrer external">' in section
+    assert "javascript:" not in html and "<b>night" not in section
+    assert _resource_loads(html) == []
+    assert '<a href="#top-posts">' in html
+
+
 def test_percentages_and_numbers_are_formatted() -> None:
     kpis = frame([row("A1", 1234, unit="count"), row("A3", 0.00471), row("C3", 31.46, unit="hours"),
                   row("C6", -34.04, unit="pp"), row("D3", -4.5, unit="score"), row("B2", 0.823, unit="index")])

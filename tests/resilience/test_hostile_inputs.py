@@ -273,9 +273,9 @@ def test_formula_and_sql_metacharacters_are_loaded_and_queried_intact(lab: Lab, 
     assert lab.query("SELECT count(*) FROM ops_file_ledger") >= [(2,)]
 
 
-#: Where the product writes CSV: ``cityimage classify`` and the query results of ``sql``/``analyst``,
-#: both escaped by ``output.csv_cell``.
-CSV_WRITERS = {"cityimage/textfile.py", "cityimage/output.py"}
+#: Where the product writes CSV: ``cityimage classify``, the query results of ``sql``/``analyst`` and the
+#: KPI table beside each report, all escaped by ``output.csv_cell``.
+CSV_WRITERS = {"cityimage/textfile.py", "cityimage/output.py", "publish/reporting.py"}
 
 
 def test_the_product_writes_csv_only_where_cells_are_escaped() -> None:
