@@ -51,6 +51,9 @@ def ingest_inbox() -> dict[str, Any]:
         elif outcome.status == "loaded":
             if outcome.rows_quarantined:
                 logger.warning("%s: %d row(s) quarantined (see stg_quarantine)", outcome.name, outcome.rows_quarantined)
+            for note in (outcome.message or "").split("; "):  # the reader's notes, as the ledger joins them
+                if note.startswith("schema drift"):
+                    logger.warning("%s: %s", outcome.name, note)
             totals = by_format.setdefault(outcome.format or "?", [0] * 6)
             for i, figure in enumerate((1, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined,
                                         outcome.rows_skipped, outcome.rows_duplicate)):

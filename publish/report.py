@@ -608,7 +608,7 @@ NAMES: dict[str, dict[str, str]] = {
     "B1": {"culture": "Culture & heritage", "food": "Food", "scenery": "Scenery", "economy": "Economy & investment",
            "livelihood": "Livelihood", "infrastructure": "Infrastructure & transport", "events": "Events & festivals",
            "other": "Other"},
-    "B2": {"engagement_share": "Culture's share of engagements", "post_share": "Culture's share of posts"},
+    "B2": {"engagement_share": "Culture's share of engagements", "post_share": "Culture's share of the posts with engagements (B1: of all posts)"},
     "B3": {"image": "Image", "carousel": "Carousel", "video": "Video", "short_video": "Short video", "live": "Live",
            "text": "Text or link", "text_link": "Text or link", "entropy": "Diversity (entropy, 0 to 1)",
            "unknown": "Format unknown"},

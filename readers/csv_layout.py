@@ -99,6 +99,7 @@ class CsvLayout(ExportFormat):
             skips=shaped.skips,
             exported_at=shaped.exported_at,  # type: ignore[arg-type]
             notes=shaped.notes,
+            source_columns=tuple(h.strip() for h in header),
         )
         result.check_accounting()
         return result

@@ -1,7 +1,9 @@
-"""The weekly flow end to end on the sample inbox, under Prefect's test harness, against known truth.
+"""The weekly flow end to end on the sample inbox, as `make demo` runs it, against known truth.
 
-One module-scoped run of the backfill over the demo weeks; the tests read the warehouse and the
-published snapshots it left and compare them with what the sample generator knows it wrote.
+One module-scoped run of the real `cityimage demo` command (a child process: the sample inbox, then
+the backfill over its weeks through Prefect); the tests read the warehouse, the published snapshots
+and the command's own output, and compare them with what the sample generator knows it wrote. The
+tests that run the flow again do so in-process, under Prefect's test harness.
 """
 
 from __future__ import annotations
@@ -29,20 +31,45 @@ COMPLETE_WEEKS = WEEKS[:-1]  # the last week's 7-day reply window is still open 
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory):
-    """Write the sample inbox, backfill its weeks through Prefect, yield (home, truth)."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SampleTruth, subprocess.CompletedProcess]:
+    """`cityimage demo --home <home>` in a child process; (home, truth, the finished process).
+
+    The sample is deterministic: the truth comes from writing it first, and the demo writes the same
+    files again over it."""
+    home = tmp_path_factory.mktemp("home")
+    truth = write_sample_inbox(home / "inbox", default_weeks())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITYIMAGE_", "PREFECT_API"))}
+    env |= {"CITYIMAGE_AUTHOR_KEY": AUTHOR_KEY, "PREFECT_HOME": str(home.parent / f"{home.name}-prefect")}
+    out = subprocess.run([sys.executable, "-m", "cityimage", "demo", "--home", str(home)], env=env,
+                         capture_output=True, text=True, timeout=850)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    return home, truth, out
+
+
+@pytest.fixture(scope="module")
+def run(demo):
+    """(home, truth) after the demo, with Prefect's test harness up for the tests that run flows again."""
     from prefect.testing.utilities import prefect_test_harness
 
-    home = tmp_path_factory.mktemp("home")
+    home, truth, _ = demo
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CITYIMAGE_HOME", str(home))
         env.setenv("CITYIMAGE_AUTHOR_KEY", AUTHOR_KEY)
-        truth = write_sample_inbox(home / "inbox", default_weeks())
         with prefect_test_harness(server_startup_timeout=180):
-            from flows.weekly import backfill
-
-            backfill(first=WEEKS[0], last=WEEKS[-1])
             yield home, truth
+
+
+def test_the_demo_prints_where_things_are_and_no_traceback_or_leak_report(demo) -> None:
+    """The first command anyone runs: its stderr is held to warnings at most."""
+    home, _, out = demo
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]
+    assert "leaked" not in out.stderr, out.stderr[-3000:]
+    assert " ERROR " not in out.stderr, [line for line in out.stderr.splitlines() if " ERROR " in line]
+    assert "report index" in out.stdout and (home / "reports" / "index.html").is_file()
+    assert (home / "reports" / "data_docs" / "run.html").is_file()  # Data Docs built, with the offline index
+    status = subprocess.run([sys.executable, "-m", "cityimage", "status"], env=os.environ | {"CITYIMAGE_HOME": str(home)},
+                            capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0 and "Traceback" not in status.stderr and "leaked" not in status.stderr, status.stderr
 
 
 def _con(home: Path) -> duckdb.DuckDBPyConnection:

@@ -32,6 +32,7 @@ from readers.archive import expand_archive, is_archive
 from readers.base import ReadError, ReadResult, Reject, SourceFile
 from readers.entities import ENTITIES
 from transforms.pseudonymise import Registry, pseudonymise
+from transforms.schema_drift import drift_note
 from warehouse.connection import insert_frame
 
 COMPANION_MAX_BYTES = 1_000_000
@@ -302,9 +303,31 @@ class Loader:
         self.planned.add(digest)
         return [Leaf(self._take_seq(), source, digest, error)]
 
+    def _note_drift(self, files: list[PreparedFile]) -> None:
+        """Note on each CSV export whose columns differ from the previous export of its format.
+
+        "Previous" is by export time: the latest file of the format exported no later than this one,
+        among those loaded before it (in the warehouse, or earlier in this load's order), so how the
+        load is split into batches changes nothing. An older export loaded late is compared with the
+        export before it, not with the newer one."""
+        known = self.con.execute(
+            "SELECT detected_format, exported_at, file_name, source_columns, file_sha256 FROM ops_file_ledger "
+            "WHERE status = 'loaded' AND source_columns IS NOT NULL").fetchall()
+        readable = sorted((f for f in files if f.error is None and f.result is not None and f.result.source_columns),
+                          key=lambda f: f.leaf.seq)
+        for f in readable:
+            previous = _predecessor(known, f.result.format, f.result.exported_at, f.leaf.digest)
+            known.append((f.result.format, f.result.exported_at, f.leaf.source.name, list(f.result.source_columns),
+                          f.leaf.digest))
+            if previous is not None:
+                note = drift_note(previous[2], previous[3], f.result.source_columns)
+                if note:
+                    f.result.notes.append(note)
+
     def write(self, batch: PreparedBatch) -> None:
         """Commit a batch: staging rows, quarantine, one ledger row per file, sightings; all or nothing."""
         fault("after_read")
+        self._note_drift(batch.files)
         outcomes = [_outcome(prepared) for prepared in batch.files]
         copies = [(seq, FileOutcome(name, o.sha256, "already_loaded" if o.status == "loaded" else "refused", o.format,
                                     message=o.message), hints)
@@ -481,6 +504,16 @@ def _pseudonymise(frame: pl.DataFrame, entity_name: str, key: bytes, registry: R
     return frame
 
 
+def _predecessor(candidates: list[tuple], fmt: str, exported_at: datetime | None, digest: str) -> tuple | None:
+    """The export of ``fmt`` exported last at or before ``exported_at`` (any, when it has no date)."""
+    same = [c for c in candidates if c[0] == fmt and c[4] != digest]
+    if exported_at is not None:
+        same = [c for c in same if c[1] is not None and c[1] <= exported_at]
+    if not same:
+        return None
+    return max(same, key=lambda c: (c[1] is not None, c[1] or datetime.min.replace(tzinfo=timezone.utc), c[2], c[4]))
+
+
 # -- writing (inside the batch's transaction) -----------------------------------------------------
 
 
@@ -522,7 +555,7 @@ _LEDGER_SCHEMA = {
     "platform": pl.String, "status": pl.String, "rows_read": pl.Int64, "rows_loaded": pl.Int64,
     "rows_quarantined": pl.Int64, "rows_skipped": pl.Int64, "rows_duplicate": pl.Int64,
     "exported_at": pl.Datetime("us", "UTC"), "load_id": pl.String, "first_seen_at": pl.Datetime("us", "UTC"),
-    "loaded_at": pl.Datetime("us", "UTC"), "message": pl.String,
+    "loaded_at": pl.Datetime("us", "UTC"), "message": pl.String, "source_columns": pl.List(pl.String),
 }
 
 
@@ -533,7 +566,8 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, files: list[PreparedFile], out
         (o.sha256, o.name, len(f.leaf.source.data), o.format, formats.by_name(o.format).platform if o.format else None,
          o.status, o.rows_read, o.rows_loaded, o.rows_quarantined, o.rows_skipped, o.rows_duplicate,
          f.result.exported_at if f.result and o.status == "loaded" else None, load_id, now,
-         now if o.status == "loaded" else None, o.message)
+         now if o.status == "loaded" else None, o.message,
+         list(f.result.source_columns) or None if f.result and o.status == "loaded" else None)
         for f, o in zip(files, outcomes)
     ]
     frame = pl.DataFrame(rows, schema=_LEDGER_SCHEMA, orient="row")
