@@ -235,6 +235,7 @@ def render_week(
     ctx.notes = _Notes()
     headline = [_headline_card(ctx, k) for k in HEADLINE]
     headline_notes = ctx.notes.texts
+    story = _story(ctx)
     manifest = manifest or {}
     page = {
         "city": city,
@@ -244,6 +245,7 @@ def render_week(
         "weeks_published": len(weeks),
         "headline": headline,
         "headline_notes": headline_notes,
+        "story": story,
         "benchmark_accounts": _accounts_of(now_rows, "benchmark"),
         "owned_accounts": _accounts_of(now_rows, "owned"),
         "trends": [_trend(ctx, hist_rows, k, title) for k, title in TRENDS],
@@ -893,6 +895,50 @@ def _headline_card(ctx: _Context, kpi: str) -> dict:
             card["lines"].append({"label": "Public posts about the city", "cell": _cell(ctx, row, kpi, with_meta=False),
                                   "where": where})
     return card
+
+
+def _story(ctx: _Context) -> list[str]:
+    """The week in a few plain sentences, from the headline figures: owned against benchmark, then what
+    moved most since the previous week. Only figures that exist are told; nothing is guessed."""
+    sentences = []
+    for kpi in HEADLINE:
+        owned, _ = _headline_row(ctx.rows, kpi, "owned")
+        bench, _ = _headline_row(ctx.rows, kpi, "benchmark")
+        if owned is None or not _has_value(owned):
+            continue
+        text = f"{ctx.name(kpi)} ({kpi}): owned {_fmt_value(owned['value'], owned['unit'], kpi)}"
+        if bench is not None and _has_value(bench) and bench["unit"] == owned["unit"]:
+            text += f", benchmark {_fmt_value(bench['value'], bench['unit'], kpi)}"
+            better = _better(kpi, owned)
+            if better and owned["value"] != bench["value"]:
+                ahead = (owned["value"] - bench["value"]) * better > 0
+                text += " (owned ahead)" if ahead else " (owned behind)"
+        sentences.append(text + ("; few items, read with care" if _is_thin(owned) else "") + ".")
+    moved = _largest_move(ctx)
+    if moved:
+        sentences.append(moved)
+    return sentences
+
+
+def _largest_move(ctx: _Context) -> str | None:
+    """The owned headline figure that changed most since the previous week, relative to its level."""
+    best: tuple[float, str] | None = None
+    for kpi in HEADLINE:
+        row, _ = _headline_row(ctx.rows, kpi, "owned")
+        if row is None:
+            continue
+        delta = _delta(row, ctx.prev.get(_key(row)), kpi, ctx.previous)
+        prev = ctx.prev.get(_key(row))
+        if delta is None or delta["tone"] == "flat" or prev is None:
+            continue
+        scale = max(abs(prev["value"]), 1e-9)
+        size = abs(row["value"] - prev["value"]) / scale
+        verdict = {"good": ", for the better", "bad": ", for the worse"}.get(delta["tone"], "")
+        sentence = (f"Biggest change since week {ctx.previous}: {ctx.name(kpi)}, {delta['words']}"
+                    f" ({delta['text']}){verdict}.")
+        if best is None or size > best[0]:
+            best = (size, sentence)
+    return best[1] if best else None
 
 
 def _trend(ctx: _Context, hist_rows: list[dict[str, Any]], kpi: str, title: str) -> dict:

@@ -495,6 +495,18 @@ def test_top_posts_list_owned_and_benchmark_posts_with_safe_links_only() -> None
     assert '<a href="#top-posts">' in html
 
 
+def test_the_week_is_told_in_sentences_from_the_headline_figures() -> None:
+    html = render(*history_frames())
+    story = text_of(html.split('<div class="story">')[1].split("</div>")[0])
+    assert "Reply rate (C1): owned 8.0 %, benchmark 42.0 % (owned behind)." in story
+    assert "Posts published (A1): owned 15, benchmark 20." in story  # no better side for a count of posts
+    assert story.endswith("Biggest change since week 2026-W46: Reply rate, up from 5.0 % in 2026-W46 (▲ 3.0 pp), "
+                          "for the better.")
+    thin = text_of(render(frame([row("C1", 0.5, n=2)])).split('<div class="story">')[1].split("</div>")[0])
+    assert thin == "Reply rate (C1): owned 50.0 %; few items, read with care."
+    assert '<div class="story">' not in render(frame([]))
+
+
 def test_percentages_and_numbers_are_formatted() -> None:
     kpis = frame([row("A1", 1234, unit="count"), row("A3", 0.00471), row("C3", 31.46, unit="hours"),
                   row("C6", -34.04, unit="pp"), row("D3", -4.5, unit="score"), row("B2", 0.823, unit="index")])
