@@ -24,13 +24,16 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
 
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from cityimage.weeks import Week
 from publish import charts
+from readers.definitions import DefinitionChange, breaks
 from transforms.model import KPI_COLUMNS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -186,12 +189,15 @@ def render_week(
     published: list[str] | None = None,
     top_posts: pl.DataFrame | None = None,
     kpi_csv: str | None = None,
+    definitions: Iterable[DefinitionChange] = (),
 ) -> str:
     """The week's report as one self-contained HTML page.
 
     ``published``: every published week, for the links to the previous and next reports;
     ``top_posts``: the week's ``fct_post`` extract, for the most engaging owned and benchmark posts;
-    ``kpi_csv``: the file name of the week's KPI table as CSV, linked beside the page.
+    ``kpi_csv``: the file name of the week's KPI table as CSV, linked beside the page;
+    ``definitions``: the register of metric definition changes (``readers.definitions``), whose
+    changes within the span compared mark each affected figure as a series break.
     """
     now_rows = [r for r in _rows(kpis) if r["week_id"] in (week_id, None)]
     hist_rows = _rows(history)
@@ -200,7 +206,7 @@ def render_week(
     weeks = sorted({r["week_id"] for r in hist_rows if r["week_id"] and r["week_id"] <= week_id})
     previous = max((w for w in weeks if w < week_id), default=None)
     prev_index = {_key(r): r for r in hist_rows if r["week_id"] == previous} if previous else {}
-    ctx = _Context(week_id, previous, now_rows, prev_index, _catalogue(catalogue))
+    ctx = _Context(week_id, previous, now_rows, prev_index, _catalogue(catalogue), changes=tuple(definitions))
 
     sections = []
     for section in SECTIONS:
@@ -246,6 +252,7 @@ def render_week(
         "headline": headline,
         "headline_notes": headline_notes,
         "story": story,
+        "breaks": _page_breaks(ctx),
         "benchmark_accounts": _accounts_of(now_rows, "benchmark"),
         "owned_accounts": _accounts_of(now_rows, "owned"),
         "trends": [_trend(ctx, hist_rows, k, title) for k, title in TRENDS],
@@ -351,10 +358,28 @@ class _Context:
     catalogue: dict[str, dict]
     by_kpi: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: "_Notes" = field(default_factory=lambda: _Notes())
+    changes: tuple[DefinitionChange, ...] = ()
 
     def __post_init__(self) -> None:
         for row in self.rows:
             self.by_kpi.setdefault(row["kpi_id"], []).append(row)
+
+    def span(self) -> tuple[date, date] | None:
+        """The days this week's figures and their changes cover: the previous week's Monday (or this
+        week's) to this week's Sunday."""
+        try:
+            week = Week.parse(self.week_id)
+        except ValueError:
+            return None
+        first = Week.parse(self.previous).monday if self.previous else week.monday
+        return first, week.sunday
+
+    def breaks_of(self, row: dict[str, Any]) -> list[DefinitionChange]:
+        """The definition changes a figure (or its change since the previous week) straddles."""
+        span = self.span()
+        if span is None or not self.changes:
+            return []
+        return breaks(self.changes, row["kpi_id"], {row["platform"]} if row["platform"] else None, *span)
 
     def name(self, kpi: str) -> str:
         entry = self.catalogue.get(kpi) or {}
@@ -549,9 +574,15 @@ def _cell(ctx: _Context, row: dict[str, Any] | None, kpi: str, with_meta: bool =
     if not _has_value(row):
         reason = note or ("no value was computed" if row["status"] != "absent" else "no reason recorded")
         return _missing(reason, ctx.notes)
+    changed = ctx.breaks_of(row)
+    if changed:
+        note = "; ".join([*(f"series break: {_platform(c.platform)}: {c.meaning[:1].lower()}{c.meaning[1:].rstrip('.')} "
+                            f"({c.when()}), so this figure or its change mixes two definitions" for c in changed),
+                          *([note] if note else [])])
     inline, number = ctx.notes.place(note)
     return {
         "na": False,
+        "break": bool(changed),
         "text": _fmt_value(row["value"], row["unit"], kpi),
         "range": _range(row, kpi),
         "flagged": row["status"] != "ok",
@@ -895,6 +926,21 @@ def _headline_card(ctx: _Context, kpi: str) -> dict:
             card["lines"].append({"label": "Public posts about the city", "cell": _cell(ctx, row, kpi, with_meta=False),
                                   "where": where})
     return card
+
+
+def _page_breaks(ctx: _Context) -> list[str]:
+    """Each definition change within the span this page compares, once, with the KPIs it touches."""
+    span = ctx.span()
+    if span is None:
+        return []
+    present = set(ctx.by_kpi)
+    lines = []
+    for change in ctx.changes:
+        touched = [k for k in change.affects if k in present]
+        if touched and change.changed_from <= span[1] and change.changed_to >= span[0]:
+            lines.append(f"{_platform(change.platform)} {change.when()}: {change.meaning} "
+                         f"Affected here: {', '.join(touched)}.")
+    return lines
 
 
 def _story(ctx: _Context) -> list[str]:

@@ -16,6 +16,7 @@ from cityimage.settings import Settings
 from cityimage.weeks import Week
 from publish.report import index_headline, missing_exports_of, render_index, render_week, write_report
 from publish.snapshot import partition_path, published_weeks, read_manifest
+from readers.definitions import load_register
 
 
 def write_week_report(settings: Settings, week: Week) -> Path:
@@ -45,7 +46,8 @@ def _write_page(settings: Settings, week_id: str, published: list[str], city: st
     write_kpi_csv(settings.reports / csv_name, kpis)
     page = settings.reports / f"{week_id}.html"
     write_report(page, render_week(week_id, kpis, history, load_catalogue(), read_manifest(root, week_id) or {}, city,
-                                   published=published, top_posts=posts, kpi_csv=csv_name))
+                                   published=published, top_posts=posts, kpi_csv=csv_name,
+                                   definitions=load_register()))
     return page
 
 
