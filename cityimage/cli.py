@@ -12,7 +12,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     import duckdb
     import pyarrow as pa
+
+    from warehouse.compare import RebuildDiff
 
 app = typer.Typer(
     help="cityimage: measure how a city's image travels on overseas social media, week by week.",
@@ -195,7 +197,7 @@ def rebuild(
     _guard(settings, "rebuild", action)
 
 
-def _print_rebuild_diff(diff: Any, weeks: list[str]) -> None:
+def _print_rebuild_diff(diff: RebuildDiff, weeks: list[str]) -> None:
     if diff.is_empty:
         console.print(f"no change: the rebuild equals the live warehouse on {len(weeks)} published week(s)")
         return

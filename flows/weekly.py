@@ -112,7 +112,6 @@ def gate_record(report: Any) -> dict[str, Any]:
         "expectations": len(report.results), "passed": sum(r.success for r in report.results),
         "fallbacks": len(report.fallbacks), "warnings": [warning_record(w) for w in report.warnings],
         "notes": list(report.notes),
-        "data_docs": str(report.data_docs_index) if report.data_docs_index else None,
     }
 
 
@@ -121,7 +120,7 @@ def merge_gate_records(first: dict[str, Any], second: dict[str, Any]) -> dict[st
     return {
         "expectations": first["expectations"] + second["expectations"], "passed": first["passed"] + second["passed"],
         "fallbacks": first["fallbacks"] + second["fallbacks"], "warnings": first["warnings"] + second["warnings"],
-        "notes": first["notes"] + second["notes"], "data_docs": second["data_docs"] or first["data_docs"],
+        "notes": first["notes"] + second["notes"],
     }
 
 
