@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.extracts import SNAPSHOT_TABLES
+from warehouse.readonly import SCRATCH, check_statements, lock_down
 
 
 
@@ -51,6 +52,7 @@ def open_session(snapshot_root: Path) -> tuple[duckdb.DuckDBPyConnection, list[s
     statements = analyst_views(snapshot_root, present)
     for statement in statements if has_manifests else statements[:-1]:
         con.execute(statement)
+    lock_down(con, [snapshot_root])  # the views read the snapshots; nothing else is reachable
     missing = [t for t in SNAPSHOT_TABLES if t not in present] + ([] if has_manifests else ["manifests"])
     return con, missing
 
@@ -77,6 +79,7 @@ def run_query(
     file in between makes the scan fail (or, in principle, misread). With ``snapshot_root``, the
     query is retried until no published file changed while it ran, so results are never torn.
     """
+    check_statements(con, query, SCRATCH)
     for attempt in range(attempts if snapshot_root else 1):
         before = snapshot_fingerprint(snapshot_root) if snapshot_root else None
         try:

@@ -409,16 +409,22 @@ def sql(
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
 ) -> None:
-    """Run a read-only query against the warehouse and print the result (a table, CSV, JSON or Parquet)."""
+    """Run a read-only query against the warehouse and print the result (a table, CSV, JSON or Parquet).
+
+    Only reading statements run, and the session can open no file but the warehouse (warehouse.readonly).
+    """
     import duckdb
 
-    from warehouse.connection import open_reader
+    from warehouse.readonly import NotAllowed, check_statements, open_query_reader
 
     settings = _settings()
     try:
-        with open_reader(settings.warehouse) as con:
+        with open_query_reader(settings.warehouse) as con:
+            check_statements(con, query)
             relation = con.sql(query)  # None for a statement that returns nothing
             result = relation.to_arrow_table() if relation is not None else None
+    except NotAllowed as exc:
+        _fail(str(exc), 2)
     except FileNotFoundError as exc:
         _fail(str(exc), 2)
     except duckdb.IOException as exc:
@@ -570,9 +576,11 @@ def _analyst_print(con: duckdb.DuckDBPyConnection, statement: str, root: Path,
 
     from cityimage.analyst import run_query
 
+    from warehouse.readonly import NotAllowed
+
     try:
         result = run_query(con, statement, root)
-    except duckdb.Error as exc:
+    except (duckdb.Error, NotAllowed) as exc:
         err.print(f"[red]error:[/red] {exc}")
         return False
     if result is not None:

@@ -159,3 +159,45 @@ def test_a_file_url_or_path_names_the_snapshot_folder(tmp_path: Path, monkeypatc
     assert load_settings().snapshots == tmp_path / "plain"
     monkeypatch.delenv("CITYIMAGE_SNAPSHOT_URL")
     assert load_settings().snapshots == tmp_path / "snapshots"
+
+
+def test_the_query_tools_only_read_and_open_no_other_file(tmp_path: Path, monkeypatch) -> None:
+    """The attacks that used to work: writing the warehouse through ATTACH, COPY over a snapshot or to
+    any path, reading the key from /proc/self/environ, undoing the lock with SET."""
+    from cityimage.cli import app
+    from warehouse.connection import open_writer
+
+    _publish(tmp_path / "snapshots", SMALL)
+    warehouse = tmp_path / "warehouse.duckdb"
+    with open_writer(warehouse, "test") as con:
+        con.execute("INSERT INTO kpi_weekly (week_id, kpi_id, kpi_name, scope, role, value, unit, status) "
+                    "VALUES ('2026-W47', 'C1', 'Reply rate', 'role', 'owned', 0.04, 'ratio', 'ok')")
+    monkeypatch.setenv("CITYIMAGE_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", "secret-key-that-must-not-leak-0123")
+    snapshot = tmp_path / "snapshots" / "kpi_weekly" / f"week={WEEK}" / "kpi_weekly.parquet"
+    published = snapshot.read_bytes()
+    runner = CliRunner()
+    attacks = {
+        "analyst": [f"ATTACH '{warehouse}' AS w; DELETE FROM w.kpi_weekly WHERE week_id = '2026-W47'",
+                    f"COPY (SELECT 1 AS x) TO '{snapshot}' (FORMAT parquet)",
+                    f"COPY (SELECT 1) TO '{tmp_path / 'out.csv'}'",
+                    "SELECT * FROM read_text('/proc/self/environ')", "SELECT * FROM glob('/root/*')",
+                    "SET enable_external_access = true", "PRAGMA database_list", "INSTALL httpfs"],
+        "sql": [f"ATTACH '{tmp_path / 'other.duckdb'}' AS o", f"COPY kpi_weekly TO '{tmp_path / 'out.csv'}'",
+                "SELECT * FROM read_text('/proc/self/environ')", "DELETE FROM kpi_weekly", "SET threads = 1"],
+    }
+    for command, queries in attacks.items():
+        for query in queries:
+            args = ["analyst", "--query", query] if command == "analyst" else ["sql", query]
+            result = runner.invoke(app, args)
+            assert result.exit_code in (1, 2), (command, query, result.output)
+            assert "secret-key-that-must-not-leak" not in result.output and "Traceback" not in result.output
+    assert snapshot.read_bytes() == published and not (tmp_path / "out.csv").exists()
+    assert not (tmp_path / "other.duckdb").exists()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("SELECT count(*) FROM kpi_weekly").fetchall() == [(1,)]
+    con.close()
+    # What an analyst does is still possible: reading, and scratch tables in the in-memory session.
+    scratch = runner.invoke(app, ["analyst", "--query", "CREATE TEMP TABLE t AS SELECT * FROM kpi_weekly; SELECT count(*) AS n FROM t"])
+    assert scratch.exit_code == 0, scratch.output
+    assert runner.invoke(app, ["sql", "SELECT count(*) FROM kpi_weekly"]).exit_code == 0
