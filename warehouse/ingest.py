@@ -93,10 +93,13 @@ def discover(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
     """Every export file under the given files or folders, as (file, root) in a stable order."""
     found: list[tuple[Path, Path]] = []
     for path in paths:
-        if path.is_file():
-            found.append((path, path.parent))
+        if path.is_file():  # a file named on the command line is read where it is, through a link too
+            real = path.resolve() if path.is_symlink() else path
+            found.append((real, real.parent))
         elif path.is_dir():
-            found += [(p, path) for p in sorted(path.rglob("*")) if p.is_file() and not _ignored(p, path)]
+            # Links are listed too (never followed): they are refused by name, so the ledger shows them.
+            found += [(p, path) for p in sorted(path.rglob("*"))
+                      if (p.is_symlink() or p.is_file()) and not _ignored(p, path)]
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
     return found
@@ -272,6 +275,8 @@ class Loader:
 
     def plan(self, path: Path, root: Path) -> list[Leaf]:
         """The leaves of one file on disk still to read; everything else is decided at once."""
+        if path.is_symlink() and path != root:
+            return self._refuse_link(path, root)
         stat = path.stat()
         key = str(path.resolve())
         name = str(path.relative_to(root)) if path != root else path.name
@@ -284,6 +289,17 @@ class Loader:
         leaves = self._plan_source(source_for(path, root, data, self.ctx.profile, self.companions), digest)
         self.stats.append(_StatRow(key, stat.st_size, stat.st_mtime_ns, digest, is_archive(data), range(first, self._seq)))
         return leaves
+
+    def _refuse_link(self, path: Path, root: Path) -> list[Leaf]:
+        """A symbolic link in a folder is not followed: it could name any file on the machine (its
+        first line would reach the ledger's message) or a folder outside the inbox. It is refused
+        by name; the ledger keys it by the hash of its own path and target, not of what it points to."""
+        target = os.readlink(path)
+        name = str(path.relative_to(root))
+        digest = sha256(f"symlink\0{name}\0{target}".encode())
+        source = source_for(path, root, b"", self.ctx.profile)
+        message = (f"{name}: a symbolic link (to {target}) is not followed; copy the export itself into the inbox")
+        return [] if digest in self.planned else [Leaf(self._take_seq(), source, digest, message)]
 
     def _plan_source(self, source: SourceFile, digest: str) -> list[Leaf]:
         if digest in self.loaded:

@@ -293,3 +293,24 @@ def test_the_product_writes_csv_only_where_cells_are_escaped() -> None:
         and str(p.relative_to(root)) not in CSV_WRITERS
     ]
     assert offenders == [], f"the product now writes CSV ({offenders}): escape =,+,-,@,tab,CR there and test it"
+
+
+def test_symbolic_links_in_the_inbox_are_refused_by_name_and_never_followed(lab: Lab) -> None:
+    """A link to /etc/passwd used to be read (its first line reached the ledger); a linked folder was
+    skipped without a trace. Both are refused by name now, and the rest of the drop loads."""
+    import os
+
+    from flows.stages import ingest
+
+    drop = lab.drop("x/" + X_NAME, x_csv(2))
+    os.symlink("/etc/passwd", drop / "x" / "passwd.csv")
+    os.symlink("/etc", drop / "linked_account")
+
+    outcomes = {f.name: f for f in ingest(lab.settings, [drop]).files}
+
+    assert outcomes["x/" + X_NAME].status == "loaded"
+    for name, target in (("x/passwd.csv", "/etc/passwd"), ("linked_account", "/etc")):
+        assert outcomes[name].status == "refused" and f"symbolic link (to {target}) is not followed" in outcomes[name].message
+    messages = " ".join(m or "" for (m,) in lab.query("SELECT message FROM ops_file_ledger"))
+    assert "root:" not in messages  # nothing of /etc/passwd was read
+    assert lab.query("SELECT count(*) FROM ops_file_ledger WHERE status = 'refused'") == [(2,)]
