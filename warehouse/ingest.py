@@ -14,6 +14,7 @@ load is not read at all (``ops_file_stat``; the ``trust_file_stat`` setting turn
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import uuid
@@ -27,6 +28,7 @@ import polars as pl
 
 from cityimage.faults import fault
 from cityimage.profile import PLATFORMS, CityProfile
+from cityimage.settings import SettingsError
 from readers import registry as formats
 from readers.archive import expand_archive, is_archive
 from readers.base import ReadError, ReadResult, Reject, SourceFile
@@ -84,6 +86,31 @@ class IngestContext:
     trust_file_stat: bool = True
     batch_files: int = 500
     batch_bytes: int = BATCH_BYTES
+
+
+class KeyMismatch(SettingsError):
+    """The pseudonymisation key is not the one the warehouse's pseudonyms were made with."""
+
+
+def key_fingerprint(key: bytes) -> str:
+    return hmac.new(key, b"cityimage/key-fingerprint/v1", hashlib.sha256).hexdigest()[:16]
+
+
+def check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """Record the key's fingerprint on the first load; refuse a load under any other key.
+
+    Under another key every author already loaded would get a second pseudonym and the reply, spam
+    and sentiment figures that follow authors would split silently."""
+    rows = con.execute("SELECT fingerprint FROM ops_key_fingerprint").fetchall()
+    mine = key_fingerprint(key)
+    if not rows:
+        con.execute("INSERT INTO ops_key_fingerprint VALUES (?, now())", [mine])
+    elif rows[0][0] != mine:
+        raise KeyMismatch(
+            f"CITYIMAGE_AUTHOR_KEY is not the key this warehouse's pseudonyms were made with (fingerprint "
+            f"{rows[0][0]}, this key {mine}): loading under it would give every known author a second "
+            "pseudonym. Use the original key, or run `cityimage rebuild --apply` to pseudonymise everything "
+            "again under the new one.")
 
 
 # -- discovery ---------------------------------------------------------------------------------
@@ -262,6 +289,7 @@ class Loader:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, ctx: IngestContext) -> None:
         self.con, self.ctx = con, ctx
+        check_key(con, ctx.author_key)
         self.summary = start_load(con)
         self.loaded = {d for (d,) in con.execute("SELECT file_sha256 FROM ops_file_ledger WHERE status = 'loaded'").fetchall()}
         self.settled = _settled_stats(con) if ctx.trust_file_stat else {}

@@ -128,3 +128,21 @@ def test_nothing_starts_without_the_key(tmp_path: Path, command: list[str]) -> N
     assert done.returncode in (2, 3), done.stderr
     assert "CITYIMAGE_AUTHOR_KEY" in done.stderr
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_a_load_under_another_key_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    """Under a new key every author already loaded would get a second pseudonym: refuse, name the way out."""
+    from pydantic import SecretStr
+
+    from flows import stages
+    from tests.resilience.hostile import FIRST_ID, X_NAME, Lab, x_csv
+    from warehouse.ingest import KeyMismatch
+
+    lab = Lab(tmp_path)
+    lab.load(X_NAME, x_csv(2))
+    before = lab.query("SELECT count(*) FROM ops_file_ledger")
+    other = lab.settings.model_copy(update={"author_key": SecretStr("a-different-key-0123456789abcdef")})
+    with pytest.raises(KeyMismatch, match="not the key this warehouse's pseudonyms were made with.*cityimage rebuild"):
+        stages.ingest(other, [lab.drop("later/" + X_NAME, x_csv(2, start=FIRST_ID + 50))])
+    assert lab.query("SELECT count(*) FROM ops_file_ledger") == before
+    lab.load("again/" + X_NAME, x_csv(1, start=FIRST_ID + 90))  # the original key still loads
