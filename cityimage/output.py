@@ -14,12 +14,13 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:  # pyarrow is imported where a file is written: `cityimage --help` stays quick
+    import pyarrow as pa
 
 
 #: A cell starting with one of these is a formula to a spreadsheet; a comment can start with any of them.
@@ -79,6 +80,8 @@ def write_result(result: pa.Table, fmt: Format, output: Path | None = None, cons
 
 def _write_file(result: pa.Table, fmt: Format, path: Path) -> None:
     if fmt is Format.parquet:
+        import pyarrow.parquet as pq
+
         pq.write_table(result, path)
         return
     columns, rows = result.column_names, _rows(result)
