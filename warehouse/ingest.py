@@ -343,7 +343,9 @@ class Loader:
             except ReadError as exc:
                 error = str(exc)
             else:
-                return [leaf for member in members for leaf in self._plan_source(member, sha256(member.data))]
+                if members:
+                    return [leaf for member in members for leaf in self._plan_source(member, sha256(member.data))]
+                error = f"{source.name}: the archive holds no file to load"  # refused by name, not skipped unseen
         self.planned.add(digest)
         return [Leaf(self._take_seq(), source, digest, error)]
 

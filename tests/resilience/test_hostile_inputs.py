@@ -243,6 +243,8 @@ def _encrypted(data: bytes) -> bytes:
     ("nested archive", build_zip({"inner.zip": build_zip({X_NAME: x_csv(2)})}), "itself an archive"),
     ("encrypted member", _encrypted(build_zip({X_NAME: x_csv(2)})), "encrypted"),
     ("truncated zip", build_zip({X_NAME: x_csv(50)})[:-40], ""),
+    ("empty zip", build_zip({}), "holds no file to load"),
+    ("only a folder and Finder litter", build_zip({"exports/": b"", "__MACOSX/._x.csv": b"x"}), "holds no file to load"),
 ])
 def test_hostile_archives_are_refused_and_load_nothing(lab: Lab, tmp_path: Path, label: str, data: bytes, match: str) -> None:
     staged_before = lab.query("SELECT count(*) FROM stg_post")
