@@ -973,9 +973,9 @@ def _largest_move(ctx: _Context) -> str | None:
         row, _ = _headline_row(ctx.rows, kpi, "owned")
         if row is None:
             continue
-        delta = _delta(row, ctx.prev.get(_key(row)), kpi, ctx.previous)
         prev = ctx.prev.get(_key(row))
-        if delta is None or delta["tone"] == "flat" or prev is None:
+        delta = _delta(row, prev, kpi, ctx.previous)
+        if delta is None or delta["tone"] == "flat":
             continue
         scale = max(abs(prev["value"]), 1e-9)
         size = abs(row["value"] - prev["value"]) / scale
