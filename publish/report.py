@@ -24,7 +24,6 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -33,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cityimage.weeks import Week
 from publish import charts
-from readers.definitions import DefinitionChange, breaks
+from readers.definitions import DefinitionChange
 from transforms.model import KPI_COLUMNS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -196,17 +195,19 @@ def render_week(
     ``published``: every published week, for the links to the previous and next reports;
     ``top_posts``: the week's ``fct_post`` extract, for the most engaging owned and benchmark posts;
     ``kpi_csv``: the file name of the week's KPI table as CSV, linked beside the page;
-    ``definitions``: the register of metric definition changes (``readers.definitions``), whose
-    changes within the span compared mark each affected figure as a series break.
+    ``definitions``: the register of metric definition changes (``readers.definitions``): a figure
+    whose row names one in ``series_break``, or whose previous week's row does, is marked as a series
+    break with the change told in words.
     """
-    now_rows = [r for r in _rows(kpis) if r["week_id"] in (week_id, None)]
-    hist_rows = _rows(history)
+    catalogue, changes = _catalogue(catalogue), tuple(definitions)
+    now_rows = [r for r in _rows(_with_series_breaks(kpis, catalogue, changes)) if r["week_id"] in (week_id, None)]
+    hist_rows = _rows(_with_series_breaks(history, catalogue, changes))
     if now_rows and not any(r["week_id"] == week_id for r in hist_rows):
         hist_rows += [dict(r, week_id=week_id) for r in now_rows]  # a history that stops short of this week
     weeks = sorted({r["week_id"] for r in hist_rows if r["week_id"] and r["week_id"] <= week_id})
     previous = max((w for w in weeks if w < week_id), default=None)
     prev_index = {_key(r): r for r in hist_rows if r["week_id"] == previous} if previous else {}
-    ctx = _Context(week_id, previous, now_rows, prev_index, _catalogue(catalogue), changes=tuple(definitions))
+    ctx = _Context(week_id, previous, now_rows, prev_index, catalogue, changes=changes)
 
     sections = []
     for section in SECTIONS:
@@ -364,22 +365,11 @@ class _Context:
         for row in self.rows:
             self.by_kpi.setdefault(row["kpi_id"], []).append(row)
 
-    def span(self) -> tuple[date, date] | None:
-        """The days this week's figures and their changes cover: the previous week's Monday (or this
-        week's) to this week's Sunday."""
-        try:
-            week = Week.parse(self.week_id)
-        except ValueError:
-            return None
-        first = Week.parse(self.previous).monday if self.previous else week.monday
-        return first, week.sunday
-
     def breaks_of(self, row: dict[str, Any]) -> list[DefinitionChange]:
-        """The definition changes a figure (or its change since the previous week) straddles."""
-        span = self.span()
-        if span is None or not self.changes:
-            return []
-        return breaks(self.changes, row["kpi_id"], {row["platform"]} if row["platform"] else None, *span)
+        """The definition changes a figure straddles (its row's ``series_break``), and its change since the
+        previous week (the previous row's too)."""
+        named = _break_ids(row) | _break_ids(self.prev.get(_key(row)))
+        return [c for c in self.changes if c.definition in named]
 
     def name(self, kpi: str) -> str:
         entry = self.catalogue.get(kpi) or {}
@@ -398,6 +388,27 @@ def _catalogue(catalogue: Any) -> dict[str, dict]:
     if not isinstance(catalogue, dict):
         return {}
     return {str(k): v for k, v in catalogue.items() if isinstance(v, dict)}
+
+
+def _break_ids(row: dict[str, Any] | None) -> set[str]:
+    return {part.strip() for part in ((row or {}).get("series_break") or "").split(",") if part.strip()}
+
+
+def _with_series_breaks(frame: pl.DataFrame, catalogue: dict[str, dict],
+                        changes: tuple[DefinitionChange, ...]) -> pl.DataFrame:
+    """KPI rows of a snapshot published before rows named their series breaks, given them by the same
+    rule (``transforms.kpis.series_break``); newer rows are kept as published."""
+    if "series_break" in frame.columns or not changes or frame.height == 0:
+        return frame
+    from transforms.kpis import series_break
+
+    def named(row: dict[str, Any]) -> str | None:
+        entry = catalogue.get(row["kpi_id"])
+        if entry is None or row.get("value") is None:
+            return None
+        return series_break(changes, {"id": row["kpi_id"], **entry}, row.get("platform"), Week.parse(row["week_id"]))
+
+    return frame.with_columns(pl.Series("series_break", [named(r) for r in frame.to_dicts()], dtype=pl.String))
 
 
 def _rows(frame: pl.DataFrame | None) -> list[dict[str, Any]]:
@@ -929,18 +940,14 @@ def _headline_card(ctx: _Context, kpi: str) -> dict:
 
 
 def _page_breaks(ctx: _Context) -> list[str]:
-    """Each definition change within the span this page compares, once, with the KPIs it touches."""
-    span = ctx.span()
-    if span is None:
-        return []
-    present = set(ctx.by_kpi)
-    lines = []
-    for change in ctx.changes:
-        touched = [k for k in change.affects if k in present]
-        if touched and change.changed_from <= span[1] and change.changed_to >= span[0]:
-            lines.append(f"{_platform(change.platform)} {change.when()}: {change.meaning} "
-                         f"Affected here: {', '.join(touched)}.")
-    return lines
+    """Each definition change a figure of this page (or its change since the previous week) straddles,
+    once, with the KPIs it touches."""
+    touched: dict[str, set[str]] = {}
+    for row in ctx.rows:
+        for change in ctx.breaks_of(row):
+            touched.setdefault(change.definition, set()).add(row["kpi_id"])
+    return [f"{_platform(c.platform)} {c.when()}: {c.meaning} Affected here: {', '.join(sorted(touched[c.definition]))}."
+            for c in ctx.changes if c.definition in touched]
 
 
 def _story(ctx: _Context) -> list[str]:

@@ -53,7 +53,7 @@ def _write_page(settings: Settings, week_id: str, published: list[str], city: st
 
 #: The KPI table's columns in the CSV beside each report, in the snapshot's order (unit included).
 KPI_CSV_COLUMNS = ("week_id", "kpi_id", "kpi_name", "scope", "platform", "account_key", "role", "dimension",
-                   "value", "unit", "numerator", "denominator", "n", "status", "note")
+                   "value", "unit", "numerator", "denominator", "n", "status", "note", "series_break")
 
 
 def write_kpi_csv(path: Path, kpis: pl.DataFrame) -> Path:

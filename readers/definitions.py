@@ -47,6 +47,8 @@ def load_register() -> tuple[DefinitionChange, ...]:
             raise ValueError(f"{REGISTER_FILE}: change {i}: changed_from and changed_to must be dates (YYYY-MM-DD)")
         if entry["changed_to"] < entry["changed_from"]:
             raise ValueError(f"{REGISTER_FILE}: change {i}: changed_to is before changed_from")
+        if any(c.definition == entry["definition"] for c in changes):
+            raise ValueError(f"{REGISTER_FILE}: change {i}: definition {entry['definition']!r} is listed twice")
         changes.append(DefinitionChange(entry["platform"], entry["metric"], entry["definition"], entry["changed_from"],
                                         entry["changed_to"], entry["meaning"], tuple(entry["affects"])))
     return tuple(changes)

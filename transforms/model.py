@@ -60,4 +60,5 @@ KPI_COLUMNS: dict[str, pl.DataType] = {
     "note": pl.String(),
     "value_low": pl.Float64(),   # C1, C5, D3: the value's range under the classifiers' measured error
     "value_high": pl.Float64(),
+    "series_break": pl.String(),  # metric definition changes (ids) the figure's inputs straddle, or null
 }

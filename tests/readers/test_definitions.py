@@ -29,22 +29,48 @@ def test_breaks_are_found_by_kpi_platform_and_days() -> None:
     assert [c.platform for c in breaks(changes, "A3", None, date(2024, 6, 3), date(2024, 6, 16))] == ["x"]
 
 
-def test_a_figure_across_a_change_is_marked_and_its_neighbours_are_not() -> None:
-    week, before = "2025-W46", "2025-W45"  # 10-16 November 2025: Facebook's followers change on the 15th
-    rows = [row("A2", 0.01, week=week, platform="facebook", account="fb"),
+def _a2_weeks(broken: str | None) -> pl.DataFrame:
+    """A2 on Facebook and Instagram in 2025-W45 and W46 (10-16 November 2025: Facebook's followers change
+    on the 15th); the W46 Facebook row names ``broken`` as its series break, as compute_kpis writes it."""
+    week, before = "2025-W46", "2025-W45"
+    rows = [row("A2", 0.01, week=week, platform="facebook", account="fb") | {"series_break": broken},
             row("A2", 0.02, week=week, platform="instagram", account="ig"),
             row("A2", 0.005, week=before, platform="facebook", account="fb"),
             row("A2", 0.02, week=before, platform="instagram", account="ig")]
-    kpis = frame(rows)
-    html = render_week(week, kpis.filter(pl.col("week_id") == week), kpis, CATALOGUE, MANIFEST, CITY,
+    return frame(rows)
+
+
+def _render(kpis: pl.DataFrame, week: str = "2025-W46") -> str:
+    return render_week(week, kpis.filter(pl.col("week_id") == week), kpis, CATALOGUE, MANIFEST, CITY,
                        definitions=load_register())
+
+
+def test_a_figure_whose_row_names_a_break_is_marked_and_its_neighbours_are_not() -> None:
+    html = _render(_a2_weeks("facebook-page-follows"))
     assert '<div class="breaks">' in html
     banner = text_of(html.split('<div class="breaks">')[1].split("</div>")[0])
     assert "Facebook on 2025-11-15: Facebook replaced page_fans" in banner and "Affected here: A2." in banner
     text = block_text(html, "A2")
     assert "series break: Facebook: facebook replaced page_fans" in text
     assert html.count('class="break"') == 2  # the Facebook row only, and the legend
-    later = render_week("2025-W48", frame([row("A2", 0.01, week="2025-W48", platform="facebook")]),
-                        frame([row("A2", 0.01, week="2025-W48", platform="facebook")]), CATALOGUE, MANIFEST, CITY,
-                        definitions=load_register())
-    assert '<div class="breaks">' not in later and "series break:" not in block_text(later, "A2")
+
+
+def test_the_report_trusts_the_row_not_its_own_reading_of_the_register() -> None:
+    html = _render(_a2_weeks(None))  # the same weeks, but the KPI stage found no break
+    assert '<div class="breaks">' not in html and "series break:" not in block_text(html, "A2")
+
+
+def test_the_change_since_a_week_that_broke_is_marked_too() -> None:
+    rows = [row("A2", 0.01, week="2025-W46", platform="facebook") | {"series_break": "facebook-page-follows"},
+            row("A2", 0.012, week="2025-W47", platform="facebook")]
+    html = _render(frame(rows), "2025-W47")
+    assert html.count('class="break"') == 3  # the legend, the headline card and the table's row
+    assert "series break: Facebook" in text_of(html)
+
+
+def test_a_snapshot_published_before_rows_named_breaks_gets_them_by_the_kpi_stage_rule() -> None:
+    html = _render(_a2_weeks(None).drop("series_break"))
+    assert "series break: Facebook: facebook replaced page_fans" in block_text(html, "A2")
+    assert html.count('class="break"') == 2
+    later = frame([row("A2", 0.01, week="2025-W48", platform="facebook")]).drop("series_break")
+    assert "series break:" not in block_text(_render(later, "2025-W48"), "A2")

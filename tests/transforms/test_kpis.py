@@ -309,3 +309,31 @@ def test_every_query_in_the_kpi_docs_runs_on_a_published_week(tmp_path: Path) ->
         if relation is not None:
             relation.fetchall()
     assert con.sql("SELECT count(*) FROM kpi").fetchall() == [(frame.height,)]
+
+
+# -- series breaks -----------------------------------------------------------------------------------------
+
+
+def test_a_row_whose_inputs_straddle_a_definition_change_names_it() -> None:
+    from datetime import date
+
+    from readers.definitions import DefinitionChange
+
+    def change(definition: str, platform: str, day: date, affects: tuple[str, ...]) -> DefinitionChange:
+        return DefinitionChange(platform, "m", definition, day, day, "a change", affects)
+
+    changes = (change("yt-in-week", "youtube", date(2026, 11, 18), ("A1", "A4")),
+               # ten days after W47: within A4's 14 days of engagements at 7 days, outside A1's week
+               change("yt-after", "youtube", date(2026, 12, 2), ("A1", "A4")),
+               change("x-in-week", "x", date(2026, 11, 18), ("A1",)))
+    frame = compute_kpis(rich_facts(), W47, ZONE, [], changes=changes)
+    assert pick(frame, "A4", role="owned", platform="youtube")["series_break"] == "yt-in-week, yt-after"
+    assert pick(frame, "A1", account="x:ichongqing_")["series_break"] == "x-in-week"
+    assert pick(frame, "A1", role="owned")["series_break"] == "yt-in-week, x-in-week"  # across platforms: any
+    assert pick(frame, "A1", role="benchmark", platform="x")["series_break"] == "x-in-week"
+    assert pick(frame, "A1", account="youtube:ichongqing")["series_break"] == "yt-in-week"
+    unaffected = frame.filter(~pl.col("kpi_id").is_in(["A1", "A4"]))
+    assert unaffected["series_break"].null_count() == unaffected.height
+    absent = frame.filter(pl.col("value").is_null())
+    assert absent.height and absent["series_break"].null_count() == absent.height  # no figure, nothing mixed
+    assert run(rich_facts())["series_break"].null_count() == run(rich_facts()).height  # the shipped register: none in W47

@@ -17,6 +17,7 @@ the formulas live in one module per family:
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
 
@@ -24,12 +25,13 @@ import polars as pl
 import yaml
 
 from cityimage.weeks import Week
+from readers.definitions import DefinitionChange, breaks, load_register
 from transforms.kpis import a_performance, b_content, c_dialogue, d_received, e_video, f_reach
 from transforms.kpis.base import Context, Group, Out, absent
 from transforms.kpis.error import ClassifierQuality, load_quality
 from transforms.model import KPI_COLUMNS, Facts
 
-__all__ = ["compute_kpis", "load_catalogue", "REGISTRY", "SORT_KEY"]
+__all__ = ["compute_kpis", "load_catalogue", "series_break", "REGISTRY", "SORT_KEY"]
 
 REGISTRY = [*a_performance.KPIS, *b_content.KPIS, *c_dialogue.KPIS, *d_received.KPIS, *e_video.KPIS, *f_reach.KPIS]
 """(kpi_id, function, groups) for every KPI, in catalogue order."""
@@ -52,29 +54,51 @@ def load_catalogue() -> dict[str, dict]:
             raise ValueError(f"{CATALOGUE_FILE}: entry {entry.get('id', '?')} lacks {sorted(missing)}")
         if entry["id"] in catalogue:
             raise ValueError(f"{CATALOGUE_FILE}: {entry['id']} is listed twice")
+        span = entry.get("input_days", {})
+        if set(span) - {"before", "after"} or not all(isinstance(v, int) and v >= 0 for v in span.values()):
+            raise ValueError(f"{CATALOGUE_FILE}: {entry['id']}: input_days takes before and after, whole days >= 0")
         catalogue[entry["id"]] = entry
     return catalogue
 
 
+def input_span(entry: dict, week: Week) -> tuple[date, date]:
+    """The days a KPI's figure for ``week`` reads: the week, widened by the catalogue's ``input_days``."""
+    span = entry.get("input_days", {})
+    return week.monday - timedelta(days=span.get("before", 0)), week.sunday + timedelta(days=span.get("after", 0))
+
+
+def series_break(changes: tuple[DefinitionChange, ...], entry: dict, platform: str | None, week: Week) -> str | None:
+    """The definitions (ids, comma-separated) of the metric changes a figure's inputs straddle, or None.
+
+    A cross-platform row (``platform`` None) straddles a change of any platform.
+    """
+    met = breaks(changes, entry["id"], {platform} if platform else None, *input_span(entry, week))
+    return ", ".join(c.definition for c in met) or None
+
+
 def compute_kpis(facts: Facts, week: Week, zone: ZoneInfo, keywords: list[tuple[str, str | None]],
-                 quality: ClassifierQuality | None = None) -> pl.DataFrame:
+                 quality: ClassifierQuality | None = None,
+                 changes: tuple[DefinitionChange, ...] | None = None) -> pl.DataFrame:
     """Every KPI of the catalogue for ``week`` (ISO week in ``zone``), per account and rolled up per role.
 
     ``quality``: the classifiers' measured precision and recall the C1, C5 and D3 intervals come from
     (default: the shipped models' ``evaluation.json``; ``transforms.kpis.error.NONE`` for no intervals).
+    ``changes``: the register of metric definitions (default: the shipped one); a row whose inputs meet a
+    change names it in ``series_break``, so no figure mixes two definitions without saying so.
     """
     catalogue = load_catalogue()
+    changes = load_register() if changes is None else changes
     ctx = Context(facts, week, zone, keywords, catalogue, load_quality() if quality is None else quality)
     rows: list[dict] = []
     for kpi_id, function, groups in REGISTRY:
         if kpi_id not in catalogue:
             raise KeyError(f"{kpi_id} is computed but not in {CATALOGUE_FILE}")
         entry = catalogue[kpi_id]
-        produced = [_row(week, kpi_id, entry["name"], group, out) for group in groups(ctx) for out in function(ctx, group)]
+        produced = [_row(week, entry, group, out, changes) for group in groups(ctx) for out in function(ctx, group)]
         if not produced:
             # Every KPI is present in every snapshot, if only to say why it cannot be computed.
             reason = f"no account registered for the roles this KPI covers ({entry.get('reported_for', 'see the catalogue')})"
-            produced = [_row(week, kpi_id, entry["name"], Group("role", "owned", None, None, ()), absent(reason, entry["unit"]))]
+            produced = [_row(week, entry, Group("role", "owned", None, None, ()), absent(reason, entry["unit"]), changes)]
         rows += produced
     frame = pl.DataFrame(rows, schema=KPI_COLUMNS, orient="row") if rows else pl.DataFrame(schema=KPI_COLUMNS)
     duplicates = frame.group_by(SORT_KEY).len().filter(pl.col("len") > 1)
@@ -83,11 +107,11 @@ def compute_kpis(facts: Facts, week: Week, zone: ZoneInfo, keywords: list[tuple[
     return frame.sort(SORT_KEY, nulls_last=True, maintain_order=True)
 
 
-def _row(week: Week, kpi_id: str, name: str, group: Group, out: Out) -> dict:
+def _row(week: Week, entry: dict, group: Group, out: Out, changes: tuple[DefinitionChange, ...]) -> dict:
     return {
         "week_id": week.id,
-        "kpi_id": kpi_id,
-        "kpi_name": name,
+        "kpi_id": entry["id"],
+        "kpi_name": entry["name"],
         "scope": group.scope,
         "platform": group.platform,
         "account_key": group.account_key,
@@ -102,4 +126,5 @@ def _row(week: Week, kpi_id: str, name: str, group: Group, out: Out) -> dict:
         "note": out.note,
         "value_low": out.value_low,
         "value_high": out.value_high,
+        "series_break": series_break(changes, entry, group.platform, week) if out.value is not None else None,
     }
