@@ -99,7 +99,8 @@ class ReadResult:
     skips: list[Skip] = field(default_factory=list)
     exported_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
-    #: the export's own column headers (CSV exports), compared with the previous export's for drift
+    #: the export's own column headers (CSV), or the metric paths of its items (API responses,
+    #: ``readers.graph_json.metric_paths``), compared with the previous export's for drift
     source_columns: tuple[str, ...] = ()
 
     @property

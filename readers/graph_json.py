@@ -125,6 +125,50 @@ def paging_fields(doc: object) -> set[str]:
     return set()
 
 
+#: How deep :func:`metric_paths` looks into an item: YouTube's ``snippet.topLevelComment.snippet.likeCount``.
+_METRIC_DEPTH = 4
+
+
+def metric_paths(items: Iterable[dict]) -> tuple[str, ...]:
+    """The dotted paths of the counts the items carry, and of the objects holding them (``statistics.``).
+
+    What schema drift compares between two API responses of one format: a platform adds, renames or
+    drops a metric (X's ``public_metrics.impression_count`` arrived in 2023) where a CSV would change a
+    header. Counts are integers or digit strings under a key that is no id; lists are not entered (their
+    items are other entities). A holding object is listed with a trailing dot, so a count that vanished
+    with its whole object (Facebook leaves ``shares`` out of a post nobody shared) is told apart from one
+    that vanished from an object still there.
+    """
+    found: set[str] = set()
+
+    def visit(node: dict, prefix: str, depth: int) -> None:
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict) and depth < _METRIC_DEPTH:
+                before = len(found)
+                visit(value, f"{path}.", depth + 1)
+                if len(found) > before:
+                    found.add(f"{path}.")
+            elif _is_count(key, value):
+                found.add(path)
+
+    for item in items:
+        visit(item, "", 1)
+    return tuple(sorted(found))
+
+
+#: Integers that are no metric: pictures' sizes (thumbnails, attachments).
+_NOT_METRICS = frozenset({"height", "width"})
+
+
+def _is_count(key: str, value: object) -> bool:
+    if key == "id" or key.endswith(("_id", "Id", "_ids", "Ids")) or key in _NOT_METRICS:
+        return False
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, str) and value.isdigit() and len(value) < 16)
+
+
 def dig(item: object, path: str) -> object:
     """The value at a dotted path (``reactions.summary.total_count``), None where any step is absent."""
     for step in path.split("."):
@@ -202,9 +246,10 @@ class JsonFormat(ExportFormat):
         outcomes: list[ReadResult | ReadError | None] = [None] * len(sources)
         frames: list[pl.DataFrame] = []
         counts: dict[int, int] = {}
+        metrics: dict[int, tuple[str, ...]] = {}
         for i, source in enumerate(sources):
             try:
-                rows = self._records_of(source)
+                rows, metrics[i] = self._records_of(source)
             except ReadError as exc:
                 outcomes[i] = exc
                 continue
@@ -219,18 +264,20 @@ class JsonFormat(ExportFormat):
                 own = [replace(r, source_row=r.source_row % _BATCH_STRIDE) for r in rejects
                        if r.source_row // _BATCH_STRIDE == i]
                 try:
-                    outcomes[i] = self._result(sources[i], rows_read, part, own)
+                    outcomes[i] = self._result(sources[i], rows_read, part, own, metrics[i])
                 except ReadError as exc:
                     outcomes[i] = exc
         return [o for o in outcomes if o is not None]
 
-    def _records_of(self, source: SourceFile) -> list[Record]:
+    def _records_of(self, source: SourceFile) -> tuple[list[Record], tuple[str, ...]]:
+        """The file's flat records, and the metric paths its items carry (:func:`metric_paths`)."""
         docs = load_documents(source)
         if not self.matches(docs):
             raise ReadError(f"{source.name}: not a {self.description}")
-        return self.records(docs, source)
+        return self.records(docs, source), metric_paths(all_items(docs))
 
-    def _result(self, source: SourceFile, rows_read: int, typed: pl.DataFrame, rejects: list[Reject]) -> ReadResult:
+    def _result(self, source: SourceFile, rows_read: int, typed: pl.DataFrame, rejects: list[Reject],
+                metrics: tuple[str, ...]) -> ReadResult:
         exported_at = api_exported_at(source, typed, [f.target for f in self.fields if f.kind == "instant"])
         shaped = self.shape(typed, source).with_columns(exported_at=pl.lit(exported_at, UTC_INSTANT))
         result = ReadResult(
@@ -239,6 +286,7 @@ class JsonFormat(ExportFormat):
             tables={self.entity: select_entity_columns(self.entity, shaped)},
             rejects=rejects,
             exported_at=exported_at,
+            source_columns=metrics,
         )
         result.check_accounting()
         return result

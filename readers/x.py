@@ -40,6 +40,7 @@ from readers.base import (
 )
 from readers.csv_layout import CsvLayout, Shaped
 from readers.entities import UTC_INSTANT
+from readers.graph_json import metric_paths
 
 TWITTER_EPOCH_MS = 1288834974657
 _HANDLE_IN_URL = r"https?://(?:www\.)?(?:x|twitter)\.com/([^/]+)/status/"
@@ -430,7 +431,8 @@ class XApiV2(ExportFormat):
         pages = _load_pages(source)
         users = _includes(pages, "users", "id", "username")
         media = _includes(pages, "media", "media_key", "type")
-        records = [_tweet_record(t, users, media) for page in pages for t in _page_tweets(page)]
+        tweets = [t for page in pages for t in _page_tweets(page)]
+        records = [_tweet_record(t, users, media) for t in tweets]
         typed, rejects = self._typed(records)
         typed, skips = _drop_duplicates(typed)
         exported_at = _retrieved_at(pages) or (end_of_day_utc(source.date_hint) if source.date_hint else None)
@@ -448,6 +450,7 @@ class XApiV2(ExportFormat):
             skips=skips,
             exported_at=exported_at,  # type: ignore[arg-type]
             notes=[f"{len(errors)} API error entries (not tweets): {'; '.join(errors[:5])}"] if errors else [],
+            source_columns=metric_paths(t for t in tweets if isinstance(t, dict)),
         )
         result.check_accounting()
         return result

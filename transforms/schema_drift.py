@@ -16,15 +16,26 @@ def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+def _holder(column: str) -> str | None:
+    """The object holding an API response's metric path (``statistics.`` for ``statistics.viewCount``)."""
+    return column.rsplit(".", 1)[0] + "." if "." in column.rstrip(".") else None
+
+
 def drift_note(previous_file: str, previous: Sequence[str], current: Sequence[str]) -> str | None:
     """One sentence naming what changed against ``previous_file``'s columns, or None when nothing did.
 
     Headers compare case- and space-insensitively: a re-export that only changes their case is no drift.
+    An API response's columns are metric paths with their holding objects (``statistics.``, see
+    ``readers.graph_json.metric_paths``): the objects are never named themselves, and a metric gone
+    with its whole object (a post nobody shared has no ``shares``) is no drift; one gone from an object
+    that is still there is.
     """
     before = {_norm(c): c for c in previous if c.strip()}
     after = {_norm(c): c for c in current if c.strip()}
-    appeared = [after[k] for k in after if k not in before]
-    vanished = [before[k] for k in before if k not in after]
+    dropped_holders = {k for k in before if k.endswith(".") and k not in after}
+    appeared = [after[k] for k in after if k not in before and not k.endswith(".")]
+    vanished = [before[k] for k in before
+                if k not in after and not k.endswith(".") and _holder(k) not in dropped_holders]
     if not appeared and not vanished:
         return None
     parts = []
