@@ -145,3 +145,21 @@ def test_index_loads_without_errors(pages: tuple[Path, Path], tmp_path: Path) ->
     result = _screenshot(index, tmp_path / "index-1280.png", tmp_path, "1280,900")
     errors = [line for line in result.stderr.splitlines() if CONSOLE_ERRORS.search(line)]
     assert errors == [], "\n".join(errors)
+
+
+def _printed_pages(page: Path, pdf: Path, tmp_path: Path) -> int:
+    """How many pages Chromium prints ``page`` on, through the report's print stylesheet."""
+    result = _chromium(f"--print-to-pdf={pdf}", "--no-pdf-header-footer", "--virtual-time-budget=5000", page.as_uri(),
+                       profile=tmp_path / f"profile-{pdf.stem}")
+    assert pdf.is_file() and pdf.read_bytes()[:5] == b"%PDF-", f"nothing printed: {result.stderr[-2000:]}"
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf.read_bytes()))
+
+
+def test_the_headlines_print_on_two_pages(pages: tuple[Path, Path], tmp_path: Path) -> None:
+    page, _ = pages
+    html = page.read_text(encoding="utf-8")
+    end = html.index("</section>", html.index('<section id="headline">')) + len("</section>")
+    headlines = tmp_path / "headlines.html"
+    headlines.write_text(html[:end] + "</div></body></html>", encoding="utf-8")  # the page up to its headlines
+    assert _printed_pages(headlines, tmp_path / "headlines.pdf", tmp_path) <= 2
+    assert _printed_pages(page, tmp_path / "whole.pdf", tmp_path) > 2  # the rest follows on later pages
