@@ -415,14 +415,15 @@ def sql(
     """
     import duckdb
 
-    from warehouse.readonly import NotAllowed, check_statements, open_query_reader
+    from warehouse.readonly import NotAllowed, check_statements, interruptible, open_query_reader
 
     settings = _settings()
     try:
         with open_query_reader(settings.warehouse) as con:
             check_statements(con, query)
-            relation = con.sql(query)  # None for a statement that returns nothing
-            result = relation.to_arrow_table() if relation is not None else None
+            result = interruptible(con, lambda: _arrow(con.sql(query)))
+    except KeyboardInterrupt:
+        _fail("query cancelled", 130)
     except NotAllowed as exc:
         _fail(str(exc), 2)
     except FileNotFoundError as exc:
@@ -434,6 +435,11 @@ def sql(
         _fail(f"query failed: {exc}", 1)
     if result is not None:
         _write(result, fmt, output)
+
+
+def _arrow(relation: duckdb.DuckDBPyRelation | None) -> pa.Table | None:
+    """A query's rows as Arrow; None for a statement that returns nothing."""
+    return relation.to_arrow_table() if relation is not None else None
 
 
 def _write(result: pa.Table, fmt: Format, output: Path | None) -> None:
@@ -580,6 +586,8 @@ def _analyst_print(con: duckdb.DuckDBPyConnection, statement: str, root: Path,
 
     try:
         result = run_query(con, statement, root)
+    except duckdb.InterruptException:  # Ctrl-C at the prompt, which says "query cancelled" itself
+        return False
     except (duckdb.Error, NotAllowed) as exc:
         err.print(f"[red]error:[/red] {exc}")
         return False

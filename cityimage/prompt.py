@@ -14,6 +14,8 @@ from typing import Callable
 
 import duckdb
 
+from warehouse.readonly import interruptible
+
 HISTORY = Path(os.environ.get("CITYIMAGE_HISTORY_FILE", "~/.cityimage_history")).expanduser()
 KEYWORDS = ("SELECT", "FROM", "WHERE", "GROUP BY", "ORDER BY", "LIMIT", "JOIN", "LEFT JOIN", "USING", "HAVING",
             "DESCRIBE", "SUMMARIZE", "COUNT", "SUM", "AVG", "DISTINCT", "AS", "AND", "OR", "NOT", "NULL", "WITH")
@@ -111,7 +113,6 @@ def repl(con: duckdb.DuckDBPyConnection, run: Callable[[str], bool], say: Callab
 def _run_cancellable(con: duckdb.DuckDBPyConnection, run: Callable[[str], bool], statement: str,
                      say: Callable[[str], None]) -> None:
     try:
-        run(statement)
+        interruptible(con, lambda: run(statement))
     except KeyboardInterrupt:
-        con.interrupt()
         say("query cancelled")

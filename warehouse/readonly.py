@@ -12,15 +12,20 @@ memory and die with it.
 
 from __future__ import annotations
 
+import signal
+import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import duckdb
 
 READING = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 SCRATCH = READING | {duckdb.StatementType.CREATE, duckdb.StatementType.INSERT, duckdb.StatementType.DROP,
                      duckdb.StatementType.UPDATE, duckdb.StatementType.DELETE}
+
+
+T = TypeVar("T")
 
 
 class NotAllowed(ValueError):
@@ -56,3 +61,45 @@ def open_query_reader(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def interruptible(con: duckdb.DuckDBPyConnection, call: Callable[[], T]) -> T:
+    """``call()`` (a query on ``con``) run so that Ctrl-C stops it: KeyboardInterrupt once it has stopped.
+
+    While DuckDB executes, the calling thread is inside C++ code where Python's SIGINT handler cannot
+    run, and DuckDB's own check for it does not fire in a locked-down session or once ``readline`` is
+    loaded: the query would run on for hours. So the query runs in a worker thread and this one waits
+    with a SIGINT handler of its own that asks DuckDB to stop (``interrupt()``, made to be called from
+    another thread). Not Python's KeyboardInterrupt while the worker runs: raised in this thread, it
+    ends the worker thread inside DuckDB and leaves the connection busy for good.
+    """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        return call()
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+    signalled: list[int] = []
+
+    def work() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # handed to the calling thread, raised there
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name="interruptible-query", daemon=True)
+    previous = signal.signal(signal.SIGINT, lambda number, frame: signalled.append(number))
+    try:
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.1)
+            if signalled:
+                con.interrupt()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if signalled:
+        raise KeyboardInterrupt
+    if failure:
+        error = failure.pop()
+        # A DuckDB error says all in its message; its frames would keep the failed result, and so the
+        # connection, busy until they are collected (closing it would then fail).
+        raise error.with_traceback(None) if isinstance(error, duckdb.Error) else error
+    return outcome[0]
