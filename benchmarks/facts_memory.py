@@ -98,11 +98,11 @@ def _insert(entity: str, expressions: dict[str, str], what: str, source: str) ->
 
     The column set comes from the entity declaration, so the benchmark follows the staging schema.
     """
+    from cityimage.tables import TABLES
     from readers.entities import ENTITIES
-    from warehouse.schema import LINEAGE_COLUMNS, sql_type
 
     table = ENTITIES[entity]
-    declared = {name: sql_type(dtype) for name, dtype in table.columns.items()} | LINEAGE_COLUMNS
+    declared = {c.name: c.type for c in TABLES[table.table].columns}
     unknown = set(expressions) - set(declared)
     if unknown:
         raise ValueError(f"{what}: not staging columns: {sorted(unknown)}")

@@ -98,7 +98,8 @@ def build_warehouse(path: Path, rows: int) -> None:
 
 def handwritten_query() -> tuple[str, list[Any]]:
     """The comment suite's checks as one aggregate query: one column per check, the count of failing rows."""
-    from expectations.checks import ID_PATTERNS, PLATFORMS
+    from cityimage.vocabulary import PLATFORMS
+    from expectations.checks import ID_PATTERNS
     from expectations.suites import FUTURE_TOLERANCE
 
     limit = NOW + FUTURE_TOLERANCE

@@ -11,10 +11,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cityimage.vocabulary import PLATFORMS
 from readers.registry import FORMATS
 
 Platform = Literal["facebook", "instagram", "youtube", "x", "tiktok"]
-PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube", "x", "tiktok")
 Role = Literal["owned", "benchmark", "media", "public"]
 
 

@@ -20,11 +20,6 @@ Severity = Literal["critical", "warning"]
 CRITICAL: Severity = "critical"
 WARNING: Severity = "warning"
 
-PLATFORMS = ("facebook", "instagram", "youtube", "x", "tiktok")
-ROLES = ("owned", "benchmark", "media", "public")
-FORMATS = ("image", "carousel", "video", "short_video", "live", "text")
-SEARCH_TYPES = ("web", "image", "video", "news", "discover", "googleNews")
-SEARCH_DIMENSIONS = ("query", "page", "country", "device", "appearance", "date")
 LEDGER_STATUSES = ("loaded", "refused")
 
 # Each platform's id shapes, as DuckDB (RE2) regular expressions. Warnings only: platforms change id

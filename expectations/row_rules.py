@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from cityimage.tables import TABLES
 from expectations.direct import ident
 from expectations.suites import FUTURE_TOLERANCE
-from expectations.suites import stg_account_day, stg_post
 from readers.entities import ENTITIES
 
 STAGE = "validation"
@@ -63,7 +63,7 @@ def _future(entity: str, column: str) -> RowRule:
 ROW_RULES: tuple[RowRule, ...] = (
     _missing("post", "platform", "a post must name its platform"),
     _missing("post", "post_id", "a post must carry its id"),
-    *_negative("post", stg_post.COUNTS),
+    *_negative("post", TABLES["stg_post"].counts),
     _future("post", "published_at"),
     _missing("comment", "platform", "a comment must name its platform"),
     _missing("comment", "comment_id", "a comment must carry its id"),
@@ -72,7 +72,7 @@ ROW_RULES: tuple[RowRule, ...] = (
     _future("comment", "created_at"),
     _missing("account_day", "platform", "an account-day must name its platform"),
     _missing("account_day", "day", "an account-day must name its day"),
-    *_negative("account_day", stg_account_day.COUNTS),
+    *_negative("account_day", TABLES["stg_account_day"].counts),
     _future("account_day", "day"),
     _missing("audience", "platform", "an audience row must name its platform"),
     _missing("audience", "dimension", "an audience row must name its dimension"),

@@ -195,7 +195,8 @@ def _spool_comment_facts(con: duckdb.DuckDBPyConnection, writer: duckdb.DuckDBPy
     with closing(_frames(comments.read(con, (*FACT_COLUMNS, *comments.OUTCOMES)))) as batches:
         for batch in batches:
             outcomes = batch.select("platform", "comment_id", *comments.OUTCOMES)
-            insert_frame(writer, spool, comment_facts(link(batch.select(FACT_COLUMNS)), first, outcomes))
+            insert_frame(writer, spool, comment_facts(link(batch.select(FACT_COLUMNS)), first, outcomes),
+                         shaped_as="fct_comment")
             rows += batch.height
     return classified, rows
 
@@ -224,7 +225,7 @@ def _spool(writer: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -
     swap copies them with one statement per table.
     """
     writer.execute(f"CREATE OR REPLACE TEMP TABLE {_spool_of(table)} AS SELECT * FROM {table} LIMIT 0")
-    insert_frame(writer, _spool_of(table), frame)
+    insert_frame(writer, _spool_of(table), frame, shaped_as=table)
     return frame.height
 
 

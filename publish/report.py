@@ -30,6 +30,7 @@ from typing import Any, Iterable
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from cityimage import vocabulary
 from cityimage.weeks import Week
 from publish import charts
 from readers.definitions import DefinitionChange
@@ -78,9 +79,7 @@ class Present:
     gap: str | None = None           # a KPI whose rows give this one's gap column (C1 ← C6)
 
 
-THEMES = ("culture", "food", "scenery", "economy", "livelihood", "infrastructure", "event", "other")
-FORMATS = ("image", "photo", "carousel", "album", "video", "short", "reel", "live", "text", "link", "other")
-LYNCH = ("path", "edge", "district", "node", "landmark")
+THEMES = (*vocabulary.THEMES, vocabulary.NO_THEME)
 
 PRESENT: dict[str, Present] = {
     "A1": Present(better=0),
@@ -91,7 +90,7 @@ PRESENT: dict[str, Present] = {
     "A6": Present(),
     "B1": Present(better=0, order=THEMES),
     "B2": Present(overall="Culture resonance"),
-    "B3": Present(better=0, overall="Diversity (entropy, 0 to 1)", order=("entropy", "diversity") + FORMATS),
+    "B3": Present(better=0, overall="Diversity (entropy, 0 to 1)", order=("entropy", "diversity", *vocabulary.FORMATS)),
     "B4": Present(overall="Video lift"),
     "C1": Present(gap="C6"),
     "C2": Present(),
@@ -102,7 +101,7 @@ PRESENT: dict[str, Present] = {
     "D1": Present(),
     "D2": Present(better=0, rank=True, numbered=True),
     "D3": Present(signed=True, overall="Net sentiment"),
-    "D4": Present(better=0, overall="Coverage (elements with 5 % or more)", order=("coverage",) + LYNCH),
+    "D4": Present(better=0, overall="Coverage (elements with 5 % or more)", order=("coverage", *vocabulary.LYNCH_ELEMENTS)),
     "D5": Present(overall="Travel intent"),
     "E1": Present(),
     "E2": Present(),

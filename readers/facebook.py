@@ -17,6 +17,8 @@ from datetime import date, datetime
 
 import polars as pl
 
+from cityimage.tables import UTC_INSTANT
+from cityimage.vocabulary import VIDEO_FORMATS
 from readers.base import (
     Col,
     ExportFormat,
@@ -38,11 +40,11 @@ from readers.base import (
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.entities import UTC_INSTANT
 from readers.graph_json import Field, JsonFormat, Record, as_text, dig, page_items, paging_edge, paging_fields
 
 META_ZONE = "America/Los_Angeles"
-VIDEO_FORMATS = ("video", "short_video", "live")
+# A livestream is a video too where Insights reports video metrics.
+_WITH_VIDEO_METRICS = (*VIDEO_FORMATS, "live")
 
 # Keyword → canonical format, first match wins: Meta localizes its post-type labels.
 _FORMAT_WORDS = (
@@ -168,7 +170,7 @@ class FacebookInsightsPosts(CsvLayout):
 
 def _legacy_video_metrics(columns: list[str]) -> dict[str, pl.Expr]:
     """Video metrics for video posts only (a photo's "0 ms" length is not a length), in seconds."""
-    is_video = pl.col("format").is_in(VIDEO_FORMATS)
+    is_video = pl.col("format").is_in(_WITH_VIDEO_METRICS)
 
     def col(name: str) -> pl.Expr:
         return pl.col(name) if name in columns else pl.lit(None, pl.Int64)

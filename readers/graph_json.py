@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlparse
 
 import polars as pl
 
+from cityimage.tables import UTC_INSTANT
 from readers.base import (
     ExportFormat,
     Kind,
@@ -34,7 +35,6 @@ from readers.base import (
     select_entity_columns,
     type_columns,
 )
-from readers.entities import UTC_INSTANT
 
 FieldKind = Kind | Literal["instant", "iso_duration"]
 Record = dict[str, object]

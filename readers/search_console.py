@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import polars as pl
 
+from cityimage.tables import UTC_INSTANT
 from readers.base import (
     Col,
     ReadError,
@@ -36,7 +37,6 @@ from readers.base import (
     tabulate_csv,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.entities import UTC_INSTANT
 
 _METRICS = (
     Col("clicks", ("Clicks",), "count", required=True),

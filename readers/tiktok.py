@@ -19,9 +19,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
+from cityimage.tables import UTC_INSTANT
 from readers.base import Col, ReadError, Reject, SourceFile, decode_text, end_of_day_utc, select_entity_columns
 from readers.csv_layout import CsvLayout, Shaped
-from readers.entities import UTC_INSTANT
 
 _MONTH_DAY_FORMATS = ("%B %d %Y", "%d %B %Y", "%b %d %Y", "%d %b %Y")
 _VIDEO_LINK = r"tiktok\.com/@([^/?#\s\"]+)/video/(\d+)"

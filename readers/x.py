@@ -21,6 +21,7 @@ from typing import Iterable
 
 import polars as pl
 
+from cityimage.tables import UTC_INSTANT
 from readers.base import (
     Col,
     ExportFormat,
@@ -39,7 +40,6 @@ from readers.base import (
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.entities import UTC_INSTANT
 from readers.graph_json import metric_paths
 
 TWITTER_EPOCH_MS = 1288834974657

@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
+from cityimage.tables import UTC_INSTANT
 from readers.base import (
     Col,
     ExportFormat,
@@ -37,7 +38,6 @@ from readers.base import (
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.entities import UTC_INSTANT
 from readers.graph_json import Field, JsonFormat, Record, all_items, dig, page_items
 
 WATCH_URL = "https://www.youtube.com/watch?v="

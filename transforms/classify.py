@@ -35,6 +35,7 @@ import yaml
 
 import numpy as np
 
+from cityimage.vocabulary import LYNCH_ELEMENTS, SENTIMENTS, THEMES
 from transforms import language as language_mod
 from transforms import sentiment as sentiment_mod
 from transforms import textmodel
@@ -43,12 +44,9 @@ from transforms.textmodel import CommentModels, load_comment_models
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 LEXICON_FILES = ("themes", "labels", "acts", "sentiment", "gazetteer", "modifiers", "normalization")
 
-THEMES: tuple[str, ...] = ("culture", "food", "scenery", "economy", "livelihood", "infrastructure", "events")
 ACTS: tuple[str, ...] = (
     "question", "praise", "travel_intent", "complaint", "spam", "spam_sales", "spam_contact",
 )
-LYNCH_ELEMENTS: tuple[str, ...] = ("paths", "edges", "districts", "nodes", "landmarks")
-SENTIMENTS: tuple[str, ...] = ("positive", "neutral", "negative", "not_rated")
 LANGUAGE_KEYS = frozenset(language_mod.LANGUAGES) | {"any"}
 
 _KEY = re.compile(r"^[a-z0-9_]+$")

@@ -18,10 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
+from cityimage.vocabulary import LYNCH_ELEMENTS, NO_THEME, SENTIMENTS, THEMES
 from transforms.classify import (
-    LYNCH_ELEMENTS,
-    SENTIMENTS,
-    THEMES,
     Lexicons,
     classify_comments,
     classify_posts,
@@ -169,7 +167,7 @@ def evaluate(lexicons: Lexicons | None = None, *, split: str | None = None,
         truth=pl.when(pl.col("themes").list.len() == 0).then(other).otherwise("themes"),
         pred=pl.when(pl.col("pred_themes").list.len() == 0).then(other).otherwise("pred_themes"),
     )
-    rows += _multi_label("theme", themes["truth"], themes["pred"], [*THEMES, "other"])
+    rows += _multi_label("theme", themes["truth"], themes["pred"], [*THEMES, NO_THEME])
     label_classes = sorted(set(posts["labels"].explode().drop_nulls().to_list()) | set(
         posts["pred_labels"].explode().drop_nulls().to_list()))
     rows += _multi_label("label", posts["labels"], posts["pred_labels"], label_classes)

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from cityimage.profile import CityProfile
+from cityimage.tables import table
 from transforms.classify import Lexicons, classify_comments, classify_posts
 from transforms.model import Facts
 
@@ -250,13 +251,7 @@ def _post_facts(posts: pl.DataFrame, profile: CityProfile, lexicons: Lexicons, z
             snapshots=pl.col("__snapshots").cast(pl.Int32),
             classification_rules=pl.col("rules"),
         )
-        .select(
-            "platform", "post_id", "account_key", "role", "published_at", "published_week", "format", "language",
-            "themes", "labels", "places", "lynch_elements", "is_city_mention", "asset_key", "title", "text", "post_url",
-            "duration_s", "impressions", "reach", "views", "likes", "comments", "shares", "quotes", "saves",
-            "engagements", "avg_pct_viewed", "avg_watch_time_s", "is_live", "latest_exported_at", "snapshots",
-            "classification_rules",
-        )
+        .select(table("fct_post").names)
     )
 
 
@@ -272,10 +267,7 @@ def post_metric_snapshots(stg_post: pl.DataFrame, posts: pl.DataFrame) -> pl.Dat
             age_days=(pl.col("exported_at") - pl.col("__published")).dt.total_seconds() / 86400.0,
             engagements=engagements(),
         )
-        .select(
-            "platform", "post_id", "account_key", "exported_at", "age_days", "impressions", "reach", "views",
-            "likes", "comments", "shares", "quotes", "saves", "engagements", "source_file_sha256",
-        )
+        .select(table("fct_post_metric_snapshot").names)
         .sort(key)
     )
 
@@ -359,12 +351,7 @@ def comment_facts(links: pl.DataFrame, first: pl.DataFrame, classified: pl.DataF
         )
         .with_columns(is_replied_7d=(pl.col("first_reply_hours") <= REPLY_WINDOW_HOURS).fill_null(False),
                       classification_rules=pl.col("rules"))
-        .select(
-            "platform", "comment_id", "post_id", "parent_comment_id", "post_account_key", "author_key",
-            "is_by_post_account", "is_top_level", "created_at", "created_week", "text", "language", "sentiment",
-            "sentiment_score", "is_spam", "is_question", "is_praise", "is_travel_intent", "is_complaint", "is_hidden",
-            "first_reply_at", "first_reply_hours", "is_replied_7d", "classification_rules",
-        )
+        .select(table("fct_comment").names)
         .sort(["platform", "comment_id"])
     )
 
@@ -384,8 +371,7 @@ def dim_account(profile: CityProfile, fct_post: pl.DataFrame, authors: pl.DataFr
             "city": [a.city for a in profile.accounts],
             "is_registered": [True] * len(profile.accounts),
         },
-        schema={"account_key": pl.String, "platform": pl.String, "account_id": pl.String, "account_handle": pl.String,
-                "role": pl.String, "city": pl.String, "is_registered": pl.Boolean},
+        schema=table("dim_account").schema,
     )
     seen = (
         pl.concat([fct_post.select("account_key", "platform"), authors.select("account_key", "platform")])
@@ -411,8 +397,7 @@ def _mentions(fct_post: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:
     ).select("post_id", "platform", "sentiment", "is_spam")
     return (
         public.join(tone, on=["platform", "post_id"], how="left")
-        .select("platform", "post_id", "account_key", "published_at", "published_week", "language", "labels", "places",
-                "lynch_elements", "sentiment", "is_spam", "text")
+        .select(table("fct_mention").names)
         .sort(["platform", "post_id"])
     )
 
@@ -426,8 +411,7 @@ def _livestreams(fct_post: pl.DataFrame, posts: pl.DataFrame, zone: ZoneInfo) ->
     return (
         live.with_columns(started_at=started, ended_at=pl.col("live_ended_at"), duration_s=duration)
         .with_columns(week_id=_week_of("started_at", zone))
-        .select("platform", "post_id", "account_key", "started_at", "ended_at", "week_id", "duration_s", "views",
-                "peak_concurrent_viewers", "avg_concurrent_viewers", "avg_watch_time_s", "likes", "comments")
+        .select(table("fct_livestream").names)
         .sort(["platform", "post_id"])
     )
 
@@ -435,7 +419,7 @@ def _livestreams(fct_post: pl.DataFrame, posts: pl.DataFrame, zone: ZoneInfo) ->
 def _follower_days(stg: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     keyed = _resolve(stg, accounts, "account_id", "account_handle", "account_key").drop("account_key_role")
     latest = _latest(keyed.drop("account_id", "account_handle", "account_key_hint"), ["account_key", "platform", "day"])
-    return latest.select("account_key", "platform", "day", "followers", "followers_gained", "followers_lost", "views")
+    return latest.select(table("fct_follower_day").names)
 
 
 def _audience(stg: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
@@ -444,10 +428,9 @@ def _audience(stg: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     latest = _latest(
         keyed.drop("account_id", "account_handle"), ["account_key", "platform", "post_id", "value", "window_start", "window_end"]
     )
-    return latest.select("account_key", "platform", "post_id", pl.col("value").alias("country"), "window_start",
-                         "window_end", "views", "share")
+    return latest.rename({"value": "country"}).select(table("fct_audience_country").names)
 
 
 def _search(stg: pl.DataFrame) -> pl.DataFrame:
     latest = _latest(stg, ["property", "dimension", "value", "window_start", "window_end"])
-    return latest.select("property", "dimension", "value", "window_start", "window_end", "clicks", "impressions", "ctr", "position")
+    return latest.select(table("fct_search_query").names)

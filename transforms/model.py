@@ -1,6 +1,6 @@
 """The frames the KPIs are computed from: one field per ``dim_``/``fct_`` table of the warehouse.
 
-Columns and grains are those of ``warehouse/migrations/0002_facts_and_kpis.sql``; the flow reads the
+Columns and grains are those of the table catalogue (``cityimage/tables.yaml``); the flow reads the
 tables into this container, the KPI functions read only from it, so they stay pure and testable on
 small hand-built frames.
 """
@@ -11,17 +11,9 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
-FACT_TABLES = (
-    "dim_account",
-    "fct_post",
-    "fct_post_metric_snapshot",
-    "fct_comment",
-    "fct_mention",
-    "fct_livestream",
-    "fct_follower_day",
-    "fct_audience_country",
-    "fct_search_query",
-)
+from cityimage.tables import table, tables_of
+
+FACT_TABLES: tuple[str, ...] = tuple(t.name for t in tables_of("dimension", "fact"))
 
 
 @dataclass(frozen=True)
@@ -42,23 +34,5 @@ class Facts:
         assert tuple(f.name for f in fields(self)) == FACT_TABLES
 
 
-KPI_COLUMNS: dict[str, pl.DataType] = {
-    "week_id": pl.String(),
-    "kpi_id": pl.String(),
-    "kpi_name": pl.String(),
-    "scope": pl.String(),        # account | role
-    "platform": pl.String(),     # null for a cross-platform roll-up
-    "account_key": pl.String(),  # null for a role roll-up
-    "role": pl.String(),
-    "dimension": pl.String(),    # theme, format, label, bucket, keyword … or null
-    "value": pl.Float64(),
-    "numerator": pl.Float64(),
-    "denominator": pl.Float64(),
-    "n": pl.Int64(),
-    "unit": pl.String(),         # ratio | count | hours | pp | score | index
-    "status": pl.String(),       # ok | flagged | absent
-    "note": pl.String(),
-    "value_low": pl.Float64(),   # C1, C5, D3: the value's range under the classifiers' measured error
-    "value_high": pl.Float64(),
-    "series_break": pl.String(),  # metric definition changes (ids) the figure's inputs straddle, or null
-}
+KPI_COLUMNS: dict[str, pl.DataType] = table("kpi_weekly").schema
+"""The columns and types of a KPI row, as the table catalogue declares ``kpi_weekly``."""

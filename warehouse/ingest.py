@@ -27,8 +27,9 @@ import duckdb
 import polars as pl
 
 from cityimage.faults import fault
-from cityimage.profile import PLATFORMS, CityProfile
+from cityimage.profile import CityProfile
 from cityimage.settings import SettingsError
+from cityimage.vocabulary import PLATFORMS
 from readers import registry as formats
 from readers.archive import expand_archive, is_archive
 from readers.base import ReadError, ReadResult, Reject, SourceFile

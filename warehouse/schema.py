@@ -1,9 +1,10 @@
-"""The warehouse schema: SQL migrations for operations, facts and KPIs; staging from the entities.
+"""The warehouse schema: the table catalogue's tables, and SQL migrations for the operations tables.
 
-Migrations in ``warehouse/migrations`` are applied in order on connect and recorded in
-``ops_schema_migration``; a released migration never changes. Staging tables are declared once, in
-``readers/entities.py``, and evolved additively here (a new entity column becomes a new nullable
-table column), so readers and the warehouse cannot drift apart.
+Staging, dimension, fact and KPI tables are declared once, in ``cityimage/tables.yaml``: a new
+warehouse gets them from the catalogue's DDL, an older one gains the columns added since (empty) and
+the catalogue's current comments. The operations tables (``ops_*``, ``stg_quarantine``) are the
+pipeline's own diary: ``warehouse/migrations`` creates and evolves them, applied in order on connect
+and recorded in ``ops_schema_migration``; a released migration never changes.
 """
 
 from __future__ import annotations
@@ -11,39 +12,19 @@ from __future__ import annotations
 from importlib import resources
 
 import duckdb
-import polars as pl
 
-from readers.entities import ENTITIES, Entity
+from cityimage.tables import TABLES, Table
 
-LINEAGE_COLUMNS = {
-    "source_row": "BIGINT",
-    "source_format": "VARCHAR",
-    "source_file_sha256": "VARCHAR",
-    "load_id": "VARCHAR",
-}
-LINEAGE_DOCS = {
-    "source_row": "row or record number in the source file (1 = first data row)",
-    "source_format": "detected export format",
-    "source_file_sha256": "SHA-256 of the source file's bytes (see ops_file_ledger)",
-    "load_id": "the load that wrote the row (see ops_load)",
-}
+#: How DuckDB names a catalogue type in duckdb_columns(), where it differs from the catalogue's spelling.
+_DUCKDB_SPELLING = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 
 
-def sql_type(dtype: pl.DataType) -> str:
-    """DuckDB type for a Polars dtype used in entity declarations."""
-    if isinstance(dtype, pl.Datetime):
-        return "TIMESTAMPTZ"
-    if isinstance(dtype, pl.List):
-        return f"{sql_type(dtype.inner)}[]"
-    names = {pl.String: "VARCHAR", pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.Boolean: "BOOLEAN", pl.Date: "DATE"}
-    for polars_type, name in names.items():
-        if dtype == polars_type:
-            return name
-    raise TypeError(f"no DuckDB type for {dtype}")
+class SchemaMismatch(RuntimeError):
+    """A warehouse column's type differs from the catalogue's: a change that needs a migration."""
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations and staging evolutions; returns what was applied."""
+    """Apply pending migrations, then bring the catalogue's tables in line; returns what was applied."""
     if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'ops_schema_migration'").fetchall():
         con.execute(
             "CREATE TABLE ops_schema_migration ("
@@ -61,36 +42,60 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         con.execute("INSERT INTO ops_schema_migration (version) VALUES (?)", [name])
         con.execute("COMMIT")
         applied.append(name)
-    applied += [f"{entity.table}.{col}" for entity in ENTITIES.values() for col in _evolve(con, entity)]
-    return applied
+    return applied + conform_tables(con)
 
 
 def _migration_files() -> list[str]:
     return [p.name for p in resources.files("warehouse.migrations").iterdir() if p.name.endswith(".sql")]
 
 
-def _evolve(con: duckdb.DuckDBPyConnection, entity: Entity) -> list[str]:
-    """Create the entity's staging table, or add the columns it gained since; never drop or retype."""
-    existing = {
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [entity.table]
-        ).fetchall()
-    }
-    wanted = {name: sql_type(dtype) for name, dtype in entity.columns.items()} | LINEAGE_COLUMNS
-    docs = entity.docs | LINEAGE_DOCS
-    if not existing:
-        columns = ", ".join(f'"{name}" {kind}' for name, kind in wanted.items())
-        con.execute(f"CREATE TABLE {entity.table} ({columns})")
-        con.execute(f"COMMENT ON TABLE {entity.table} IS {_quote('Staging, ' + entity.grain + '. Metrics as of exported_at; lineage in source_* and load_id.')}")
-        added = list(wanted)
-    else:
-        added = [name for name in wanted if name not in existing]
-        for name in added:
-            con.execute(f'ALTER TABLE {entity.table} ADD COLUMN "{name}" {wanted[name]}')
-    for name in added:
-        con.execute(f'COMMENT ON COLUMN {entity.table}."{name}" IS {_quote(docs[name])}')
-    return added if existing else []
+def conform_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create each catalogue table that is missing, add the columns it gained, refresh changed comments.
+
+    Never drops or retypes: a column whose type differs is an error (``SchemaMismatch``). Returns the
+    columns added to existing tables, as ``table.column``. One transaction: all or nothing.
+    """
+    found: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for table_name, column, data_type, comment in con.execute(
+            "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() WHERE schema_name = 'main'").fetchall():
+        found.setdefault(table_name, {})[column] = (data_type, comment)
+    table_comments = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main'").fetchall())
+    statements, added = [], []
+    for table in TABLES.values():
+        existing = found.get(table.name)
+        if existing is None:
+            statements.append(table.ddl())
+            existing = {}
+        else:
+            _check_types(table, existing)
+        for column in table.columns:
+            if column.name not in existing and found.get(table.name) is not None:
+                statements.append(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type}")
+                added.append(f"{table.name}.{column.name}")
+            if existing.get(column.name, (None, None))[1] != column.doc:
+                statements.append(f"COMMENT ON COLUMN {table.name}.{column.name} IS {_quote(column.doc)}")
+        if table_comments.get(table.name) != table.comment:
+            statements.append(f"COMMENT ON TABLE {table.name} IS {_quote(table.comment)}")
+    if statements:
+        con.execute("BEGIN")
+        try:
+            for statement in statements:
+                con.execute(statement)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    return added
+
+
+def _check_types(table: Table, existing: dict[str, tuple[str, str | None]]) -> None:
+    for column in table.columns:
+        if column.name in existing:
+            have, want = existing[column.name][0], _DUCKDB_SPELLING.get(column.type, column.type)
+            if have != want:
+                raise SchemaMismatch(
+                    f"{table.name}.{column.name} is {have} in this warehouse but {column.type} in the table catalogue "
+                    "(cityimage/tables.yaml): a type change needs a migration in warehouse/migrations")
 
 
 def _quote(text: str) -> str:

@@ -25,12 +25,12 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from cityimage.profile import CityProfile, load_profile
+from cityimage.vocabulary import PLATFORMS
 from cityimage.settings import DEFAULT_PROFILE
 from cityimage.weeks import Week
 
 UTC = timezone.utc
 CONTENT_PATH = Path(__file__).with_name("content.yaml")
-PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube", "x", "tiktok")
 TWITTER_EPOCH_MS = 1288834974657
 ACTS = ("praise", "question", "intent", "complaint", "neutral", "spam")
 # Hours for a post's metrics to reach 63 % of their final value, per platform.

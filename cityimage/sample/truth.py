@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cityimage.sample.files import EmittedFile
-from cityimage.sample.model import PLATFORMS, Account, Comment, Post, World, split_whole
+from cityimage.sample.model import Account, Comment, Post, World, split_whole
 from cityimage.sample import write_search_console
+from cityimage.vocabulary import PLATFORMS
 
 SEVEN_DAYS = timedelta(days=7)
 GENERATOR_VERSION = 1

@@ -13,8 +13,9 @@ from importlib import import_module
 from typing import Callable, Literal
 from zoneinfo import ZoneInfo
 
+from cityimage.tables import TABLES, Table
 from cityimage.weeks import Week
-from expectations.checks import Check
+from expectations.checks import CRITICAL, WARNING, Check, between, in_set, non_negative, not_in_future, not_null, unique
 
 Layer = Literal["staging", "operations", "facts"]
 
@@ -43,24 +44,51 @@ class SuiteContext:
 
 @dataclass(frozen=True)
 class Suite:
-    """The checks of one table. ``index_columns`` identify a failing row in the examples."""
+    """The checks of one table. ``index_columns`` identify a failing row in the examples; ``catalogue``:
+    the table catalogue's checks come first (off only for a suite that tests one check alone)."""
 
     table: str
     layer: Layer
     build: Callable[[SuiteContext], list[Check]] = field(compare=False)
     index_columns: tuple[str, ...] = ()
+    catalogue: bool = True
 
     @property
     def name(self) -> str:
         return self.table
 
     def checks(self, ctx: SuiteContext) -> list[Check]:
-        checks = self.build(ctx)
+        """The checks the table catalogue implies (:func:`catalogue_checks`), then the suite's own."""
+        generic = catalogue_checks(TABLES[self.table], ctx) if self.catalogue and self.table in TABLES else []
+        checks = generic + self.build(ctx)
         ids = [c.id for c in checks]
         duplicated = sorted({i for i in ids if ids.count(i) > 1})
         if duplicated:
             raise ValueError(f"suite {self.name}: check ids must be unique, repeated: {duplicated}")
         return checks
+
+
+def catalogue_checks(table: Table, ctx: SuiteContext) -> list[Check]:
+    """What the table catalogue declares of ``table``, as checks: its key unique (within an export file
+    for staging), allowed values, ranges and instants not in the future; and, in staging, where the
+    DDL does not enforce it, columns that are never null. A column marked ``warn`` warns instead."""
+    key = (*table.key, "source_file_sha256") if table.lineage else table.key
+    checks = [unique(key, CRITICAL, table.grain)] if key else []
+    for column in table.columns:
+        severity = WARNING if column.warn else CRITICAL
+        if not column.nullable and table.layer == "staging":
+            checks.append(not_null(column.name, CRITICAL, f"{column.name} is never null: {column.doc}"))
+        if column.allowed:
+            checks.append(in_set(column.name, column.allowed, severity))
+        if column.max == "now":
+            limit = ctx.future_limit.date() if column.type == "DATE" else ctx.future_limit
+            checks.append(not_in_future(column.name, limit, severity))
+        high = None if column.max == "now" else column.max
+        if column.name in table.counts and high is None:
+            checks.append(non_negative(column.name, severity))
+        elif column.min is not None or high is not None:
+            checks.append(between(column.name, column.min, high, severity))
+    return checks
 
 
 TABLE_MODULES = (

@@ -1,22 +1,11 @@
-"""Pieces several suites share: key checks, count checks and the week-over-week volume query."""
+"""Pieces several suites share: id shapes and the week-over-week volume query (the table catalogue gives the rest)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from expectations.checks import (
-    CRITICAL,
-    ID_PATTERNS,
-    WARNING,
-    Check,
-    id_pattern,
-    no_rows,
-    non_negative,
-    not_null,
-    unique,
-)
+from expectations.checks import ID_PATTERNS, WARNING, Check, id_pattern, no_rows
 from expectations.suites import SuiteContext
-from readers.entities import Entity
 
 # A week whose row count falls below half, or rises above twice, the mean of the trailing weeks
 # that had rows is flagged. Judged only once at least MIN_HISTORY_WEEKS of the 4 trailing weeks had rows.
@@ -26,26 +15,6 @@ TRAILING_WEEKS = 4
 MIN_HISTORY_WEEKS = 2
 
 STAGING_INDEX = ("source_file_sha256", "source_row")
-
-
-def staging_key_checks(entity: Entity, required: tuple[str, ...]) -> list[Check]:
-    """Natural key unique per source file; the key's id columns and the lineage never null."""
-    checks = [not_null(col, CRITICAL, f"{col} is part of the {entity.name}'s identity") for col in required]
-    checks += [
-        not_null("source_file_sha256", CRITICAL, "every staged row names the file it came from"),
-        not_null("load_id", CRITICAL, "every staged row names the load that wrote it"),
-        not_null("exported_at", CRITICAL, "metrics are snapshots: the instant they were true is known"),
-        unique(
-            (*entity.key, "source_file_sha256"),
-            CRITICAL,
-            f"one row per {', '.join(entity.key)} within one export file",
-        ),
-    ]
-    return checks
-
-
-def counts_non_negative(columns: tuple[str, ...]) -> list[Check]:
-    return [non_negative(col) for col in columns]
 
 
 def id_patterns(column: str, kind: str) -> list[Check]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from transforms.classify import LYNCH_ELEMENTS, THEMES
+from cityimage.vocabulary import LYNCH_ELEMENTS, THEMES
 from transforms.evaluate import (
     ACT_COLUMNS,
     EVALUATION_DIR,

@@ -20,32 +20,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from cityimage.weeks import Week
+from cityimage.tables import TABLES
 from transforms.kpis import REGISTRY, SORT_KEY, compute_kpis, load_catalogue
 from transforms.model import FACT_TABLES, KPI_COLUMNS, Facts
 
 # -- helpers -------------------------------------------------------------------------------------------
 
-MIGRATION = Path(__file__).resolve().parents[2] / "warehouse" / "migrations" / "0002_facts_and_kpis.sql"
-SQL_TYPES = {
-    "VARCHAR": pl.String(), "BIGINT": pl.Int64(), "INTEGER": pl.Int32(), "DOUBLE": pl.Float64(), "BOOLEAN": pl.Boolean(),
-    "DATE": pl.Date(), "TIMESTAMPTZ": pl.Datetime("us", "UTC"), "VARCHAR[]": pl.List(pl.String()),
-}
-
-
-def _schemas() -> dict[str, dict[str, pl.DataType]]:
-    """Column names and types of every table, read from the migration that defines them."""
-    schemas = {}
-    for match in re.finditer(r"CREATE TABLE (\w+) \((.*?)\n\);", MIGRATION.read_text(encoding="utf-8"), re.S):
-        columns = {}
-        for line in match.group(2).splitlines():
-            parts = line.strip().rstrip(",").split()
-            if parts:
-                columns[parts[0]] = SQL_TYPES[parts[1]]
-        schemas[match.group(1)] = columns
-    return schemas
-
-
-SCHEMAS = _schemas()
+SCHEMAS = {t.name: t.schema for t in TABLES.values()}
 ZONE = ZoneInfo("Asia/Shanghai")
 W47 = Week.parse("2026-W47")
 LATE = "2026-12-01T00:00Z"  # an export long after the week: cohorts are old enough, reply windows closed
@@ -300,7 +281,7 @@ def test_every_query_in_the_kpi_docs_runs_on_a_published_week(tmp_path: Path) ->
     target = tmp_path / "kpi_weekly" / "week=2026-W47" / "kpi_weekly.parquet"
     target.parent.mkdir(parents=True)
     frame.write_parquet(target)
-    docs = (MIGRATION.parents[2] / "docs" / "kpis.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "kpis.md").read_text(encoding="utf-8")
     queries = re.findall(r"```sql\n(.*?)```", docs, re.S)
     assert len(queries) >= 30
     con = duckdb.connect()

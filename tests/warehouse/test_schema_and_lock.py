@@ -1,18 +1,21 @@
-"""The warehouse schema is migrated on connect, evolves staging additively, and has one writer."""
+"""The warehouse schema is the table catalogue's (plus migrated operations tables), evolves additively,
+refuses a frame that does not fit, and has one writer."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from readers.entities import ENTITIES, Entity
+from cityimage.tables import TABLES, Column, FrameMismatch
+from readers.entities import ENTITIES
 from warehouse import schema
-from warehouse.connection import open_reader, open_writer
+from warehouse.connection import insert_frame, open_reader, open_writer
 from warehouse.lock import WarehouseBusy, writer_lock
 
 
@@ -20,7 +23,7 @@ def test_migrations_create_every_table_with_its_grain(tmp_path: Path) -> None:
     with open_writer(tmp_path / "w.duckdb", "test") as con:
         tables = dict(con.execute("SELECT table_name, comment FROM duckdb_tables()").fetchall())
     for entity in ENTITIES.values():
-        assert "one row per" in tables[entity.table]
+        assert tables[entity.table].lower().startswith("one row per")
     for name in ("ops_file_ledger", "stg_quarantine", "fct_post", "fct_comment", "kpi_weekly", "dim_account"):
         assert tables[name], f"{name} has no comment stating its grain"
 
@@ -34,19 +37,77 @@ def test_migrating_twice_applies_nothing(tmp_path: Path) -> None:
     con.close()
 
 
-def test_staging_gains_new_entity_columns_without_losing_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fresh_warehouse_has_exactly_the_catalogue_tables(tmp_path: Path) -> None:
+    with open_writer(tmp_path / "w.duckdb", "test") as con:
+        for table in TABLES.values():
+            rows = con.execute("SELECT column_name, data_type, is_nullable, comment FROM duckdb_columns() "
+                               "WHERE table_name = ? ORDER BY column_index", [table.name]).fetchall()
+            assert [r[0] for r in rows] == table.names, table.name
+            for (name, data_type, nullable, comment), column in zip(rows, table.columns):
+                assert data_type == {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}.get(column.type, column.type), name
+                assert nullable == (column.nullable or table.layer == "staging"), f"{table.name}.{name}"
+                assert comment == column.doc
+
+
+def test_tables_gain_new_catalogue_columns_without_losing_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "w.duckdb"
     with open_writer(path, "first") as con:
         con.execute("INSERT INTO stg_search (property, dimension, value, source_row, source_format, source_file_sha256, load_id) "
                     "VALUES ('p', 'query', 'chongqing', 1, 'f', 'h', 'l')")
-    grown = ENTITIES["search"]
-    extended = Entity(grown.name, grown.table, grown.grain, grown.key,
-                      grown.columns | {"country_code": pl.String()}, grown.docs | {"country_code": "new column"})
-    monkeypatch.setitem(schema.ENTITIES, "search", extended)
+    grown = TABLES["stg_search"]
+    extended = replace(grown, columns=(*grown.columns, Column("country_code", "VARCHAR", "new column")))
+    monkeypatch.setitem(schema.TABLES, "stg_search", extended)
     con = duckdb.connect(str(path))
     assert schema.migrate(con) == ["stg_search.country_code"]
     assert con.execute("SELECT value, country_code FROM stg_search").fetchall() == [("chongqing", None)]
+    assert con.execute("SELECT comment FROM duckdb_columns() WHERE column_name = 'country_code'").fetchall() == [("new column",)]
     con.close()
+
+
+def test_a_column_retyped_in_the_catalogue_is_refused_until_a_migration_does_it(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "w.duckdb"
+    with open_writer(path, "first"):
+        pass
+    posts = TABLES["fct_post"]
+    retyped = replace(posts, columns=tuple(replace(c, type="BIGINT") if c.name == "snapshots" else c for c in posts.columns))
+    monkeypatch.setitem(schema.TABLES, "fct_post", retyped)
+    con = duckdb.connect(str(path))
+    with pytest.raises(schema.SchemaMismatch, match="fct_post.snapshots is INTEGER in this warehouse but BIGINT"):
+        schema.migrate(con)
+    con.close()
+
+
+def test_a_warehouse_made_by_the_old_fact_migrations_gains_what_the_catalogue_added(tmp_path: Path) -> None:
+    """Warehouses made before the catalogue got their fact and KPI tables from migrations 0002, 0003 and 0006."""
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE kpi_weekly (week_id VARCHAR NOT NULL, kpi_id VARCHAR NOT NULL, kpi_name VARCHAR NOT NULL, "
+                "scope VARCHAR NOT NULL, platform VARCHAR, account_key VARCHAR, role VARCHAR, dimension VARCHAR, "
+                "value DOUBLE, numerator DOUBLE, denominator DOUBLE, n BIGINT, unit VARCHAR NOT NULL, "
+                "status VARCHAR NOT NULL, note VARCHAR, value_low DOUBLE, value_high DOUBLE)")
+    con.execute("INSERT INTO kpi_weekly (week_id, kpi_id, kpi_name, scope, unit, status, value) "
+                "VALUES ('2026-W47', 'C1', 'reply rate', 'role', 'ratio', 'ok', 0.04)")
+    assert "kpi_weekly.series_break" in schema.migrate(con)
+    assert con.execute("SELECT value, series_break FROM kpi_weekly").fetchall() == [(0.04, None)]
+    assert schema.migrate(con) == []
+    con.close()
+
+
+def test_a_frame_that_does_not_fit_its_table_is_refused_by_name(tmp_path: Path) -> None:
+    kpis = TABLES["kpi_weekly"].empty()
+    with open_writer(tmp_path / "w.duckdb", "test") as con:
+        with pytest.raises(FrameMismatch, match="rows for kpi_weekly: lacks series_break"):
+            insert_frame(con, "kpi_weekly", kpis.drop("series_break"))
+        with pytest.raises(FrameMismatch, match="has no place for surplus"):
+            insert_frame(con, "kpi_weekly", kpis.with_columns(surplus=pl.lit(1)))
+        with pytest.raises(FrameMismatch, match="column n is String, the catalogue says BIGINT"):
+            insert_frame(con, "kpi_weekly", kpis.with_columns(n=pl.lit(None, pl.String)))
+        with pytest.raises(FrameMismatch, match="column latest_exported_at is Datetime"):  # a naive time is no instant
+            insert_frame(con, "fct_post", TABLES["fct_post"].empty().with_columns(
+                latest_exported_at=pl.lit(None, pl.Datetime("us"))))
+        widened = kpis.with_columns(n=pl.lit(None, pl.Int32), value=pl.lit(None, pl.Int64))  # lossless: accepted
+        insert_frame(con, "kpi_weekly", widened)
 
 
 def test_second_writer_is_refused_with_the_holder_named(tmp_path: Path) -> None:

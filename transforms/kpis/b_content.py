@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from cityimage.vocabulary import IMAGE_FORMATS, LISTS, NO_THEME, THEMES, VIDEO_FORMATS
 from transforms.kpis.a_performance import _cohort, reach_rate
 from transforms.kpis.base import (
     Context,
@@ -21,20 +22,19 @@ from transforms.kpis.base import (
 )
 
 CULTURE = "culture"
-OTHER = "other"
-VIDEO_FORMATS = ("video", "short_video")
-IMAGE_FORMATS = ("image",)
 
 
 def categories(ctx: Context, kpi_id: str) -> list[str]:
-    """The fixed categories a KPI always reports (themes, formats, Lynch elements), from the catalogue."""
-    return [str(c) for c in ctx.catalogue[kpi_id].get("categories", [])]
+    """The values a KPI always reports: the vocabulary list its catalogue entry names (themes, formats,
+    Lynch elements); the theme KPI adds the one posts without a theme count under."""
+    values = list(LISTS[ctx.catalogue[kpi_id]["categories"]])
+    return [*values, NO_THEME] if values == list(THEMES) else values
 
 
 def post_themes(post: dict) -> list[str]:
     """The post's themes; a post with none counts under ``other``."""
     themes = sorted(set(text_list(post.get("themes"))))
-    return themes or [OTHER]
+    return themes or [NO_THEME]
 
 
 def b1_theme_share(ctx: Context, g: Group) -> list[Out]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cityimage.vocabulary import SENTIMENTS
 from transforms.kpis import error
 from transforms.kpis.a_performance import _cohort
 from transforms.kpis.b_content import categories
@@ -20,7 +21,7 @@ from transforms.kpis.base import (
     with_bounds,
 )
 
-RATED = ("positive", "neutral", "negative")
+RATED = tuple(s for s in SENTIMENTS if s != "not_rated")
 LYNCH_MIN_SHARE = 0.05
 LYNCH_PLURAL = {"path": "paths", "edge": "edges", "district": "districts", "node": "nodes", "landmark": "landmarks"}
 """The gazetteer names the elements in the plural; a singular spelling counts the same."""

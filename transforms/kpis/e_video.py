@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from cityimage.vocabulary import VIDEO_FORMATS
 from transforms.kpis.a_performance import _cohort
-from transforms.kpis.b_content import VIDEO_FORMATS
 from transforms.kpis.base import COHORT_MIN_AGE_DAYS, Context, Group, Item, Out, absent, measured, notes_text, ok, plural, ratio
 
 
