@@ -321,6 +321,28 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Export files or fol
         raise typer.Exit(1)
 
 
+@app.command("build-facts")
+def build_facts(
+    full: Annotated[bool, typer.Option("--full", help="Rebuild every key, not only what new loads touched.")] = False,
+) -> None:
+    """Bring the fact and dimension tables up to date with staging, alone (the weekly run does it too).
+
+    Incremental by default: only what the loads not yet built touched. ``--full`` rebuilds every post,
+    comment and account from staging; texts already classified keep their outcomes.
+    """
+    from flows.stages import build_facts as build_stage
+    from warehouse.lock import WarehouseBusy
+
+    settings = _settings()
+    if not settings.warehouse.is_file():
+        _fail(f"no warehouse at {settings.warehouse} yet: run `cityimage ingest` or `cityimage run` first", 2)
+    try:
+        result = build_stage(settings, full=full)
+    except WarehouseBusy as exc:
+        _fail(str(exc), 3)
+    console.print(result.line())
+
+
 @app.command()
 def validate(
     week: Annotated[Optional[str], typer.Option(help="ISO week the volume checks compare; default: last complete week.")] = None,

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -24,29 +23,17 @@ import polars as pl
 
 from cityimage import __version__
 from cityimage.faults import fault
-from cityimage.profile import CityProfile, load_profile
+from cityimage.profile import load_profile
 from cityimage.settings import Settings
 from cityimage.weeks import Week
-from readers.entities import ENTITIES
 from transforms.model import FACT_TABLES, Facts
-from warehouse import comments
 from warehouse.connection import insert_frame, open_writer
 from warehouse.deliveries import deliveries, week_files, week_rows
 from warehouse.extracts import WEEK_EXTRACTS, extract_query
 from warehouse.ingest import IngestContext, LoadSummary, ingest_paths
 
-if TYPE_CHECKING:
-    from transforms.classify import Lexicons
-    from transforms.facts import BaseFacts
-
-# The fact build reads, classifies and writes comments this many at a time: its memory is bounded by
-# the batch (plus lingua's models, about 0.5 GB), not by the size of the history (docs/architecture.md).
-COMMENT_BATCH_ROWS = 50_000
-# DuckDB's share of memory while it merges, classifies and spools the facts: beyond it, it spills to disk.
+# DuckDB's share of memory while it builds the facts: beyond it, it spills to disk beside the warehouse.
 DUCKDB_MEMORY_LIMIT = "512MB"
-# ... and while it swaps the new facts in. More: the commit holds dim_account's primary-key index in
-# memory, which grows with the accounts (over 0.5 GB at 1.8 million); unlimited, DuckDB takes gigabytes.
-SWAP_MEMORY_LIMIT = "1GB"
 
 
 @dataclass(frozen=True)
@@ -82,40 +69,25 @@ def ingest_context(settings: Settings) -> IngestContext:
     )
 
 
-def build_facts(settings: Settings) -> StageResult:
-    """Rebuild every fact and dimension table from staging, replacing them in one transaction.
+def build_facts(settings: Settings, full: bool = False) -> StageResult:
+    """Bring every fact and dimension table up to date with staging (``warehouse.facts``).
 
-    Comments, the bulk of staging, never sit in memory whole (docs/architecture.md, "How facts are
-    built"): DuckDB merges each comment's exports, inputs not classified before are classified and
-    kept in ``ops_comment_classification``, and the comment facts are built in batches of
-    ``COMMENT_BATCH_ROWS``, so memory is bounded by the batch rather than by the history. Every new
-    table is spooled to a temporary table first, then swapped in.
+    Incremental: only what the loads not yet built touched is rebuilt, and only texts not seen before
+    are classified; ``full`` (or a change of what decides the facts) rebuilds every key. DuckDB works
+    within ``DUCKDB_MEMORY_LIMIT`` and spills beyond it, so memory is bounded whatever the history.
     """
-    from transforms import facts
     from transforms.classify import load_lexicons
+    from transforms.facts import account_keys, classifiers
+    from warehouse import facts
 
     profile = load_profile(settings.profile_path)
-    lexicons = load_lexicons()
-    with open_writer(settings.warehouse, "build facts") as con, closing(con.cursor()) as writer:
+    with open_writer(settings.warehouse, "build facts") as con:
         with _memory_limit(con, DUCKDB_MEMORY_LIMIT):
-            stg = {name: read_table(con, entity.table) for name, entity in ENTITIES.items() if name != "comment"}
-            base = facts.base_facts(facts.Staging(**stg), profile, lexicons, settings.zone)
-            link = partial(facts.comment_links, fct_post=base.fct_post, accounts=facts.account_keys(profile),
-                           zone=settings.zone)
-            classified, rows = _spool_comment_facts(con, writer, link, lexicons)
-            figures = _spool_other_facts(writer, base, profile) | {"fct_comment": rows}
-        with _memory_limit(con, SWAP_MEMORY_LIMIT):
-            _swap_facts(writer)
+            result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(), profile), full)
     fault("after_facts")
-    return StageResult("facts", {name: figures[name] for name in FACT_TABLES} | {"comment texts classified": classified})
-
-
-def _merged_comment_columns() -> tuple[str, ...]:
-    """The ``stg_comment`` columns the comment facts read, and the language tag the classifier reads."""
-    from transforms.facts import FACT_COLUMNS
-
-    derived = ("platform", "comment_id", "parent_post_id")
-    return (*(c for c in FACT_COLUMNS if c not in derived), "language_raw")
+    return StageResult("facts", {"mode": result.mode, "new loads": result.new_loads, "posts rebuilt": result.posts,
+                                 "comments rebuilt": result.comments, "post texts classified": result.classified_posts,
+                                 "comment texts classified": result.classified_texts} | result.rows)
 
 
 @contextmanager
@@ -126,120 +98,6 @@ def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
         yield
     finally:
         con.execute("RESET memory_limit")
-
-
-def _frames(relation: duckdb.DuckDBPyRelation) -> Iterator[pl.DataFrame]:
-    """A relation streamed as frames of ``COMMENT_BATCH_ROWS``; one empty frame when it has no rows, so a
-    consumer always sees the columns. Close it (``contextlib.closing``) to end the stream early."""
-    reader = relation.to_arrow_reader(COMMENT_BATCH_ROWS)
-    empty = True
-    for batch in reader:
-        empty = False
-        yield _relabel_utc(pl.from_arrow(batch))
-    if empty:
-        yield _relabel_utc(pl.from_arrow(reader.schema.empty_table()))
-
-
-def _detached(frame: pl.DataFrame) -> pl.DataFrame:
-    """A copy owning its strings. A frame filtered out of a batch shares the batch's string buffers (Polars
-    string views), so keeping a few rows of every batch would keep every batch whole."""
-    return pl.from_arrow(frame.to_arrow())
-
-
-def _classify_new_inputs(con: duckdb.DuckDBPyConnection, writer: duckdb.DuckDBPyConnection, lexicons: Lexicons,
-                         version: str) -> int:
-    """Classify the comment inputs without an outcome under ``version`` and keep them; returns how many.
-
-    Each batch's outcomes are committed at once (by ``writer``, as ``con`` is streaming), so a build that
-    fails later still leaves its classification work to the next one.
-    """
-    from transforms.facts import classify_texts
-
-    comments.forget_other_versions(con, version)
-    done = 0
-    with closing(_frames(comments.unclassified(con, version))) as batches:
-        for inputs in batches:
-            if inputs.height:
-                comments.store_classifications(writer, version, classify_texts(inputs, lexicons))
-                done += inputs.height
-    return done
-
-
-def _first_replies(con: duckdb.DuckDBPyConnection, link: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
-    """First pass over the merged comments, without their text, for the one fact that crosses comments:
-    the post account's first reply under each comment, which may sit in any batch."""
-    from transforms.facts import LINK_COLUMNS, first_replies, owner_replies
-
-    replies = []
-    with closing(_frames(comments.read(con, LINK_COLUMNS))) as batches:
-        for batch in batches:
-            replies.append(_detached(owner_replies(link(batch))))
-    return first_replies(pl.concat(replies))
-
-
-def _spool_comment_facts(con: duckdb.DuckDBPyConnection, writer: duckdb.DuckDBPyConnection,
-                         link: Callable[[pl.DataFrame], pl.DataFrame], lexicons: Lexicons) -> tuple[int, int]:
-    """Merge the comments, classify the new inputs, then build the ``fct_comment`` rows batch by batch
-    into its spool (see :func:`_spool`); returns the inputs classified and the rows spooled."""
-    from transforms.classify import classifier_version
-    from transforms.facts import FACT_COLUMNS, comment_facts
-
-    version = classifier_version(lexicons)
-    comments.stage_latest(con, _merged_comment_columns())
-    classified = _classify_new_inputs(con, writer, lexicons, version)
-    comments.attach_classifications(con, version)
-    first = _first_replies(con, link)
-    spool = _spool_of("fct_comment")
-    writer.execute(f"CREATE OR REPLACE TEMP TABLE {spool} AS SELECT * FROM fct_comment LIMIT 0")
-    rows = 0
-    with closing(_frames(comments.read(con, (*FACT_COLUMNS, *comments.OUTCOMES)))) as batches:
-        for batch in batches:
-            outcomes = batch.select("platform", "comment_id", *comments.OUTCOMES)
-            insert_frame(writer, spool, comment_facts(link(batch.select(FACT_COLUMNS)), first, outcomes),
-                         shaped_as="fct_comment")
-            rows += batch.height
-    return classified, rows
-
-
-def _spool_other_facts(writer: duckdb.DuckDBPyConnection, base: BaseFacts, profile: CityProfile) -> dict[str, int]:
-    """Spool every table but ``fct_comment`` (spooled first: ``dim_account`` needs its authors); returns
-    the rows of each. The frames go when it returns, before the swap needs memory of its own."""
-    from transforms.facts import dim_account
-
-    authors = writer.sql(f"SELECT DISTINCT author_key AS account_key, platform FROM {_spool_of('fct_comment')}").pl()
-    tables = {name: getattr(base, name) for name in FACT_TABLES if name not in ("dim_account", "fct_comment")}
-    tables["dim_account"] = dim_account(profile, base.fct_post, authors)
-    return {name: _spool(writer, name, frame) for name, frame in tables.items()}
-
-
-def _spool_of(table: str) -> str:
-    """The spool of a fact table (see :func:`_spool`)."""
-    return f"tmp_{table}"
-
-
-def _spool(writer: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
-    """Put a table's new rows in its spool, a temporary table of the writer's, until the swap; returns how many.
-
-    Inserted from Python frames inside the swap's transaction, rows would all stay in memory until the
-    commit (DuckDB holds them for the transaction); spooled, they spill to disk like any table, and the
-    swap copies them with one statement per table.
-    """
-    writer.execute(f"CREATE OR REPLACE TEMP TABLE {_spool_of(table)} AS SELECT * FROM {table} LIMIT 0")
-    insert_frame(writer, _spool_of(table), frame, shaped_as=table)
-    return frame.height
-
-
-def _swap_facts(writer: duckdb.DuckDBPyConnection) -> None:
-    """Replace every fact table by its spool in one transaction: readers see all old or all new."""
-    writer.execute("BEGIN TRANSACTION")
-    try:
-        for name in FACT_TABLES:
-            writer.execute(f"DELETE FROM {name}")
-            writer.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {_spool_of(name)}")
-    except BaseException:
-        writer.execute("ROLLBACK")
-        raise
-    writer.execute("COMMIT")  # a commit that fails leaves nothing to roll back
 
 
 class EmptyWeek(RuntimeError):

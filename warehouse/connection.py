@@ -41,16 +41,14 @@ def open_reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, on_conflict: str = "",
-                 shaped_as: str | None = None) -> None:
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, on_conflict: str = "") -> None:
     """Insert a Polars frame's rows into ``table`` by column name, in the caller's transaction.
 
-    A table of the catalogue (or a spool ``shaped_as`` one) takes exactly its columns and types
-    (``cityimage.tables.Table.conform``): a missing or mistyped column is an error, never a null. An
-    operations table's columns the frame lacks take their defaults. ``on_conflict``: an ``ON CONFLICT
-    ...`` clause for upserts.
+    A table of the catalogue takes exactly its columns and types (``cityimage.tables.Table.conform``):
+    a missing or mistyped column is an error, never a null. An operations table's columns the frame
+    lacks take their defaults. ``on_conflict``: an ``ON CONFLICT ...`` clause for upserts.
     """
-    model = TABLES.get(shaped_as or table)
+    model = TABLES.get(table)
     if model is not None:
         frame = model.conform(frame)
     con.register("__insert_frame", frame)

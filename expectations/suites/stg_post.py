@@ -1,12 +1,19 @@
 """stg_post: one row per post per export file. Key, values and ranges come from the table catalogue."""
 
-from expectations.checks import WARNING, a_ge_b
+from expectations.checks import CRITICAL, WARNING, a_ge_b, no_rows
 from expectations.suites import Suite, SuiteContext
 from expectations.suites._common import STAGING_INDEX, id_patterns, volume_by_instant
 
 
 def build(ctx: SuiteContext) -> list:
     return [
+        no_rows(
+            "account_named",
+            "SELECT platform, post_id, count(*) AS exports FROM {batch} GROUP BY platform, post_id "
+            "HAVING count(account_id) = 0 AND count(account_handle) = 0",
+            CRITICAL,
+            "every post names its account (id or handle) in at least one of its exports",
+        ),
         a_ge_b("exported_at", "published_at", WARNING, "a post is published before the export that measures it"),
         a_ge_b("impressions", "likes", WARNING, "likes do not exceed impressions where both are reported"),
         a_ge_b("impressions", "engagements_reported", WARNING, "engagements do not exceed impressions where both are reported"),

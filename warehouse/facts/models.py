@@ -1,0 +1,258 @@
+"""The fact models: staging → intermediate → facts, as DuckDB SQL, each rule written once.
+
+Every model computes the rows of the keys in a *scope* table (``scope_post``: platform and post id;
+``scope_comment``: platform and comment id) from all of staging, so any set of keys gives exactly the
+rows a whole rebuild would give them. The build (``warehouse.facts``) decides the scope: the keys a
+run's new loads touched, and what depends on them.
+
+The rules:
+
+* **latest export wins** (:func:`latest`): for each key, each column from the latest export that
+  carries it; exports ordered by instant (none first), then file hash, then row. So restated metrics
+  replace older ones and two exports complete each other, whatever order files arrived in.
+* **canonical post ids**: a Facebook post id without its page prefix (the Graph API writes
+  ``<page>_<post>``, Business Suite the bare id, comments the bare id); a live video object, which has
+  an id of its own, takes the id of the post sharing its video permalink.
+* **accounts** (:func:`resolved`): a registered account by its id, else by its handle; anyone else is
+  ``platform:<name or id>`` (public authors are pseudonymised at load).
+* **reply linking**: a reply listed without its post belongs to its parent's post; the post account's
+  first reply under a comment is the earliest reply its own account wrote there.
+
+``$zone`` (the reporting time zone) and the classifier versions are bound parameters; table and
+column names come from the table catalogue, never from data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cityimage.tables import table
+
+#: Exports in merge order: the instant (an export without one first), file hash, row (none first).
+EXPORT_ORDER = ("(exported_at IS NOT NULL, coalesce(exported_at, TIMESTAMPTZ 'epoch'), coalesce(source_file_sha256, ''), "
+                "source_row IS NOT NULL, coalesce(source_row, 0))")
+
+#: Components of a post's engagements (E) per platform, per the KPI catalogue. X adds quotes when the
+#: export has them (older exports do not); every other part is required: one missing makes E missing.
+ENGAGEMENT_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "facebook": ("likes", "comments", "shares"),
+    "instagram": ("likes", "comments", "saves", "shares"),
+    "youtube": ("likes", "comments", "shares"),
+    "x": ("likes", "comments", "shares"),
+    "tiktok": ("likes", "comments", "shares"),
+}
+REPLY_WINDOW_HOURS = 7 * 24
+ASSET_TAG = r"asset:([a-z0-9][a-z0-9_-]*)"
+FACEBOOK_VIDEO = r"facebook\.com/[^/]+/videos/(\d+)"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def latest(source: str, key: Sequence[str], columns: Sequence[str], count_as: str | None = None) -> str:
+    """One row per ``key`` of ``source``: each of ``columns`` from the latest export that carries it."""
+    keys = ", ".join(_q(k) for k in key)
+    merged = ", ".join(f"arg_max({_q(c)}, {EXPORT_ORDER}) FILTER (WHERE {_q(c)} IS NOT NULL) AS {_q(c)}" for c in columns)
+    counted = f", count(*) AS {_q(count_as)}" if count_as else ""
+    return f"SELECT {keys}, {merged}{counted} FROM ({source}) GROUP BY {keys}"
+
+
+def week_of(instant: str) -> str:
+    """The ISO week (``2026-W47``) of an instant in the reporting time zone."""
+    return f"strftime(timezone($zone, {instant}), '%G-W%V')"
+
+
+def bare_post_id(column: str, platform: str = "platform") -> str:
+    """A Facebook post id without its page prefix; other platforms' ids as they are."""
+    return f"CASE WHEN {platform} = 'facebook' THEN string_split({column}, '_')[-1] ELSE {column} END"
+
+
+def resolved(source: str, id_column: str, name_column: str, out: str) -> str:
+    """``source`` with the key (``out``) and role (``out_role``) of the account behind the id or name."""
+    name_lc = f"lower(regexp_replace(trim(x.{_q(name_column)}), '^@', ''))"
+    return f"""
+        SELECT x.*, coalesce(by_id.account_key, by_name.account_key,
+                             x.platform || ':' || coalesce(x.{_q(name_column)}, x.{_q(id_column)})) AS {_q(out)},
+               coalesce(by_id.role, by_name.role, 'public') AS {_q(out + '_role')}
+        FROM ({source}) x
+        LEFT JOIN reg_account by_id ON by_id.platform = x.platform AND by_id.registered_id = x.{_q(id_column)}
+        LEFT JOIN reg_account by_name ON by_name.platform = x.platform AND by_name.handle_lc = {name_lc}"""
+
+
+def engagements(prefix: str = "") -> str:
+    """E of a post row (``prefix`` qualifies the columns): the platform's components summed, null when one is."""
+    cases = []
+    for platform, parts in ENGAGEMENT_COMPONENTS.items():
+        total = " + ".join(f"{prefix}{p}" for p in parts)
+        if platform == "x":
+            total += f" + coalesce({prefix}quotes, 0)"
+        cases.append(f"WHEN '{platform}' THEN {total}")
+    return f"CAST(CASE {prefix}platform {' '.join(cases)} END AS BIGINT)"
+
+
+# -- posts ---------------------------------------------------------------------------------------------
+
+#: Every Facebook video's post: the least bare id among the posts (not live video objects) linking to it.
+POST_VIDEO_IDS = f"""
+    SELECT video, min(bare_id) AS post_id FROM (
+        SELECT string_split(post_id, '_')[-1] AS bare_id, NULLIF(regexp_extract(post_url, '{FACEBOOK_VIDEO}', 1), '') AS video
+        FROM stg_post WHERE platform = 'facebook' AND NOT contains(source_format, 'live_videos')
+    ) WHERE video IS NOT NULL GROUP BY video"""
+
+#: Every staged post row with its canonical id (``post_id``), the id as exported without a page prefix
+#: (``bare_id``) and its Facebook video (``video``); needs ``tmp_post_video``. The build keeps the rows of
+#: the scoped posts as ``tmp_post_row``.
+POST_ROWS = f"""
+    SELECT r.* EXCLUDE (post_id), coalesce(v.post_id, r.bare_id) AS post_id
+    FROM (SELECT *, {bare_post_id('post_id')} AS bare_id,
+                 CASE WHEN platform = 'facebook' THEN NULLIF(regexp_extract(post_url, '{FACEBOOK_VIDEO}', 1), '') END AS video
+          FROM stg_post) r
+    LEFT JOIN tmp_post_video v ON v.video = r.video"""
+
+
+def post_latest() -> str:
+    """``tmp_post``: one row per scoped post, latest export wins, with its account and classifier input."""
+    staged = [c for c in table("stg_post").names if c not in ("platform", "post_id")]
+    rows = resolved("SELECT * EXCLUDE (bare_id, video) FROM tmp_post_row", "account_id", "account_handle", "account_key")
+    merged = latest(rows, ("platform", "post_id"), [*staged, "account_key", "account_key_role"], count_as="snapshots")
+    return f"""
+        SELECT m.* EXCLUDE (account_key_role), m.account_key_role AS role,
+               sha256(to_json([m.title, m.text, m.language_raw])) AS input_sha256
+        FROM ({merged}) m"""
+
+
+FCT_POST = f"""
+    SELECT p.platform, p.post_id, p.account_key, p.role, p.published_at, {week_of('p.published_at')} AS published_week,
+           p.format, c.language, c.themes, c.labels, c.places, c.lynch_elements, c.is_city_mention,
+           NULLIF(regexp_extract(lower(concat_ws(' ', p.custom_labels, p.title, p.text)), '{ASSET_TAG}', 1), '') AS asset_key,
+           p.title, p.text, p.post_url, p.duration_s, p.impressions, p.reach, p.views, p.likes, p.comments, p.shares,
+           p.quotes, p.saves, {engagements('p.')} AS engagements, p.avg_pct_viewed, p.avg_watch_time_s,
+           coalesce(p.is_live, false) OR coalesce(p.format = 'live', false) AS is_live,
+           p.exported_at AS latest_exported_at, CAST(p.snapshots AS INTEGER) AS snapshots, c.classification_rules
+    FROM tmp_post p
+    LEFT JOIN ops_post_classification c ON c.input_sha256 = p.input_sha256 AND c.classifier_version = $post_version"""
+
+
+def fct_post_metric_snapshot() -> str:
+    """One row per scoped post and export instant; exports of one instant complete each other."""
+    metrics = ["impressions", "reach", "views", "likes", "comments", "shares", "quotes", "saves", "source_file_sha256"]
+    rows = "SELECT * FROM tmp_post_row WHERE exported_at IS NOT NULL"
+    per_instant = latest(rows, ("platform", "post_id", "exported_at"), metrics)
+    return f"""
+        SELECT s.platform, s.post_id, p.account_key, s.exported_at,
+               epoch(s.exported_at - p.published_at) / 86400.0 AS age_days,
+               s.impressions, s.reach, s.views, s.likes, s.comments, s.shares, s.quotes, s.saves,
+               {engagements('s.')} AS engagements, s.source_file_sha256
+        FROM ({per_instant}) s JOIN tmp_post p ON p.platform = s.platform AND p.post_id = s.post_id"""
+
+
+FCT_LIVESTREAM = f"""
+    SELECT platform, post_id, account_key, coalesce(live_started_at, published_at) AS started_at,
+           live_ended_at AS ended_at, {week_of('coalesce(live_started_at, published_at)')} AS week_id,
+           coalesce(duration_s, epoch(live_ended_at - live_started_at)) AS duration_s, views,
+           peak_concurrent_viewers, avg_concurrent_viewers, avg_watch_time_s, likes, comments
+    FROM tmp_post WHERE coalesce(is_live, false) OR coalesce(format = 'live', false)"""
+
+#: The public posts of the scope that mention the city, as the comment classifier reads them.
+MENTION_INPUTS = """
+    SELECT platform, post_id, account_key, published_at, published_week, language, labels, places, lynch_elements,
+           text, sha256(to_json([language, text])) AS input_sha256
+    FROM tmp_fct_post WHERE role = 'public' AND coalesce(is_city_mention, false)"""
+
+FCT_MENTION = f"""
+    SELECT m.platform, m.post_id, m.account_key, m.published_at, m.published_week, m.language, m.labels, m.places,
+           m.lynch_elements, o.sentiment, o.is_spam, m.text
+    FROM ({MENTION_INPUTS}) m
+    LEFT JOIN ops_comment_classification o ON o.input_sha256 = m.input_sha256 AND o.classifier_version = $comment_version"""
+
+
+# -- comments ------------------------------------------------------------------------------------------
+
+
+def comment_merged() -> str:
+    """``tmp_comment``: one row per comment of ``scope_comment_merge``, latest export wins, with its classifier input."""
+    columns = ["post_id", "parent_comment_id", "author_id", "author_name", "text", "created_at", "is_hidden", "language_raw"]
+    rows = ("SELECT c.* FROM stg_comment c SEMI JOIN scope_comment_merge s "
+            "ON s.platform = c.platform AND s.comment_id = c.comment_id")
+    return f"SELECT *, sha256(to_json([language_raw, text])) AS input_sha256 FROM ({latest(rows, ('platform', 'comment_id'), columns)})"
+
+
+def comment_links() -> str:
+    """``tmp_comment_link``: each merged comment of ``scope_comment_link`` (the scope and the replies under
+    it), with its author, its post (its parent's when it names none) and the post's account; needs
+    ``fct_post`` built for the scope."""
+    linked = f"""
+        SELECT c.platform, c.comment_id, {bare_post_id('c.post_id', 'c.platform')} AS own_post_id,
+               {bare_post_id('parent.post_id', 'c.platform')} AS parent_post_id, c.parent_comment_id, c.author_id,
+               c.author_name, c.created_at, c.text, c.is_hidden, c.input_sha256
+        FROM (SELECT t.* FROM tmp_comment t SEMI JOIN scope_comment_link k
+              ON k.platform = t.platform AND k.comment_id = t.comment_id) c
+        LEFT JOIN tmp_comment parent ON parent.platform = c.platform AND parent.comment_id = c.parent_comment_id"""
+    return f"""
+        SELECT l.* EXCLUDE (parent_post_id, author_key_role), f.account_key AS post_account_key,
+               coalesce(l.author_key = f.account_key, false) AS is_by_post_account
+        FROM (SELECT a.* EXCLUDE (own_post_id), coalesce(a.own_post_id, a.parent_post_id) AS post_id
+              FROM ({resolved(linked, 'author_id', 'author_name', 'author_key')}) a) l
+        LEFT JOIN fct_post f ON f.platform = l.platform AND f.post_id = l.post_id"""
+
+
+FCT_COMMENT = f"""
+    WITH first_reply AS (
+        SELECT platform, parent_comment_id AS comment_id, min(created_at) AS first_reply_at
+        FROM tmp_comment_link WHERE is_by_post_account AND parent_comment_id IS NOT NULL
+        GROUP BY platform, parent_comment_id
+    ), scoped AS (
+        SELECT l.*, r.first_reply_at, epoch(r.first_reply_at - l.created_at) / 3600.0 AS first_reply_hours
+        FROM tmp_comment_link l
+        SEMI JOIN scope_comment s ON s.platform = l.platform AND s.comment_id = l.comment_id
+        LEFT JOIN first_reply r ON r.platform = l.platform AND r.comment_id = l.comment_id
+    )
+    SELECT c.platform, c.comment_id, c.post_id, c.parent_comment_id, c.post_account_key, c.author_key,
+           c.is_by_post_account, c.parent_comment_id IS NULL OR coalesce(c.parent_comment_id = c.post_id, false) AS is_top_level,
+           c.created_at, {week_of('c.created_at')} AS created_week, c.text, o.language, o.sentiment, o.sentiment_score,
+           o.is_spam, o.is_question, o.is_praise, o.is_travel_intent, o.is_complaint, c.is_hidden, c.first_reply_at,
+           c.first_reply_hours, coalesce(c.first_reply_hours <= {REPLY_WINDOW_HOURS}, false) AS is_replied_7d,
+           o.classification_rules
+    FROM scoped c
+    LEFT JOIN ops_comment_classification o ON o.input_sha256 = c.input_sha256 AND o.classifier_version = $comment_version"""
+
+
+# -- accounts, audiences, search -----------------------------------------------------------------------
+
+#: Registered accounts, as the city profile lists them.
+DIM_ACCOUNT_REGISTERED = """
+    SELECT account_key, platform, registered_id AS account_id, handle AS account_handle, role, city, true AS is_registered
+    FROM reg_account"""
+
+
+def dim_account_public(keys: str, new_only: bool = False) -> str:
+    """The public accounts among ``keys`` (account_key, platform) that some post or comment still names;
+    ``new_only``: those ``dim_account`` does not hold yet."""
+    held = " AND k.account_key NOT IN (SELECT account_key FROM dim_account)" if new_only else ""
+    return f"""
+        SELECT DISTINCT k.account_key, k.platform, CAST(NULL AS VARCHAR) AS account_id,
+               split_part(k.account_key, ':', 2) AS account_handle, 'public' AS role, CAST(NULL AS VARCHAR) AS city,
+               false AS is_registered
+        FROM ({keys}) k
+        WHERE k.account_key IS NOT NULL AND k.account_key NOT IN (SELECT account_key FROM reg_account)
+          AND (EXISTS (SELECT 1 FROM fct_post f WHERE f.account_key = k.account_key AND f.platform = k.platform)
+               OR EXISTS (SELECT 1 FROM fct_comment c WHERE c.author_key = k.account_key AND c.platform = k.platform)){held}"""
+
+
+def fct_follower_day() -> str:
+    rows = resolved("SELECT * FROM stg_account_day", "account_id", "account_handle", "account_key")
+    metrics = ["followers", "followers_gained", "followers_lost", "views"]
+    return latest(f"SELECT * EXCLUDE (account_key_role) FROM ({rows})", ("account_key", "platform", "day"), metrics)
+
+
+def fct_audience_country() -> str:
+    rows = resolved("SELECT * FROM stg_audience WHERE dimension = 'country'", "account_id", "account_handle", "account_key")
+    merged = latest(f"SELECT * EXCLUDE (account_key_role) FROM ({rows})",
+                    ("account_key", "platform", "post_id", "value", "window_start", "window_end"), ["views", "share"])
+    return f"SELECT account_key, platform, post_id, value AS country, window_start, window_end, views, share FROM ({merged})"
+
+
+def fct_search_query() -> str:
+    return latest("SELECT * FROM stg_search", ("property", "dimension", "value", "window_start", "window_end"),
+                  ["clicks", "impressions", "ctr", "position"])
