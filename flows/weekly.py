@@ -3,7 +3,9 @@
 Tasks are one per stage, never per file or row (a Prefect task costs tens of milliseconds). They
 pass week ids and return small summaries; the data stays in the warehouse. Retries are set where a
 retry can help (reading files from a network share, a transiently busy disk); they are safe because
-every stage is idempotent by construction, not because Prefect makes it so.
+every stage is idempotent by construction, not because Prefect makes it so. A backfill (or a
+republication) does the work its weeks share once — ingest, gates, facts — then each week's KPIs and
+publication, under one lock and after one backup.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from cityimage import faults
-from cityimage.settings import load_settings, unknown_variables
+from cityimage.settings import Settings, load_settings, unknown_variables
 from cityimage.weeks import Week, week_range
 from flows import stages
 from warehouse.backup import backup
@@ -80,19 +82,21 @@ def build_facts_task() -> dict[str, Any]:
 
 
 @task(name="quality gates")
-def validate_task(week_id: str, run_id: str, layers: tuple[str, ...]) -> dict[str, Any]:
-    """Run the quality gates on ``layers``; a critical failure raises and nothing is published.
+def validate_task(week_id: str, run_id: str, layers: tuple[str, ...], part: str = "all") -> dict[str, Any]:
+    """Run the quality gates on ``layers`` (``part``: see ``run_gates``); a critical failure raises and
+    nothing is published.
 
     Returns what the manifest records of them (``gate_record``)."""
     from expectations import run_gates
 
     settings = load_settings()
     report = run_gates(
-        settings.warehouse, week_id, run_id, settings.reports / "data_docs", layers=layers, zone=settings.zone
+        settings.warehouse, week_id, run_id, settings.reports / "data_docs", layers=layers, zone=settings.zone,
+        part=part,
     )
     create_markdown_artifact(
-        key=f"quality-{week_id.lower()}-{'-'.join(layers)}", markdown=report.summary_markdown(),
-        description=f"Quality gates: {', '.join(layers)}",
+        key=f"quality-{week_id.lower()}-{'-'.join(layers)}-{part}", markdown=report.summary_markdown(),
+        description=f"Quality gates: {', '.join(layers)} ({part})",
     )
     logger = get_run_logger()
     if report.quarantined:
@@ -174,43 +178,111 @@ def weekly_pipeline(week: str | None = None, ingest: bool = True) -> State:
     without any data raises ``EmptyWeek`` and nothing is published. Callers get the run's summary
     dict: Prefect unwraps the returned state (``return_state=True`` gives the state itself).
     """
+    target = Week.parse(week) if week else _default_week()
+    [summary] = _run_weeks([target], ingest)
+    if "refused" in summary:
+        raise stages.EmptyWeek(summary["refused"])
+    missing = summary["completeness"]["missing"]
+    if missing:
+        return Completed(data=summary, name="Incomplete", message=_incomplete(missing))
+    return Completed(data=summary)
+
+
+@flow(name="backfill", log_prints=True)
+def backfill(first: str, last: str) -> list[dict[str, Any]]:
+    """Ingest, build the facts and run the quality gates once, then publish each week from ``first`` to
+    ``last`` in order.
+
+    A week without data is refused and the backfill goes on to the next; if every week was refused,
+    the backfill fails with the first refusal.
+    """
+    return _all_refused_fail(_run_weeks(week_range(Week.parse(first), Week.parse(last)), ingest=True))
+
+
+@flow(name="republish", log_prints=True)
+def republish(weeks: list[str]) -> list[dict[str, Any]]:
+    """Gate and publish the given weeks again from the warehouse as it is (after ``cityimage rebuild``).
+
+    Nothing is ingested; the gates and the fact build run once, then each week's completeness, KPIs and
+    publication.
+    """
+    return _all_refused_fail(_run_weeks([Week.parse(w) for w in weeks], ingest=False))
+
+
+def _all_refused_fail(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    refused = [r for r in results if "refused" in r]
+    if refused and len(refused) == len(results):
+        raise stages.EmptyWeek(refused[0]["refused"])
+    return results
+
+
+def _run_weeks(weeks: list[Week], ingest: bool) -> list[dict[str, Any]]:
+    """The work the weeks share once — ingest, staging gates, facts, fact gates — then each week's
+    completeness, KPIs and publication; under one writer lock, after one backup of the warehouse.
+
+    One backup per flow run, taken before anything is written: a backfill longer than the number of
+    backups kept can no longer rotate away the state it started from. Each week has its row in
+    ``ops_run``; the checks that judge the tables run once (recorded under the last week's run), each
+    week's volume checks with that week.
+    """
     settings = load_settings()
     for line in unknown_variables():  # a deployment's worker environment is where a typo hides longest
         get_run_logger().warning("%s", line)
     faults.arm(settings.fault_point)
-    target = Week.parse(week) if week else _default_week()
-    run_id = f"{target.id}-{uuid.uuid4().hex[:8]}"
-    with writer_lock(settings.warehouse, f"weekly pipeline {target.id}"):
+    runs = {w.id: f"{w.id}-{uuid.uuid4().hex[:8]}" for w in weeks}
+    gated = weeks[-1]
+    span = gated.id if len(weeks) == 1 else f"{weeks[0].id}..{gated.id}"
+    with writer_lock(settings.warehouse, f"weekly pipeline {span}"):
         backup(settings.warehouse, settings.backups, settings.backup_keep)  # before anything is written
         stages.close_interrupted(settings)
-        stages.record_run(settings, run_id, target, "running", None, str(flow_run.get_id() or ""))
+        for week in weeks:
+            stages.record_run(settings, runs[week.id], week, "running", None, str(flow_run.get_id() or ""))
         try:
-            summary = _run_stages(target, run_id, ingest)
+            shared, gates = _shared_stages(gated, runs[gated.id], ingest)
         except BaseException as exc:
-            status = "refused" if isinstance(exc, stages.EmptyWeek) else "failed"
-            stages.record_run(settings, run_id, target, status, f"{type(exc).__name__}: {exc}")
+            for week in weeks:
+                stages.record_run(settings, runs[week.id], week, "failed", f"{type(exc).__name__}: {exc}")
             raise
-        missing = summary["completeness"]["missing"]
-        message = f"incomplete: {len(missing)} expected export(s) missing: " + "; ".join(missing) if missing else None
-        stages.record_run(settings, run_id, target, "incomplete" if missing else "published", message)
-    _artifact(target, summary)
-    if missing:
-        return Completed(data=summary, name="Incomplete", message=message)
-    return Completed(data=summary)
+        return [_publish_week(settings, week, runs[week.id], shared, gates) for week in weeks]
 
 
-def _run_stages(target: Week, run_id: str, ingest: bool) -> dict[str, Any]:
-    summary: dict[str, Any] = {"week": target.id, "run_id": run_id}
+def _shared_stages(gated: Week, run_id: str, ingest: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ingest, gate staging, build the facts, gate them: what every week of the run reads. The gates here
+    are the checks that judge the tables whatever the week; each week's volumes are checked with it."""
+    shared: dict[str, Any] = {}
     if ingest:
-        summary["ingest"] = ingest_inbox()
-    staged = validate_task(target.id, run_id, ("staging", "operations"))
-    summary["facts"] = build_facts_task()
-    gates = merge_gate_records(staged, validate_task(target.id, run_id, ("facts",)))
-    summary["validation warnings"] = len(gates["warnings"])
-    summary["completeness"] = completeness_task(target.id)
-    summary["kpis"] = compute_kpis_task(target.id)
-    summary["publish"] = publish_task(target.id, gates, summary["completeness"])
+        shared["ingest"] = ingest_inbox()
+    staged = validate_task(gated.id, run_id, ("staging", "operations"), "table")
+    shared["facts"] = build_facts_task()
+    return shared, merge_gate_records(staged, validate_task(gated.id, run_id, ("facts",), "table"))
+
+
+def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str, Any], gates: dict[str, Any]) -> dict[str, Any]:
+    """One week's volume checks, completeness, KPIs and publication; an empty week is recorded as refused,
+    not raised. The week's gate record is the shared one and its own volumes: the same whether the week
+    was run alone or in a backfill, so its manifest is too."""
+    summary: dict[str, Any] = {"week": week.id, "run_id": run_id, **shared}
+    try:
+        gates = merge_gate_records(gates, validate_task(week.id, run_id, ("staging", "facts"), "week"))
+        summary["validation warnings"] = len(gates["warnings"])
+        summary["completeness"] = completeness_task(week.id)
+        summary["kpis"] = compute_kpis_task(week.id)
+        summary["publish"] = publish_task(week.id, gates, summary["completeness"])
+    except stages.EmptyWeek as exc:
+        get_run_logger().warning("%s", exc)
+        stages.record_run(settings, run_id, week, "refused", f"{type(exc).__name__}: {exc}")
+        return {"week": week.id, "run_id": run_id, "refused": str(exc)}
+    except BaseException as exc:
+        stages.record_run(settings, run_id, week, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    missing = summary["completeness"]["missing"]
+    stages.record_run(settings, run_id, week, "incomplete" if missing else "published", _incomplete(missing) if missing else None)
+    _artifact(week, summary)
     return summary
+
+
+def _incomplete(missing: list[str]) -> str:
+    return f"incomplete: {len(missing)} expected export(s) missing: " + "; ".join(missing)
 
 
 def _artifact(week: Week, summary: dict[str, Any]) -> None:
@@ -221,37 +293,3 @@ def _artifact(week: Week, summary: dict[str, Any]) -> None:
         else:
             lines.append(f"- **{stage}**: {figures}")
     create_markdown_artifact(key=f"weekly-{week.id.lower()}", markdown="\n".join(lines), description="Weekly run summary")
-
-
-@flow(name="backfill", log_prints=True)
-def backfill(first: str, last: str) -> list[dict[str, Any]]:
-    """Ingest once, then publish each week from ``first`` to ``last`` in order.
-
-    A week without data is refused and the backfill goes on to the next; if every week was refused,
-    the backfill fails with the first refusal.
-    """
-    return _publish_weeks([w.id for w in week_range(Week.parse(first), Week.parse(last))], ingest_first=True)
-
-
-@flow(name="republish", log_prints=True)
-def republish(weeks: list[str]) -> list[dict[str, Any]]:
-    """Gate and publish the given weeks again from the warehouse as it is (after ``cityimage rebuild``).
-
-    Nothing is ingested; each week goes through the quality gates, completeness, KPIs and publication.
-    """
-    return _publish_weeks(weeks, ingest_first=False)
-
-
-def _publish_weeks(weeks: list[str], ingest_first: bool) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = []
-    refusals: list[stages.EmptyWeek] = []
-    for i, week in enumerate(weeks):
-        try:
-            results.append(weekly_pipeline(week=week, ingest=ingest_first and i == 0))
-        except stages.EmptyWeek as exc:
-            get_run_logger().warning("%s", exc)
-            refusals.append(exc)
-            results.append({"week": week, "refused": str(exc)})
-    if refusals and len(refusals) == len(weeks):
-        raise refusals[0]
-    return results

@@ -208,6 +208,42 @@ def test_running_again_loads_nothing_and_publishes_identical_bytes(run) -> None:
         assert path.read_bytes() == data, path
 
 
+def test_a_backfill_does_the_shared_work_once_under_one_backup(run) -> None:
+    """Ingest, the table checks and the facts once for all the weeks, then each week's volumes checked and
+    the week published; one backup, taken before anything is written, which a backfill longer than the
+    backups kept cannot rotate away; and each week's manifest as a run of that week alone makes it."""
+    from warehouse.backup import list_backups
+
+    home, _ = run
+    before = set(list_backups(home / "backups"))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CITYIMAGE_BACKUP_KEEP", "2")  # fewer than the weeks
+        from flows.weekly import backfill
+
+        results = backfill(first=WEEKS[0], last=WEEKS[-1])
+    assert len(set(list_backups(home / "backups")) - before) == 1
+    assert [r["week"] for r in results] == WEEKS and all("refused" not in r for r in results)
+    assert results[0]["facts"] == results[-1]["facts"] and results[0]["facts"]["mode"] == "unchanged"
+    run_ids = [r["run_id"] for r in results]
+    with _con(home) as con:
+        flows = con.execute("SELECT DISTINCT flow_run_id FROM ops_run WHERE list_contains(?, run_id)", [run_ids]).fetchall()
+        gated = con.execute("SELECT DISTINCT run_id, expectation LIKE '%volume%' FROM ops_validation_result "
+                            "WHERE list_contains(?, run_id)", [run_ids]).fetchall()
+        statuses = con.execute("SELECT DISTINCT status FROM ops_run WHERE list_contains(?, run_id)", [run_ids]).fetchall()
+    assert len(flows) == 1
+    assert {run for run, volume in gated if not volume} == {run_ids[-1]}  # the tables judged once
+    assert {run for run, volume in gated if volume} == set(run_ids)  # each week's volumes with it
+    assert {s for (s,) in statuses} <= {"published", "incomplete"}
+    first = manifest_path(home / "snapshots", WEEKS[0])
+    manifest = first.read_bytes()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CITYIMAGE_BACKUP_KEEP", "2")
+        from flows.weekly import weekly_pipeline
+
+        weekly_pipeline(week=WEEKS[0], ingest=False)
+    assert first.read_bytes() == manifest
+
+
 def test_a_second_run_is_refused_while_the_first_completes(run) -> None:
     home, _ = run
     env = os.environ | {"CITYIMAGE_HOME": str(home), "CITYIMAGE_AUTHOR_KEY": AUTHOR_KEY,

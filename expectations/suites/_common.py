@@ -15,6 +15,14 @@ TRAILING_WEEKS = 4
 MIN_HISTORY_WEEKS = 2
 
 STAGING_INDEX = ("source_file_sha256", "source_row")
+#: The id of the one check that depends on which week is gated: its volume against the weeks before it.
+VOLUME_CHECK = "volume:week_vs_trailing_4"
+
+
+def is_week_check(check: Check) -> bool:
+    """Whether ``check`` compares the gated week with the weeks before it (every other check judges the
+    table whatever the week): what a run over many weeks evaluates once per week."""
+    return check.id == VOLUME_CHECK
 
 
 def id_patterns(column: str, kind: str) -> list[Check]:
@@ -58,7 +66,7 @@ def _volume_check(ctx: SuiteContext, tagged: str, what: str) -> Check:
         f"AND (week_rows < {DROP_RATIO} * trailing_mean OR week_rows > {SPIKE_RATIO} * trailing_mean)"
     )
     return no_rows(
-        "volume:week_vs_trailing_4",
+        VOLUME_CHECK,
         query,
         WARNING,
         f"{what} in {ctx.week.id} within {DROP_RATIO:g}×–{SPIKE_RATIO:g}× the mean of the {TRAILING_WEEKS} weeks before "

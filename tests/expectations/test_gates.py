@@ -537,3 +537,21 @@ def test_docs_carry_the_current_catalogue_of_suites() -> None:
 
     text = (ROOT / "docs" / "quality_gates.md").read_text(encoding="utf-8")
     assert catalogue.markdown() in text, "regenerate the catalogue: python -m expectations.catalogue"
+
+
+def test_the_gates_of_one_run_keep_each_others_results(tmp_path: Path) -> None:
+    """Staging is gated before the facts are built, the facts after, the week's volumes apart: one run's
+    results of each stay in ops_validation_result; a retried gate replaces only its own."""
+    path = new_warehouse(tmp_path)
+    with open_writer(path, "test") as con:
+        insert(con, "stg_comment", [_comment(1), _comment(2)])
+        ledger(con, FILE, "week47.json", 2)
+    table = gates(path, layers=("staging",), part="table")
+    week = gates(path, layers=("staging",), part="week")
+    gates(path, layers=("staging",), part="week")  # retried
+    assert table.results and all("volume" not in r.expectation for r in table.results)
+    assert [r.expectation for r in week.results] == ["expect_no_unexpected_rows(volume:week_vs_trailing_4)"]
+    with open_writer(path, "test") as con:
+        stored = con.execute("SELECT count(*), count(*) FILTER (WHERE expectation LIKE '%volume%') "
+                             "FROM ops_validation_result WHERE run_id = 'run-test'").fetchall()
+    assert stored == [(len(table.results) + 1, 1)]
