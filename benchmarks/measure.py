@@ -323,52 +323,46 @@ def weekly_direct(args: dict) -> dict:
                       passed=report.passed and report2.passed, facts=facts_result.figures)
 
 
-@task
-def weekly_prefect(args: dict) -> dict:
-    """``weekly_pipeline`` under ``prefect_test_harness``; the server's start-up is timed apart."""
+def _flow_under_harness(args: dict, run: Callable[[], Any], **figures: Callable[[Any], Any]) -> dict:
+    """``run()`` (a flow) under ``prefect_test_harness`` with the run's home and inbox; the server's
+    start-up is timed apart and excluded. ``figures``: name -> what to report of the flow's result."""
     os.environ.update({"CITYIMAGE_HOME": args["home"], "CITYIMAGE_INBOX_PATH": args["inbox"],
                        "CITYIMAGE_AUTHOR_KEY": AUTHOR_KEY})
     clock = Clock()
     from prefect.testing.utilities import prefect_test_harness
     from expectations import gx_engine  # noqa: F401
-    from flows.weekly import weekly_pipeline
     import flows.stages  # noqa: F401
+    import flows.weekly  # noqa: F401
 
     clock.begin()
     harness_started = time.perf_counter()
     with prefect_test_harness(server_startup_timeout=180):
         startup = time.perf_counter() - harness_started
         clock.start = time.perf_counter()
-        summary = weekly_pipeline(week=args["week"])
+        outcome = run()
         seconds = time.perf_counter() - clock.start
-        result = clock.done(server_startup_seconds=round(startup, 3), flow_rows=summary.get("ingest", {}).get("rows"))
+        result = clock.done(server_startup_seconds=round(startup, 3), **{k: f(outcome) for k, f in figures.items()})
     result["seconds"] = round(seconds, 3)
     return result
+
+
+@task
+def weekly_prefect(args: dict) -> dict:
+    """``weekly_pipeline`` for one week under ``prefect_test_harness``."""
+    from flows.weekly import weekly_pipeline
+
+    return _flow_under_harness(args, lambda: weekly_pipeline(week=args["week"]),
+                               flow_rows=lambda summary: summary.get("ingest", {}).get("rows"))
 
 
 @task
 def backfill(args: dict) -> dict:
-    """The year through Prefect's ``backfill`` flow on an empty warehouse, under ``prefect_test_harness``;
-    the server's start-up is timed apart. Peak memory is this process's: the flow runs in it."""
-    os.environ.update({"CITYIMAGE_HOME": args["home"], "CITYIMAGE_INBOX_PATH": args["inbox"],
-                       "CITYIMAGE_AUTHOR_KEY": AUTHOR_KEY})
-    clock = Clock()
-    from prefect.testing.utilities import prefect_test_harness
-    from expectations import gx_engine  # noqa: F401
+    """The year through Prefect's ``backfill`` flow on an empty warehouse, under ``prefect_test_harness``.
+    Peak memory is this process's: the flow runs in it."""
     from flows.weekly import backfill as backfill_flow
-    import flows.stages  # noqa: F401
 
-    clock.begin()
-    harness_started = time.perf_counter()
-    with prefect_test_harness(server_startup_timeout=180):
-        startup = time.perf_counter() - harness_started
-        clock.start = time.perf_counter()
-        results = backfill_flow(first=args["first"], last=args["last"])
-        seconds = time.perf_counter() - clock.start
-        result = clock.done(server_startup_seconds=round(startup, 3), weeks=len(results),
-                            refused=sum("refused" in r for r in results))
-    result["seconds"] = round(seconds, 3)
-    return result
+    return _flow_under_harness(args, lambda: backfill_flow(first=args["first"], last=args["last"]),
+                               weeks=len, refused=lambda results: sum("refused" in r for r in results))
 
 
 # -- the naive reference ---------------------------------------------------------------------------

@@ -33,7 +33,9 @@ from warehouse.extracts import WEEK_EXTRACTS, extract_query
 from warehouse.ingest import IngestContext, LoadSummary, ingest_paths
 
 # DuckDB's share of memory while it builds the facts: beyond it, it spills to disk beside the warehouse.
-DUCKDB_MEMORY_LIMIT = "512MB"
+# At the reference year (5M comments) 512 MB is too little: materialising the comment links while the
+# merged comments are spilled needs more pinned memory than that ("failed to pin block").
+DUCKDB_MEMORY_LIMIT = "1GB"
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,8 @@ def build(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, zone: str, cla
              f"UNION ALL SELECT input_sha256, text, language AS language_raw FROM ({models.MENTION_INPUTS})")
     classified_texts = _classify(con, texts, "ops_comment_classification", classifiers.comment_version,
                                  classifiers.classify_texts, COMMENT_OUTCOMES)
-    _apply(con, mode, reason, fingerprint, zone, classifiers)
+    _stage_comment_facts(con, zone, classifiers)
+    _apply(con, mode, reason, fingerprint)
     return BuildResult(mode, reason, new_loads, _count(con, "scope_post"), _count(con, "scope_comment"),
                        classified_posts, classified_texts, _rows(con))
 
@@ -266,21 +267,31 @@ def _batches(relation: duckdb.DuckDBPyRelation) -> Iterator[pl.DataFrame]:
 # -- the swap ------------------------------------------------------------------------------------------
 
 
-def _apply(con: duckdb.DuckDBPyConnection, mode: str, reason: str, fingerprint: str, zone: str,
-           classifiers: Classifiers) -> None:
-    """One transaction: every scoped row replaced, the small tables rebuilt where new rows came, the
-    accounts brought in line, the loads recorded as built."""
+def _stage_comment_facts(con: duckdb.DuckDBPyConnection, zone: str, classifiers: Classifiers) -> None:
+    """The rest of the fact rows, ready to go in (``tmp_fct_comment``, ``tmp_fct_mention``), and what
+    ``dim_account`` loses. All of it is computed before the transaction, where DuckDB can spill: the
+    transaction only deletes and appends."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_post_owner AS {models.POST_OWNERS}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_comment_link AS {models.comment_links()}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_fct_comment AS {models.FCT_COMMENT}",
+                {"zone": zone, "comment_version": classifiers.comment_version})
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_fct_mention AS {models.FCT_MENTION}",
                 {"comment_version": classifiers.comment_version})
+    con.execute("""CREATE OR REPLACE TEMP TABLE tmp_old_account AS
+                   SELECT account_key, platform FROM fct_post f SEMI JOIN scope_post s USING (platform, post_id)
+                   UNION SELECT author_key, platform FROM fct_comment c SEMI JOIN scope_comment s USING (platform, comment_id)""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_gone_account AS {models.GONE_ACCOUNTS}")
+
+
+def _apply(con: duckdb.DuckDBPyConnection, mode: str, reason: str, fingerprint: str) -> None:
+    """One transaction: every scoped row replaced, the small tables rebuilt where new rows came, the
+    accounts brought in line, the loads recorded as built."""
     whole = [name for name, (staging, _) in WHOLE_TABLES.items()
              if mode == "full" or con.execute(f"SELECT 1 FROM {staging} WHERE load_id IN (SELECT load_id FROM new_load) LIMIT 1").fetchall()]
     build_id = uuid.uuid4().hex
     started = datetime.now(timezone.utc)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("""CREATE OR REPLACE TEMP TABLE tmp_old_account AS
-                       SELECT account_key, platform FROM fct_post f SEMI JOIN scope_post s USING (platform, post_id)
-                       UNION SELECT author_key, platform FROM fct_comment c SEMI JOIN scope_comment s USING (platform, comment_id)""")
         for name in ("fct_post", "fct_post_metric_snapshot", "fct_livestream", "fct_mention"):
             _delete(con, name, "scope_post", ("platform", "post_id"), mode)
             _insert(con, name, f"tmp_{name}")
@@ -288,8 +299,7 @@ def _apply(con: duckdb.DuckDBPyConnection, mode: str, reason: str, fingerprint: 
             con.execute(f"DELETE FROM {name}")
             _insert(con, name, f"({WHOLE_TABLES[name][1]()})")
         _delete(con, "fct_comment", "scope_comment", ("platform", "comment_id"), mode)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_comment_link AS {models.comment_links()}")
-        _insert(con, "fct_comment", f"({models.FCT_COMMENT})", {"zone": zone, "comment_version": classifiers.comment_version})
+        _insert(con, "fct_comment", "tmp_fct_comment")
         _accounts(con, mode)
         if mode == "full":
             con.execute("DELETE FROM ops_fact_load")
@@ -337,14 +347,11 @@ def _accounts(con: duckdb.DuckDBPyConnection, mode: str) -> None:
     if mode == "full":
         con.execute("DELETE FROM dim_account")
         _insert(con, "dim_account", f"({models.DIM_ACCOUNT_REGISTERED})")
-        seen = "SELECT account_key, platform FROM fct_post UNION SELECT author_key, platform FROM fct_comment"
-        _insert(con, "dim_account", f"({models.dim_account_public(seen)})")
+        _insert(con, "dim_account", f"({models.dim_account_public(models.REBUILT_ACCOUNTS)})")
         return
-    con.execute("""DELETE FROM dim_account USING tmp_old_account o
-                   WHERE dim_account.account_key = o.account_key AND NOT dim_account.is_registered""")
-    touched = ("SELECT account_key, platform FROM tmp_old_account UNION SELECT account_key, platform FROM tmp_fct_post "
-               "UNION SELECT author_key, platform FROM fct_comment c SEMI JOIN scope_comment s USING (platform, comment_id)")
-    _insert(con, "dim_account", f"({models.dim_account_public(touched, new_only=True)})")
+    con.execute("""DELETE FROM dim_account USING tmp_gone_account g
+                   WHERE dim_account.account_key = g.account_key AND NOT dim_account.is_registered""")
+    _insert(con, "dim_account", f"({models.dim_account_public(models.REBUILT_ACCOUNTS, new_only=True)})")
 
 
 # -- small helpers ---------------------------------------------------------------------------------------
