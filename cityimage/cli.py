@@ -379,7 +379,7 @@ def status() -> None:
         _fail(f"no warehouse at {settings.warehouse} yet: run `cityimage demo` or `cityimage run`", 2)
     try:
         with open_reader(settings.warehouse) as con:
-            ledger, runs, refused = _status_rows(con)
+            rows = _status_rows(con)
     except duckdb.IOException:
         busy = f"the warehouse is being written by {holder(settings.warehouse)}"
         backups = list_backups(settings.backups)
@@ -388,12 +388,12 @@ def status() -> None:
             return
         console.print(f"[yellow]{busy}[/yellow]; these figures are from the backup {backups[-1].name}, taken before it.")
         with open_reader(backups[-1]) as con:
-            ledger, runs, refused = _status_rows(con)
-    _print_status(settings, ledger, runs, refused)
+            rows = _status_rows(con)
+    _print_status(settings, *rows)
 
 
-def _status_rows(con: duckdb.DuckDBPyConnection) -> tuple[list, list, list]:
-    """The ledger by status, the last ten runs and the first refused files."""
+def _status_rows(con: duckdb.DuckDBPyConnection) -> tuple[list, list, list, list]:
+    """The ledger by status, the last ten runs, the first refused files and the last fact build."""
     ledger = con.execute(
         "SELECT status, count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
         "coalesce(sum(rows_quarantined), 0) FROM ops_file_ledger GROUP BY status ORDER BY status"
@@ -404,10 +404,13 @@ def _status_rows(con: duckdb.DuckDBPyConnection) -> tuple[list, list, list]:
     refused = con.execute(
         "SELECT file_name, message FROM ops_file_ledger WHERE status = 'refused' ORDER BY file_name LIMIT 20"
     ).fetchall()
-    return ledger, runs, refused
+    facts = con.execute(
+        "SELECT finished_at, mode, loads, posts, comments, reason FROM ops_fact_build ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()
+    return ledger, runs, refused, facts
 
 
-def _print_status(settings: Settings, ledger: list, runs: list, refused: list) -> None:
+def _print_status(settings: Settings, ledger: list, runs: list, refused: list, facts: list) -> None:
     table = Table("files", "count", "rows read", "rows loaded", "rows quarantined", title="file ledger")
     for row in ledger:
         table.add_row(*(str(x) for x in row))
@@ -418,6 +421,12 @@ def _print_status(settings: Settings, ledger: list, runs: list, refused: list) -
     for row in runs:
         runs_table.add_row(*(str(x) for x in row))
     console.print(runs_table)
+    if facts:
+        finished, mode, loads, posts, comments, reason = facts[0]
+        console.print(f"facts: last built {finished} ({mode}, {reason}: {loads} load(s), {posts} posts and "
+                      f"{comments} comments rebuilt)")
+    else:
+        console.print("facts: never built")
     console.print(f"warehouse {settings.warehouse}: {settings.warehouse.stat().st_size / 1e6:.1f} MB")
 
 

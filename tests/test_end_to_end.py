@@ -70,6 +70,7 @@ def test_the_demo_prints_where_things_are_and_no_traceback_or_leak_report(demo) 
     status = subprocess.run([sys.executable, "-m", "cityimage", "status"], env=os.environ | {"CITYIMAGE_HOME": str(home)},
                             capture_output=True, text=True, timeout=120)
     assert status.returncode == 0 and "Traceback" not in status.stderr and "leaked" not in status.stderr, status.stderr
+    assert "facts: last built" in status.stdout and "full" in status.stdout
 
 
 def _con(home: Path) -> duckdb.DuckDBPyConnection:
