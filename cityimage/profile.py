@@ -104,15 +104,28 @@ class CityProfile(_Strict):
         account = self.find(platform, handle, account_id)
         return account.role if account else "public"
 
-    def find(self, platform: str, handle: str | None, account_id: str | None) -> Account | None:
+    def find(self, platform: str, handle: str | None, account_id: str | None, by_handle: bool = True) -> Account | None:
+        """The registered account behind an id, or behind a handle where the id cannot decide.
+
+        Identity goes by id, because anyone can take a display name: a handle names an account only
+        where the row carries no id or the account was registered without one, and never with
+        ``by_handle=False`` (comment authors). ``warehouse.facts.models.resolved`` is the same rule in SQL.
+        """
         for account in self.accounts:
-            if account.platform != platform:
-                continue
-            if account_id and account.id and account.id == account_id:
+            if account.platform == platform and account_id and account.id == account_id:
                 return account
-            if handle and account.handle.lower() == handle.lower().lstrip("@"):
+        if not by_handle or not handle:
+            return None
+        name = normal_handle(handle)
+        for account in self.accounts:
+            if account.platform == platform and account.handle.lower() == name and not (account_id and account.id):
                 return account
         return None
+
+
+def normal_handle(name: str) -> str:
+    """A handle or display name as accounts are matched: trimmed, without a leading ``@``, lower case."""
+    return name.strip().removeprefix("@").lower()
 
 
 def load_profile(path: Path) -> CityProfile:

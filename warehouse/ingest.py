@@ -544,8 +544,9 @@ def _attribute(frame: pl.DataFrame, entity_name: str, source: SourceFile) -> pl.
 
 
 def _pseudonymise(frame: pl.DataFrame, entity_name: str, key: bytes, registry: Registry) -> pl.DataFrame:
+    # A comment author is a registered account by id alone: a display name is anyone's to take.
     if entity_name == "comment":
-        return pseudonymise(frame, key, registry, "author_id", "author_name")
+        return pseudonymise(frame, key, registry, "author_id", "author_name", by_handle=False)
     if entity_name == "post":
         return pseudonymise(frame, key, registry, "account_id", "account_handle")
     return frame

@@ -29,6 +29,18 @@ def id_patterns(column: str, kind: str) -> list[Check]:
     return [id_pattern(column, platform, regex, WARNING) for platform, regex in ID_PATTERNS[kind].items()]
 
 
+def name_collisions(key: str, what: str) -> Check:
+    """Rows whose name takes a registered account's handle while the id says they are someone else
+    (set at load, ``transforms.pseudonymise``): kept as the public, flagged so a spoof is seen."""
+    return no_rows(
+        "identity:name_collision",
+        f"SELECT platform, {key}, name_collision_account_key, source_file_sha256, source_row FROM {{batch}} "
+        "WHERE name_collision_account_key IS NOT NULL",
+        WARNING,
+        f"no {what} takes a registered account's name under another id (identity goes by id: such rows stay public)",
+    )
+
+
 def _ts(value: datetime) -> str:
     # Bounds come from cityimage.weeks.Week (a parsed, validated week), never from user text.
     return f"TIMESTAMPTZ '{value.isoformat()}'"

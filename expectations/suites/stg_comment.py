@@ -2,7 +2,7 @@
 
 from expectations.checks import CRITICAL, ID_PATTERNS, WARNING, a_ge_b, id_pattern, not_null
 from expectations.suites import Suite, SuiteContext
-from expectations.suites._common import STAGING_INDEX, id_patterns, volume_by_instant
+from expectations.suites._common import STAGING_INDEX, id_patterns, name_collisions, volume_by_instant
 
 
 def build(ctx: SuiteContext) -> list:
@@ -15,6 +15,7 @@ def build(ctx: SuiteContext) -> list:
         *id_patterns("comment_id", "comment"),
         # the post a comment is on: only the platforms whose post ids have a fixed shape
         *[id_pattern("post_id", p, ID_PATTERNS["post"][p]) for p in ("youtube", "x", "tiktok")],
+        name_collisions("comment_id", "comment author"),
         volume_by_instant(ctx, "exported_at", "comments exported"),
     ]
 

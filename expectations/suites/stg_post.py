@@ -2,7 +2,7 @@
 
 from expectations.checks import CRITICAL, WARNING, a_ge_b, no_rows
 from expectations.suites import Suite, SuiteContext
-from expectations.suites._common import STAGING_INDEX, id_patterns, volume_by_instant
+from expectations.suites._common import STAGING_INDEX, id_patterns, name_collisions, volume_by_instant
 
 
 def build(ctx: SuiteContext) -> list:
@@ -21,6 +21,7 @@ def build(ctx: SuiteContext) -> list:
         a_ge_b("live_ended_at", "live_started_at", WARNING, "a livestream ends after it starts"),
         a_ge_b("peak_concurrent_viewers", "avg_concurrent_viewers", WARNING, "peak concurrent viewers ≥ average"),
         *id_patterns("post_id", "post"),
+        name_collisions("post_id", "post's account"),
         volume_by_instant(ctx, "exported_at", "posts exported"),
     ]
 

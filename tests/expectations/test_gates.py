@@ -142,8 +142,11 @@ def test_warning_only_week_passes_with_the_warnings_listed(tmp_path: Path) -> No
             _post(1),
             _post(2) | {"likes": 2000, "views": 3000},                     # more likes than impressions
             _post(3) | {"post_id": "too-short"},                           # not a YouTube video id
+            _post(4) | {"name_collision_account_key": "youtube:ichongqing"},  # named like the page, another id
         ])
-        ledger(con, FILE, "posts.csv", 3)
+        ledger(con, FILE, "posts.csv", 4)
+        insert(con, "stg_comment", [_comment(5) | lineage(5, "c" * 64) | {"name_collision_account_key": "youtube:ichongqing"}])
+        ledger(con, "c" * 64, "comments.json", 1)
 
     report = gates(path, layers=("staging", "operations"))
 
@@ -154,6 +157,10 @@ def test_warning_only_week_passes_with_the_warnings_listed(tmp_path: Path) -> No
     assert likes.examples[0]["source_row"] == 2 and likes.examples[0]["likes"] == 2000
     ids = warnings["expect_column_values_to_match_regex(post_id where platform=youtube)"]
     assert ids.unexpected_count == 1 and ids.examples[0]["post_id"] == "too-short"
+    for table, row in (("stg_post", 4), ("stg_comment", 5)):
+        spoof = next(f for f in report.warnings if f.table == table and f.expectation.endswith("(identity:name_collision)"))
+        assert spoof.unexpected_count == 1 and spoof.examples[0]["source_row"] == row
+        assert spoof.examples[0]["name_collision_account_key"] == "youtube:ichongqing"
     summary = report.summary_markdown()
     assert "passed" in summary and "Warnings" in summary and "too-short" in summary
 
@@ -418,11 +425,13 @@ def test_a_clean_suite_is_validated_without_asking_for_examples(
 
     report = gates(path, suites=[stg_comment.SUITE], quarantine=False)
 
-    assert report.passed and len(report.results) == 22 and all(r.engine == "gx" for r in report.results)
+    assert report.passed and len(report.results) == 23 and all(r.engine == "gx" for r in report.results)
     assert {r.unexpected_count for r in report.results} == {0} and not any(r.examples for r in report.results)
     observed = {r.observed_value for r in report.results}
     assert observed == {"0 unexpected", "0 unexpected row(s) returned by the check query"}
-    assert not [s for s in statements if "unexpected_values" in s or "source_row" in s], "examples asked for"
+    # a count may wrap a check query that names the row (source_row); fetching rows is what must not happen
+    fetched = [s for s in statements if not s.startswith("SELECT COUNT(*)")]
+    assert not [s for s in fetched if "unexpected_values" in s or "source_row" in s], "examples asked for"
     unique = [s for s in statements if "rows_with_this_key" in s]
     assert len(unique) == 1 and unique[0].startswith("SELECT COUNT(*)")
     assert sum(s.startswith("SELECT * FROM stg_comment LIMIT") for s in statements) == 1

@@ -15,7 +15,6 @@ from cityimage.profile import load_profile
 from cityimage.sample import default_weeks, write_sample_inbox
 from readers import registry
 from tests.resilience.hostile import KEY, Lab
-from transforms.pseudonymise import Registry
 from warehouse.ingest import discover, source_for
 
 WEEK = default_weeks()[-1]
@@ -23,7 +22,6 @@ WEEK = default_weeks()[-1]
 
 def raw_public_authors(inbox: Path, profile) -> set[str]:
     """Every author id and name of the public the readers see in the inbox, before pseudonymisation."""
-    known = Registry.from_profile(profile)
     found: set[str] = set()
     for path, root in discover([inbox]):
         source = source_for(path, root, path.read_bytes(), profile)
@@ -36,8 +34,7 @@ def raw_public_authors(inbox: Path, profile) -> set[str]:
             if frame is None or frame.is_empty():
                 continue
             for platform, ident, name in frame.select("platform", id_col, name_col).iter_rows():
-                handle = (name or "").strip().lstrip("@").lower()
-                if (platform, ident) in known.ids or (platform, handle) in known.handles:
+                if profile.find(platform, name, ident, by_handle=entity == "post"):
                     continue
                 found |= {v for v in (ident, name) if v and len(v) >= 3}
     return found

@@ -6,7 +6,7 @@ import polars as pl
 
 from cityimage.profile import load_profile
 from cityimage.settings import DEFAULT_PROFILE
-from transforms.pseudonymise import PREFIX, Registry, pseudonym, pseudonymise
+from transforms.pseudonymise import COLLISION, PREFIX, Registry, pseudonym, pseudonymise
 
 KEY = b"k" * 32
 
@@ -23,10 +23,38 @@ def test_public_authors_are_hashed_and_registered_accounts_kept() -> None:
     registry = Registry.from_profile(load_profile(DEFAULT_PROFILE))
     out = pseudonymise(_comments(), KEY, registry, "author_id", "author_name")
     assert out["author_name"].to_list()[0] == "iChongqing"           # owned, matched by id
-    assert out["author_name"].to_list()[2] == "@HangzhouChina"       # benchmark, matched by handle
+    assert out["author_name"].to_list()[2] == "@HangzhouChina"       # benchmark: no id, matched by handle
     assert out["author_id"][1] == pseudonym(KEY, "facebook", "55501")
     assert out["author_name"][1].startswith(PREFIX) and "Jane" not in out["author_name"][1]
     assert out["author_id"][3] == out["author_id"][4]                # the same person stays linkable
+    assert out[COLLISION].to_list() == [None] * 5
+
+
+def test_a_name_is_anyones_to_take_so_the_id_decides() -> None:
+    registry = Registry.from_profile(load_profile(DEFAULT_PROFILE))
+    rows = pl.DataFrame({
+        "platform": ["facebook", "youtube", "tiktok", "tiktok"],
+        "author_id": ["999", None, "7001", None],
+        "author_name": ["iChongqing", "HangzhouChina", "ichongqing", "someone"],
+    })
+    # posts and account rows: a handle decides only where the row has no id, or the account has none
+    posts = pseudonymise(rows, KEY, registry, "author_id", "author_name")
+    assert posts["author_name"].to_list()[1:3] == ["HangzhouChina", "ichongqing"]
+    assert posts["author_name"][0].startswith(PREFIX) and posts["author_id"][0] == pseudonym(KEY, "facebook", "999")
+    assert posts[COLLISION].to_list() == ["facebook:ichongqing", None, None, None]
+    # comment authors: by id alone, and every taken name is flagged
+    comments = pseudonymise(rows, KEY, registry, "author_id", "author_name", by_handle=False)
+    assert all(name.startswith(PREFIX) for name in comments["author_name"])
+    assert comments[COLLISION].to_list() == ["facebook:ichongqing", "youtube:hangzhouchina", "tiktok:ichongqing", None]
+
+
+def test_the_profile_states_the_same_rule() -> None:
+    profile = load_profile(DEFAULT_PROFILE)
+    assert profile.find("facebook", "iChongqing", "999") is None
+    assert profile.find("facebook", "@ICHONGQING", None).role == "owned"
+    assert profile.find("facebook", "someone", "100064548282347").handle == "iChongqing"
+    assert profile.find("youtube", "HangzhouChina", None, by_handle=False) is None
+    assert profile.find("tiktok", "ichongqing", "7001").role == "owned"  # registered without an id
 
 
 def test_pseudonyms_depend_on_the_key_and_platform() -> None:

@@ -163,6 +163,33 @@ def test_replies_by_the_post_account_are_linked_with_their_delay(home: Settings)
     assert rows["1_10"]["is_question"] and rows["1_10"]["is_praise"]
 
 
+def test_an_account_is_known_by_its_id_and_a_name_proves_nothing(home: Settings) -> None:
+    # Someone named like the page, with another id, replies under the page's post: a public author, so
+    # the page's replies (C1) do not count it. The same display name under two ids is two people.
+    post = _post("1", T0 + timedelta(days=9), "a", likes=1, comments=2, shares=0)
+    impostor_post = _post("2", T0 + timedelta(days=9), "a", account_id="anon_imp", account_handle="iChongqing")
+    handle_only = _post("3", T0 + timedelta(days=9), "a", account_id=None, account_handle="@IChongqing")
+    comments = [
+        _comment("1_10", "c", 9, 1, author_id="anon_a", author_name="anon_same"),
+        _comment("1_11", "c", 9, 2, parent_comment_id="1_10", author_id="anon_imp", author_name="iChongqing",
+                 created_at=T0 + timedelta(hours=2)),
+        _comment("1_12", "c", 9, 3, author_id="anon_b", author_name="anon_same"),
+        _comment("1_13", "c", 9, 4, parent_comment_id="1_12", author_id=None, author_name="iChongqing",
+                 created_at=T0 + timedelta(hours=2)),
+    ]
+    _load(home, [post, impostor_post, handle_only], comments)
+    stages.build_facts(home)
+    built = _facts(home)
+    owners = {r["post_id"]: (r["account_key"], r["role"]) for r in built["fct_post"].to_dicts()}
+    assert owners == {"1": ("facebook:ichongqing", "owned"), "2": ("facebook:anon_imp", "public"),
+                      "3": ("facebook:ichongqing", "owned")}  # a handle decides only where the row has no id
+    rows = {r["comment_id"]: r for r in built["fct_comment"].to_dicts()}
+    assert not rows["1_11"]["is_by_post_account"] and rows["1_11"]["author_key"] == "facebook:anon_imp"
+    assert not rows["1_13"]["is_by_post_account"] and rows["1_13"]["author_key"] == "facebook:iChongqing"
+    assert not rows["1_10"]["is_replied_7d"] and not rows["1_12"]["is_replied_7d"]
+    assert rows["1_10"]["author_key"] != rows["1_12"]["author_key"]
+
+
 def test_a_reply_without_its_video_or_parent_is_a_reply_under_no_post(home: Settings) -> None:
     # YouTube's comments.list by parent: replies carry their parent's id, not the video's; when the
     # parent thread was not exported, neither post nor account is known, and the reply stays a reply.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -123,3 +124,25 @@ def test_ingest_without_a_usable_author_key_refuses_to_start(tmp_path: Path, val
     run = subprocess.run([sys.executable, "-m", "cityimage", "ingest", str(X_CONTENT)], env=env, capture_output=True, text=True)
     assert run.returncode == 3 and "CITYIMAGE_AUTHOR_KEY" in run.stderr
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_a_comment_author_named_like_the_page_is_the_public_and_flagged(tmp_path: Path) -> None:
+    # Identity by id: replies from "iChongqing" under another id are a public author's, pseudonymised,
+    # and carry the account whose name they take; the page's own reply, by its id, keeps its identity.
+    thread = json.loads((FIXTURES / "facebook" / "graph" / "comments_nested.json").read_text(encoding="utf-8"))
+    replies = thread["data"][0]["comments"]["data"]
+    replies[0]["from"]["name"] = "iChongqing"
+    for n in range(3):
+        replies.append({"id": f"901_60{n}", "created_time": "2026-01-28T13:00:00+0000", "message": "Thanks for watching!",
+                        "from": {"id": "999", "name": "iChongqing"}, "like_count": 0, "comment_count": 0})
+    inbox = tmp_path / "inbox" / "2026-01-30" / "facebook" / "iChongqing"
+    inbox.mkdir(parents=True)
+    (inbox / "comments.json").write_text(json.dumps(thread), encoding="utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    _ingest(warehouse, tmp_path / "inbox")
+    rows = _query(warehouse, "SELECT comment_id, author_id, author_name, name_collision_account_key FROM stg_comment "
+                             "WHERE comment_id IN ('901_5002', '901_600', '901_601', '901_602') ORDER BY comment_id")
+    assert rows[0] == ("901_5002", "100064548282347", "iChongqing", None)
+    for _, author_id, author_name, claimed in rows[1:]:
+        assert author_id.startswith("anon_") and author_name.startswith("anon_") and claimed == "facebook:ichongqing"
+    assert len({(r[1], r[2]) for r in rows[1:]}) == 1  # one person, still linkable

@@ -13,8 +13,9 @@ The rules:
 * **canonical post ids**: a Facebook post id without its page prefix (the Graph API writes
   ``<page>_<post>``, Business Suite the bare id, comments the bare id); a live video object, which has
   an id of its own, takes the id of the post sharing its video permalink.
-* **accounts** (:func:`resolved`): a registered account by its id, else by its handle; anyone else is
-  ``platform:<name or id>`` (public authors are pseudonymised at load).
+* **accounts** (:func:`resolved`): a registered account by its id; by its handle only where the row
+  has no id (never for a comment author, whose display name anyone can take); anyone else is
+  ``platform:<id or name>`` (public authors are pseudonymised at load).
 * **reply linking**: a reply listed without its post belongs to its parent's post; the post account's
   first reply under a comment is the earliest reply its own account wrote there.
 
@@ -73,16 +74,24 @@ def bare_post_id(column: str, platform: str = "platform") -> str:
     return f"CASE WHEN {platform} = 'facebook' THEN string_split({column}, '_')[-1] ELSE {column} END"
 
 
-def resolved(source: str, id_column: str, name_column: str, out: str) -> str:
-    """``source`` with the key (``out``) and role (``out_role``) of the account behind the id or name."""
+def resolved(source: str, id_column: str, name_column: str, out: str, by_handle: bool = True) -> str:
+    """``source`` with the key (``out``) and role (``out_role``) of the account behind the id or name.
+
+    ``CityProfile.find``'s rule: the id decides; a handle only where the row has no id or the account
+    was registered without one, never for comment authors (``by_handle=False``). Anyone else is
+    ``platform:<id>``, or ``platform:<name>`` where the export gives no id (pseudonyms both).
+    """
     name_lc = f"lower(regexp_replace(trim(x.{_q(name_column)}), '^@', ''))"
+    by_name = f"""
+        LEFT JOIN reg_account by_name ON by_name.platform = x.platform AND by_name.handle_lc = {name_lc}
+              AND (x.{_q(id_column)} IS NULL OR by_name.registered_id IS NULL)""" if by_handle else ""
+    named = ("by_name.account_key", "by_name.role") if by_handle else ("NULL", "NULL")
     return f"""
-        SELECT x.*, coalesce(by_id.account_key, by_name.account_key,
-                             x.platform || ':' || coalesce(x.{_q(name_column)}, x.{_q(id_column)})) AS {_q(out)},
-               coalesce(by_id.role, by_name.role, 'public') AS {_q(out + '_role')}
+        SELECT x.*, coalesce(by_id.account_key, {named[0]},
+                             x.platform || ':' || coalesce(x.{_q(id_column)}, x.{_q(name_column)})) AS {_q(out)},
+               coalesce(by_id.role, {named[1]}, 'public') AS {_q(out + '_role')}
         FROM ({source}) x
-        LEFT JOIN reg_account by_id ON by_id.platform = x.platform AND by_id.registered_id = x.{_q(id_column)}
-        LEFT JOIN reg_account by_name ON by_name.platform = x.platform AND by_name.handle_lc = {name_lc}"""
+        LEFT JOIN reg_account by_id ON by_id.platform = x.platform AND by_id.registered_id = x.{_q(id_column)}{by_name}"""
 
 
 def engagements(prefix: str = "") -> str:
@@ -206,7 +215,7 @@ def comment_links() -> str:
         SELECT l.* EXCLUDE (parent_post_id, author_key_role), f.account_key AS post_account_key,
                coalesce(l.author_key = f.account_key, false) AS is_by_post_account
         FROM (SELECT a.* EXCLUDE (own_post_id), coalesce(a.own_post_id, a.parent_post_id) AS post_id
-              FROM ({resolved(linked, 'author_id', 'author_name', 'author_key')}) a) l
+              FROM ({resolved(linked, 'author_id', 'author_name', 'author_key', by_handle=False)}) a) l
         LEFT JOIN tmp_post_owner f ON f.platform = l.platform AND f.post_id = l.post_id"""
 
 
