@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,12 @@ from cityimage.profile import CityProfile
 PREFIX = "anon_"
 #: The staging column naming the registered account a row's name collides with.
 COLLISION = "name_collision_account_key"
+#: An "@handle" in a text: not inside a word or an e-mail address, without trailing punctuation.
+MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,48}[A-Za-z0-9_])?)")
+#: Display names shorter than this are left in texts: a two-letter name is also a word.
+MIN_NAME = 3
+#: Public post links that name no one, rebuilt from the post id; other platforms' links name the author.
+ANONYMOUS_URL = {"x": "https://x.com/i/status/{}", "youtube": "https://www.youtube.com/watch?v={}"}
 
 
 @dataclass(frozen=True)
@@ -97,3 +104,81 @@ def pseudonymise(frame: pl.DataFrame, key: bytes, registry: Registry, id_col: st
         _hash_column(frame, name_col, key, keep).alias(name_col),
         flags[COLLISION],
     )
+
+
+def scrub_mentions(texts: pl.Series, platforms: pl.Series, key: bytes, registry: Registry) -> pl.Series:
+    """Every "@handle" of someone not registered becomes "@" + their pseudonym: the same pseudonym their
+    comments carry where the platform's display name is the handle (X, Instagram)."""
+
+    def one(text: str, platform: str) -> str:
+        def swap(match: re.Match[str]) -> str:
+            handle = match[1]
+            return match[0] if (platform, handle.lower()) in registry.handles else "@" + pseudonym(key, platform, handle)
+
+        return MENTION.sub(swap, text)
+
+    values = [one(t, p) if t and "@" in t else t for t, p in zip(texts.to_list(), platforms.to_list())]
+    return pl.Series(texts.name, values, dtype=pl.String)
+
+
+def scrub_thread_names(comments: pl.DataFrame, key: bytes, keep: pl.Series) -> pl.Series:
+    """A reply's text with the display names of its thread (the parent's author and the other repliers)
+    replaced by their pseudonyms: Facebook writes a tagged person's name into the reply. ``keep``: the
+    rows by registered accounts, whose names stay."""
+    rows = comments.select("platform", "comment_id", "parent_comment_id", "author_name", "text").with_columns(keep=keep)
+    public = rows.filter(~pl.col("keep") & (pl.col("author_name").str.len_chars() >= MIN_NAME))
+    names_by_comment = {(p, c): n for p, c, n in public.select("platform", "comment_id", "author_name").iter_rows()}
+    threads: dict[tuple[str, str], set[str]] = {}
+    for platform, comment_id, parent, name, _, is_kept in rows.iter_rows():
+        if parent is None:
+            continue
+        names = threads.setdefault((platform, parent), set())
+        if (platform, parent) in names_by_comment:
+            names.add(names_by_comment[(platform, parent)])
+        if not is_kept and name and len(name) >= MIN_NAME:
+            names.add(name)
+    patterns = {thread: re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in sorted(names, key=len, reverse=True)))
+                for thread, names in threads.items() if names}
+    texts = []
+    for platform, _, parent, _, text, _ in rows.iter_rows():
+        pattern = patterns.get((platform, parent)) if parent is not None and text else None
+        texts.append(pattern.sub(lambda m, p=platform: pseudonym(key, p, m[0]), text) if pattern else text)
+    return pl.Series("text", texts, dtype=pl.String)
+
+
+def anonymous_urls(frame: pl.DataFrame, keep: pl.Series) -> pl.Series:
+    """A public post's link without its author: rebuilt from the id where the platform allows
+    (``ANONYMOUS_URL``), else dropped; registered accounts' links stay."""
+    rebuilt = pl.lit(None, pl.String)
+    for platform, template in ANONYMOUS_URL.items():
+        prefix, suffix = template.split("{}")
+        rebuilt = pl.when(pl.col("platform") == platform).then(pl.concat_str([pl.lit(prefix), pl.col("post_id"), pl.lit(suffix)])).otherwise(rebuilt)
+    return frame.with_columns(keep=keep).select(
+        pl.when(pl.col("keep")).then(pl.col("post_url")).when(pl.col("post_url").is_not_null()).then(rebuilt).alias("post_url")
+    ).to_series()
+
+
+def pseudonymise_comments(frame: pl.DataFrame, key: bytes, registry: Registry) -> pl.DataFrame:
+    """Comments with their public authors pseudonymised wherever they appear: author id and name (by id
+    alone, see ``CityProfile.find``), "@handles" in texts and display names in reply threads."""
+    if frame.is_empty():
+        return pseudonymise(frame, key, registry, "author_id", "author_name", by_handle=False)
+    registered, _ = _registered_and_claimed(registry, "author_id", "author_name", by_handle=False)
+    keep = frame.select(registered).to_series()
+    scrubbed = frame.with_columns(scrub_thread_names(frame, key, keep))
+    scrubbed = scrubbed.with_columns(scrub_mentions(scrubbed["text"], scrubbed["platform"], key, registry))
+    return pseudonymise(scrubbed, key, registry, "author_id", "author_name", by_handle=False)
+
+
+def pseudonymise_posts(frame: pl.DataFrame, key: bytes, registry: Registry) -> pl.DataFrame:
+    """Posts with public accounts pseudonymised: account id and handle, the link that names them, and
+    "@handles" in every post's title and text."""
+    if frame.is_empty():
+        return pseudonymise(frame, key, registry, "account_id", "account_handle")
+    registered, _ = _registered_and_claimed(registry, "account_id", "account_handle", by_handle=True)
+    keep = frame.select(registered).to_series()
+    scrubbed = frame.with_columns(
+        anonymous_urls(frame, keep),
+        *[scrub_mentions(frame[c], frame["platform"], key, registry) for c in ("title", "text") if c in frame.columns],
+    )
+    return pseudonymise(scrubbed, key, registry, "account_id", "account_handle")

@@ -34,7 +34,7 @@ from readers import registry as formats
 from readers.archive import expand_archive, is_archive
 from readers.base import ReadError, ReadResult, Reject, SourceFile
 from readers.entities import ENTITIES
-from transforms.pseudonymise import Registry, pseudonymise
+from transforms.pseudonymise import Registry, pseudonymise_comments, pseudonymise_posts
 from transforms.schema_drift import drift_note
 from warehouse.connection import insert_frame
 
@@ -544,11 +544,10 @@ def _attribute(frame: pl.DataFrame, entity_name: str, source: SourceFile) -> pl.
 
 
 def _pseudonymise(frame: pl.DataFrame, entity_name: str, key: bytes, registry: Registry) -> pl.DataFrame:
-    # A comment author is a registered account by id alone: a display name is anyone's to take.
     if entity_name == "comment":
-        return pseudonymise(frame, key, registry, "author_id", "author_name", by_handle=False)
+        return pseudonymise_comments(frame, key, registry)
     if entity_name == "post":
-        return pseudonymise(frame, key, registry, "account_id", "account_handle")
+        return pseudonymise_posts(frame, key, registry)
     return frame
 
 

@@ -6,7 +6,9 @@ import polars as pl
 
 from cityimage.profile import load_profile
 from cityimage.settings import DEFAULT_PROFILE
-from transforms.pseudonymise import COLLISION, PREFIX, Registry, pseudonym, pseudonymise
+from transforms.pseudonymise import (
+    COLLISION, PREFIX, Registry, pseudonym, pseudonymise, pseudonymise_comments, pseudonymise_posts,
+)
 
 KEY = b"k" * 32
 
@@ -60,3 +62,33 @@ def test_the_profile_states_the_same_rule() -> None:
 def test_pseudonyms_depend_on_the_key_and_platform() -> None:
     assert pseudonym(KEY, "x", "42") != pseudonym(b"other-key-000000", "x", "42")
     assert pseudonym(KEY, "x", "42") != pseudonym(KEY, "facebook", "42")
+
+
+def test_public_authors_leave_no_trace_in_texts_or_links() -> None:
+    registry = Registry.from_profile(load_profile(DEFAULT_PROFILE))
+    comments = pl.DataFrame({
+        "platform": ["facebook", "facebook", "facebook", "x"],
+        "comment_id": ["1_10", "1_11", "1_12", "t2"],
+        "parent_comment_id": [None, "1_10", "1_10", None],
+        "author_id": ["555", "100064548282347", "556", "42"],
+        "author_name": ["Jane Doe", "iChongqing", "Li", "fan_1"],
+        "text": ["Is the metro open late?", "Jane Doe yes, until 23:00! Li too", "thanks Jane Doe.",
+                 "@fan_2 @iChongqing_ agreed, mail me at a@b.com."],
+    })
+    out = pseudonymise_comments(comments, KEY, registry)["text"].to_list()
+    jane = pseudonym(KEY, "facebook", "Jane Doe")
+    assert out[1] == f"{jane} yes, until 23:00! Li too"  # a two-letter name is also a word: kept
+    assert out[2] == f"thanks {jane}."
+    assert out[3] == f"@{pseudonym(KEY, 'x', 'fan_2')} @iChongqing_ agreed, mail me at a@b.com."
+    posts = pl.DataFrame({
+        "platform": ["x", "x", "tiktok", "youtube"], "post_id": ["9", "8", "7", "vid"],
+        "account_id": ["42", "1054267548183613440", None, "UC9"], "account_handle": ["fan_1", "iChongqing_", "someone", None],
+        "post_url": ["https://x.com/fan_1/status/9", "https://x.com/iChongqing_/status/8",
+                     "https://www.tiktok.com/@someone/video/7", "https://www.youtube.com/watch?v=vid"],
+        "title": [None, None, None, "Trip with @fan_1"], "text": ["Chongqing! cc @fan_3", None, None, None],
+    })
+    scrubbed = pseudonymise_posts(posts, KEY, registry)
+    assert scrubbed["post_url"].to_list() == ["https://x.com/i/status/9", "https://x.com/iChongqing_/status/8", None,
+                                              "https://www.youtube.com/watch?v=vid"]
+    assert scrubbed["text"][0] == f"Chongqing! cc @{pseudonym(KEY, 'x', 'fan_3')}"
+    assert scrubbed["title"][3] == f"Trip with @{pseudonym(KEY, 'youtube', 'fan_1')}"
