@@ -78,7 +78,8 @@ def parallel_ingest(paths: list[str] | None = None) -> dict[str, int]:
     targets = [Path(p) for p in paths] if paths else [settings.inbox]
     summary = ingest_in_parallel(settings, targets, read_files_task.submit)
     figures = {"files seen": len(summary.files), "loaded": summary.count("loaded"),
-               "already loaded": summary.count("already_loaded"), "refused": summary.count("refused"),
+               "already loaded": summary.count("already_loaded"), "reattributed": summary.count("reattributed"),
+               "refused": summary.count("refused"),
                "rows": summary.rows_loaded}
     get_run_logger().info("parallel ingest: %s", figures)
     return figures

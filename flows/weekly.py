@@ -50,6 +50,9 @@ def ingest_inbox() -> dict[str, Any]:
     for outcome in summary.files:
         if outcome.status == "refused":
             logger.warning("refused %s: %s", outcome.name, outcome.message)
+        elif outcome.status == "reattributed":
+            logger.info("%s: loaded before from another folder; its rows now take this folder's date and account",
+                        outcome.name)
         elif outcome.status == "loaded":
             if outcome.rows_quarantined:
                 logger.warning("%s: %d row(s) quarantined (see stg_quarantine)", outcome.name, outcome.rows_quarantined)
@@ -65,7 +68,8 @@ def ingest_inbox() -> dict[str, Any]:
                     fmt, files, read, loaded, quarantined, skipped, duplicate)
     figures = {
         "files seen": len(summary.files), "loaded": summary.count("loaded"),
-        "already loaded": summary.count("already_loaded"), "refused": summary.count("refused"), "rows": summary.rows_loaded,
+        "already loaded": summary.count("already_loaded"), "reattributed": summary.count("reattributed"),
+        "refused": summary.count("refused"), "rows": summary.rows_loaded,
     }
     if summary.files and summary.count("already_loaded") == len(summary.files):
         logger.info("every input file (%d) was already loaded: nothing new", len(summary.files))

@@ -53,7 +53,7 @@ class FileOutcome:
 
     name: str
     sha256: str
-    status: str  # loaded | already_loaded | refused
+    status: str  # loaded | already_loaded | reattributed | refused
     format: str | None = None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -141,6 +141,9 @@ def _ignored(path: Path, root: Path) -> bool:
 Hints = tuple[date | None, str | None, str | None]
 #: One sighting of a file: its content hash, its name, what the load did with it, and its folders' hints.
 Sighting = tuple[str, str, str, date | None, str | None, str | None]
+#: The sighting each loaded file's rows were read from: the latest that loaded or re-attributed it.
+READ_AS = ("SELECT file_sha256, arg_max(file_name, seen_at) FROM ops_file_sighting "
+           "WHERE outcome IN ('loaded', 'reattributed') GROUP BY file_sha256")
 
 
 def source_for(
@@ -164,6 +167,13 @@ def folder_hints(path: Path, root: Path, profile: CityProfile) -> Hints:
     day = next((d for d in (_as_date(p) for p in parts) if d), None)
     platform = next((p for p in parts if p in FOLDER_WORDS - {"public"}), None)
     return day, platform, _account_in(parts, platform, profile)
+
+
+def _context_order(place: tuple[str, Path, Path]) -> tuple[int, str]:
+    """Sightings of one file, best context first: more folders (a date, a platform, an account) say
+    more than fewer (the same file reached from a deeper root); then by name, for a stable choice."""
+    name = place[0]
+    return -len(Path(name).parts), name
 
 
 def _hints_of(source: SourceFile) -> Hints:
@@ -285,7 +295,13 @@ class Loader:
     """One load in the writer: what the warehouse already holds, the files seen, their outcomes.
 
     ``plan`` decides per file on disk (skip unread, already loaded, a copy of a file planned in this
-    load, or to read); ``write`` commits a read batch; ``finish`` records what was seen.
+    load, or to read); ``write`` commits a read batch; ``reattribute`` reads again the files whose
+    context moved; ``finish`` records what was seen.
+
+    A file's context (its folders' drop date, platform and account, and its name) comes from one
+    sighting, whatever order files arrived in: among those of the latest load that saw the file, the
+    one whose folders say most, then whose name sorts first (:func:`_context_order`; :data:`READ_AS`
+    records which one its rows were read from).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, ctx: IngestContext) -> None:
@@ -300,6 +316,9 @@ class Loader:
         self.copies: dict[str, list[tuple[int, str, Hints]]] = {}
         self.stats: list[_StatRow] = []
         self.sightings: list[Sighting] = []
+        self.read_as: dict[str, str] = dict(con.execute(READ_AS).fetchall())
+        self.places: dict[str, list[tuple[str, Path, Path]]] = {}
+        self._where: tuple[Path, Path] = (Path(), Path())
         self._seq = 0
 
     def plan(self, path: Path, root: Path) -> list[Leaf]:
@@ -310,8 +329,11 @@ class Loader:
         key = str(path.resolve())
         name = str(path.relative_to(root)) if path != root else path.name
         known = self.settled.get(key)
+        self._where = (path, root)
         if known and known.unchanged(stat) and (known.is_archive or known.file_sha256 in self.loaded):
             self._decide(FileOutcome(name, known.file_sha256, "already_loaded"), folder_hints(path, root, self.ctx.profile))
+            if not known.is_archive:
+                self._place(known.file_sha256, name)
             return []
         data = path.read_bytes()
         digest, first = sha256(data), self._seq
@@ -331,6 +353,7 @@ class Loader:
         return [] if digest in self.planned else [Leaf(self._take_seq(), source, digest, message)]
 
     def _plan_source(self, source: SourceFile, digest: str) -> list[Leaf]:
+        self._place(digest, source.name)
         if digest in self.loaded:
             self._decide(FileOutcome(source.name, digest, "already_loaded"), _hints_of(source))
             return []
@@ -400,11 +423,66 @@ class Loader:
             self.copies.pop(outcome.sha256, None)
             if outcome.status == "loaded":
                 self.loaded.add(outcome.sha256)
+                self.read_as[outcome.sha256] = outcome.name
         self.outcomes.update((seq, outcome) for seq, outcome, _ in copies)
         fault("after_commit")
 
+    def reattribute(self) -> None:
+        """Read again every loaded file whose first sighting in this load, by name, is not the one its
+        rows were read from: a file moved to the right account folder, or seen first in another order."""
+        leaves = []
+        for digest, places in self.places.items():
+            name, path, root = min(places, key=_context_order)
+            if digest not in self.loaded or self.read_as.get(digest) == name:
+                continue
+            source = self._source_again(path, root, digest)
+            if source is not None:
+                leaves.append(Leaf(self._take_seq(), source, digest))
+        for start in range(0, len(leaves), self.ctx.batch_files):
+            self._replace(read_batch(leaves[start:start + self.ctx.batch_files], self.ctx))
+
+    def _source_again(self, path: Path, root: Path, digest: str) -> SourceFile | None:
+        """The file (or archive member) with content ``digest`` at ``path``, unless it changed since."""
+        data = path.read_bytes()
+        source = source_for(path, root, data, self.ctx.profile, self.companions)
+        if sha256(data) == digest:
+            return source
+        if is_archive(data):
+            members = expand_archive(source, self.ctx.max_archive_bytes, self.ctx.max_archive_ratio)
+            return next((m for m in members if sha256(m.data) == digest), None)
+        return None
+
+    def _replace(self, batch: PreparedBatch) -> None:
+        """Commit files read again: each one's old staging and quarantine rows out, the new ones in, its
+        ledger row updated; all or nothing. A file that no longer reads where it now lies keeps its
+        rows, and its sighting says why."""
+        outcomes = [_outcome(prepared) for prepared in batch.files]
+        good = [i for i, o in enumerate(outcomes) if o.status == "loaded"]
+        digests = [outcomes[i].sha256 for i in good]
+        tables = {name: frame.filter(pl.col("__file").is_in(good)) for name, frame in batch.tables.items()}
+        moved = [replace(o, status="reattributed") if o.status == "loaded" else o for o in outcomes]
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for table in [*(e.table for e in ENTITIES.values()), "stg_quarantine"]:
+                self.con.execute(f"DELETE FROM {table} WHERE source_file_sha256 IN (SELECT unnest(?))", [digests])
+            _write_rows(self.con, tables, self.summary.load_id)
+            _write_quarantine(self.con, [batch.files[i] for i in good], self.summary.load_id)
+            _write_ledger(self.con, [batch.files[i] for i in good], [outcomes[i] for i in good], self.summary.load_id)
+            _write_sightings(self.con, [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source))
+                                        for f, o in zip(batch.files, moved)], self.summary.load_id)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        for prepared, outcome in zip(batch.files, moved):
+            self.outcomes[prepared.leaf.seq] = outcome
+            if outcome.status == "reattributed":
+                self.read_as[outcome.sha256] = outcome.name
+
     def finish(self) -> LoadSummary:
-        """Record the remaining sightings, the files' stats and the load's counts in one transaction."""
+        """Read again the files whose context moved, then record the remaining sightings, the files'
+        stats and the load's counts in one transaction."""
+        self.reattribute()
         self.summary.files = [self.outcomes[seq] for seq in sorted(self.outcomes)]
         self.con.execute("BEGIN TRANSACTION")
         try:
@@ -421,6 +499,9 @@ class Loader:
     def _take_seq(self) -> int:
         self._seq += 1
         return self._seq - 1
+
+    def _place(self, digest: str, name: str) -> None:
+        self.places.setdefault(digest, []).append((name, *self._where))
 
     def _decide(self, outcome: FileOutcome, hints: Hints) -> None:
         self.outcomes[self._take_seq()] = outcome
