@@ -355,7 +355,8 @@ def validate(
     settings = _settings()
     target = _parse_week(week) if week else Week.containing(datetime.now(timezone.utc), settings.zone).shift(-1)
     run_id = f"validate-{target.id}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
-    report = run_gates(settings.warehouse, target.id, run_id, settings.reports / "data_docs", zone=settings.zone)
+    report = run_gates(settings.warehouse, target.id, run_id, settings.reports / "data_docs", zone=settings.zone,
+                       reader_wait_s=settings.reader_wait_s)
     console.print(report.summary_markdown())
     if not report.passed:
         raise typer.Exit(4)

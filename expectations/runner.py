@@ -32,7 +32,7 @@ from expectations.report import CheckResult, GateReport, dumps
 from expectations.row_rules import quarantine_row_rules
 from expectations.suites import Suite, SuiteContext, suites_for
 from expectations.suites._common import is_week_check
-from warehouse.connection import open_writer
+from warehouse.connection import READER_WAIT_S, open_writer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def run_gates(
     fallback: bool = True,
     suites: list[Suite] | None = None,
     part: Part = "all",
+    reader_wait_s: float = READER_WAIT_S,
 ) -> GateReport:
     """Validate the warehouse for ``week_id``; ``report.passed`` is False if any critical check failed.
 
@@ -75,7 +76,7 @@ def run_gates(
     ctx = SuiteContext(now=now, week=week, zone=_zone(zone))
     chosen = suites if suites is not None else suites_for(tuple(layers))
     report = GateReport(run_id=run_id, week_id=week.id)
-    with _collecting_own_cycles(), open_writer(warehouse, f"quality gates {week.id} ({run_id})") as con:
+    with _collecting_own_cycles(), open_writer(warehouse, f"quality gates {week.id} ({run_id})", reader_wait_s) as con:
         if quarantine and part != "week":
             report.quarantined = quarantine_row_rules(con, now)
         plan = []

@@ -61,7 +61,7 @@ def ingest_in_parallel(settings: Settings, paths: list[Path], submit: Submit) ->
     """Plan in the writer, read chunks of files through ``submit`` (a task runner or an executor),
     write each chunk in discovery order as one batch."""
     ctx = ingest_context(settings)
-    with open_writer(settings.warehouse, "parallel ingest") as con:
+    with open_writer(settings.warehouse, "parallel ingest", settings.reader_wait_s) as con:
         loader = Loader(con, ctx)
         leaves = [leaf for path, root in discover(paths) for leaf in loader.plan(path, root)]
         size = min(ctx.batch_files, max(1, -(-len(leaves) // CHUNKS_PER_RUN)))

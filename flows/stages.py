@@ -55,7 +55,7 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Callab
     targets = paths if paths is not None else [settings.inbox]
     if paths is None and not settings.inbox.is_dir():
         raise FileNotFoundError(f"inbox {settings.inbox} does not exist (setting inbox_path / CITYIMAGE_INBOX_PATH)")
-    with open_writer(settings.warehouse, "ingest") as con:
+    with open_writer(settings.warehouse, "ingest", settings.reader_wait_s) as con:
         return ingest_paths(con, targets, ctx, progress)
 
 
@@ -83,7 +83,7 @@ def build_facts(settings: Settings, full: bool = False) -> StageResult:
     from warehouse import facts
 
     profile = load_profile(settings.profile_path)
-    with open_writer(settings.warehouse, "build facts") as con:
+    with open_writer(settings.warehouse, "build facts", settings.reader_wait_s) as con:
         with _memory_limit(con, DUCKDB_MEMORY_LIMIT):
             result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(), profile), full)
     fault("after_facts")
@@ -117,7 +117,7 @@ def check_completeness(settings: Settings, week: Week) -> StageResult:
     expected = pl.DataFrame(
         [(a.platform, a.handle, a.role, e.format, e.every_weeks) for a in profile.accounts for e in a.exports],
         schema=EXPECTED_SCHEMA, orient="row")
-    with open_writer(settings.warehouse, "check completeness") as con:
+    with open_writer(settings.warehouse, "check completeness", settings.reader_wait_s) as con:
         rows = week_rows(con, week, settings.zone)
         delivered = deliveries(con)
     if not any(rows.values()):
@@ -134,7 +134,7 @@ def compute_kpis(settings: Settings, week: Week) -> StageResult:
 
     profile = load_profile(settings.profile_path)
     keywords = [(k.keyword, k.region) for k in profile.search_keywords]
-    with open_writer(settings.warehouse, "compute KPIs") as con:
+    with open_writer(settings.warehouse, "compute KPIs", settings.reader_wait_s) as con:
         facts = Facts(**{name: read_table(con, name) for name in FACT_TABLES if name != "fct_comment"},
                       fct_comment=week_comments(con, week, settings.zone))
         kpis = compute(facts, week, settings.zone, keywords)
@@ -179,7 +179,7 @@ def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
     """
     from publish.snapshot import publish_week
 
-    with open_writer(settings.warehouse, "publish") as con:
+    with open_writer(settings.warehouse, "publish", settings.reader_wait_s) as con:
         tables = week_tables(con, week)
         manifest = build_manifest(con, week, settings.zone, gates, completeness)
     path = publish_week(settings.snapshots, week.id, tables, manifest)
@@ -267,7 +267,7 @@ def write_reports(settings: Settings, week: Week) -> Path:
 def record_run(settings: Settings, run_id: str, week: Week, status: str, message: str | None, flow_run_id: str | None = None) -> None:
     """Upsert the run's row in ``ops_run`` so `cityimage status` can show it."""
     now = datetime.now(timezone.utc)
-    with open_writer(settings.warehouse, "record run") as con:
+    with open_writer(settings.warehouse, "record run", settings.reader_wait_s) as con:
         con.execute(
             "INSERT INTO ops_run (run_id, week_id, flow_run_id, started_at, status, message) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, message = excluded.message, finished_at = ?",
@@ -284,7 +284,7 @@ def close_interrupted(settings: Settings) -> int:
     if not settings.warehouse.is_file():
         return 0
     now = datetime.now(timezone.utc)
-    with open_writer(settings.warehouse, "close interrupted runs") as con:
+    with open_writer(settings.warehouse, "close interrupted runs", settings.reader_wait_s) as con:
         runs = con.execute(
             "UPDATE ops_run SET status = 'interrupted', finished_at = ?, message = coalesce(message, "
             "'the process ended without finishing (killed or power cut); the next run redid its work') "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -10,16 +12,25 @@ import duckdb
 import polars as pl
 
 from cityimage.tables import TABLES
-from warehouse.lock import writer_lock
+from warehouse.lock import WarehouseBusy, writer_lock
 from warehouse.schema import migrate
 
 
+#: How long a stage waits, by default, for readers (``cityimage sql``, a notebook) to close the file.
+READER_WAIT_S = 120.0
+_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+
 @contextmanager
-def open_writer(path: Path, purpose: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A migrated read-write connection, held under the writer lock; closed on exit."""
+def open_writer(path: Path, purpose: str, reader_wait_s: float = READER_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A migrated read-write connection, held under the writer lock; closed on exit.
+
+    A reading process (a long ``cityimage sql`` query) holds DuckDB's own lock on the file: the writer
+    waits up to ``reader_wait_s`` for it to finish, then refuses with ``WarehouseBusy`` naming it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with writer_lock(path, purpose):
-        con = duckdb.connect(str(path))
+        con = _connect_when_free(path, purpose, reader_wait_s)
         try:
             # Row order inside tables carries no meaning here; dropping it makes loads ~40% faster.
             con.execute("SET preserve_insertion_order = false")
@@ -27,6 +38,25 @@ def open_writer(path: Path, purpose: str) -> Iterator[duckdb.DuckDBPyConnection]
             yield con
         finally:
             con.close()
+
+
+def _connect_when_free(path: Path, purpose: str, wait_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    pause = 0.1
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            holder = _HOLDER.search(str(exc))
+            if holder is None:
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"{path} is open in another process ({holder[1]}, PID {holder[2]}), probably a query; "
+                    f"{purpose} waited {wait_s:g} s for it. Let the query finish or stop it, then run again "
+                    "(CITYIMAGE_READER_WAIT_S sets the wait).") from None
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 2.0)
 
 
 @contextmanager

@@ -131,6 +131,39 @@ def test_second_writer_is_refused_with_the_holder_named(tmp_path: Path) -> None:
         pass
 
 
+def _reading(path: Path, seconds: float) -> subprocess.Popen:
+    """A process holding the warehouse read-only for ``seconds``, as a long ``cityimage sql`` query does."""
+    reader = subprocess.Popen(
+        [sys.executable, "-c",
+         "import time, duckdb\n"
+         f"con = duckdb.connect({str(path)!r}, read_only=True)\n"
+         f"print('reading', flush=True); time.sleep({seconds}); con.close()"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+    return reader
+
+
+def test_a_stage_waits_for_a_reader_then_refuses_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with open_writer(path, "create"):
+        pass
+    reader = _reading(path, 2)
+    try:  # a short query: the stage waits for it and goes on
+        with open_writer(path, "build facts", reader_wait_s=30) as con:
+            assert con.execute("SELECT count(*) FROM stg_post").fetchall() == [(0,)]
+    finally:
+        reader.wait()
+    reader = _reading(path, 60)
+    try:  # a query that outlasts the wait: a clear refusal, not a DuckDB lock error
+        with pytest.raises(WarehouseBusy, match=rf"PID {reader.pid}\).*build facts waited 1 s"):
+            with open_writer(path, "build facts", reader_wait_s=1):
+                pass
+    finally:
+        reader.kill()
+        reader.wait()
+
+
 def test_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     with writer_lock(path, "flow"):
