@@ -246,24 +246,50 @@ def _exit_if_incomplete(summaries: list[dict]) -> None:
 
 def _guard(settings: Settings, purpose: str, action: Callable[[], None]) -> None:
     """Hold the writer lock before Prefect starts, so a second run is refused at once, not after
-    its server has started; known failures become one clear line and a non-zero exit."""
-    from warehouse.lock import WarehouseBusy, writer_lock
+    its server has started; known failures become one clear line and a non-zero exit (``_known_failure``)."""
+    from warehouse.lock import writer_lock
 
     try:
         with writer_lock(settings.warehouse, purpose):
             action()
-    except WarehouseBusy as exc:
-        _fail(str(exc), 3)
-    except (SettingsError, FileNotFoundError) as exc:
-        _fail(str(exc), 2)
     except Exception as exc:
+        failure = _known_failure(exc)
+        if failure is None:
+            raise
+        _fail(*failure)
+
+
+def _known_failure(exc: BaseException) -> tuple[str, int] | None:
+    """The one table from a failure to its message and exit code (documented in the README), for every
+    command: whatever escapes a command is looked up here, and anything unknown keeps its traceback."""
+    from cityimage.profile import ProfileError
+    from warehouse.lock import WarehouseBusy
+
+    if _disk_full(exc):
+        return _DISK_FULL.format(exc=exc), 5
+    if isinstance(exc, WarehouseBusy):
+        return str(exc), 3
+    if isinstance(exc, (SettingsError, ProfileError, FileNotFoundError)):
+        return str(exc), 2
+    if type(exc).__name__ == "QualityGateFailed":
+        return f"quality gates stopped the run, nothing was published: {exc}", 4
+    if type(exc).__name__ == "EmptyWeek":
+        return str(exc), 6
+    return None
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """A full disk, as the OS reports it (ENOSPC) or as DuckDB words it, anywhere in the causes."""
+    import duckdb
+
+    seen = 0
+    while exc is not None and seen < 10:
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            _fail(_DISK_FULL.format(exc=exc), 5)
-        if type(exc).__name__ == "QualityGateFailed":
-            _fail(f"quality gates stopped the run, nothing was published: {exc}", 4)
-        if type(exc).__name__ == "EmptyWeek":
-            _fail(str(exc), 6)
-        raise
+            return True
+        if isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 _DISK_FULL = (
@@ -717,6 +743,12 @@ def main() -> None:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except Exception as exc:
+        failure = _known_failure(exc)
+        if failure is None:
+            raise
+        message, code = failure
+        err.print(f"[red]error:[/red] {message}", highlight=False)
     _end(code)
 
 

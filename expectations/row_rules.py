@@ -22,6 +22,7 @@ from cityimage.tables import TABLES
 from expectations.direct import ident
 from expectations.suites import FUTURE_TOLERANCE
 from readers.entities import ENTITIES
+from warehouse.transaction import transaction
 
 STAGE = "validation"
 
@@ -95,8 +96,7 @@ def quarantine_row_rules(con: duckdb.DuckDBPyConnection, now: datetime | None = 
     for rule in ROW_RULES:
         by_entity[rule.entity].append(rule)
     moved = 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE __row_rule_hits (rid BIGINT, rule_no INTEGER, column_name VARCHAR, "
             "value VARCHAR, reason VARCHAR)"
@@ -104,10 +104,6 @@ def quarantine_row_rules(con: duckdb.DuckDBPyConnection, now: datetime | None = 
         for entity_name, rules in by_entity.items():
             moved += _quarantine_entity(con, entity_name, rules, limit)
         con.execute("DROP TABLE __row_rule_hits")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return moved
 
 

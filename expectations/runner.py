@@ -33,6 +33,7 @@ from expectations.row_rules import quarantine_row_rules
 from expectations.suites import Suite, SuiteContext, suites_for
 from expectations.suites._common import is_week_check
 from warehouse.connection import READER_WAIT_S, open_writer
+from warehouse.transaction import transaction
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +201,7 @@ def _store(con: duckdb.DuckDBPyConnection, report: GateReport) -> None:
         )
         for r in report.results
     ]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM ops_validation_result WHERE run_id = ? AND week_id = ? AND list_contains(?, [suite, expectation])",
                     [report.run_id, report.week_id, [[r.suite, r.expectation] for r in report.results]])
         if rows:
@@ -210,7 +210,3 @@ def _store(con: duckdb.DuckDBPyConnection, report: GateReport) -> None:
                 f"SELECT {', '.join('unnest(?)' for _ in STORED_COLUMNS)}",
                 [list(column) for column in zip(*rows)],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

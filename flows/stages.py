@@ -31,6 +31,7 @@ from warehouse.connection import insert_frame, open_writer
 from warehouse.deliveries import deliveries, week_files, week_rows
 from warehouse.extracts import WEEK_EXTRACTS, extract_query
 from warehouse.ingest import IngestContext, LoadSummary, ingest_paths
+from warehouse.transaction import transaction
 
 # DuckDB's share of memory while it builds the facts: beyond it, it spills to disk beside the warehouse.
 # At the reference year (5M comments) 512 MB is too little: materialising the comment links while the
@@ -138,10 +139,9 @@ def compute_kpis(settings: Settings, week: Week) -> StageResult:
         facts = Facts(**{name: read_table(con, name) for name in FACT_TABLES if name != "fct_comment"},
                       fct_comment=week_comments(con, week, settings.zone))
         kpis = compute(facts, week, settings.zone, keywords)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM kpi_weekly WHERE week_id = ?", [week.id])
-        insert_frame(con, "kpi_weekly", kpis)
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute("DELETE FROM kpi_weekly WHERE week_id = ?", [week.id])
+            insert_frame(con, "kpi_weekly", kpis)
     return StageResult("kpis", {"rows": kpis.height, "absent": kpis.filter(pl.col("status") == "absent").height})
 
 

@@ -37,6 +37,7 @@ from readers.entities import ENTITIES
 from transforms.pseudonymise import Registry, pseudonymise_comments, pseudonymise_posts
 from transforms.schema_drift import drift_note
 from warehouse.connection import insert_frame
+from warehouse.transaction import transaction
 
 COMPANION_MAX_BYTES = 1_000_000
 # New bytes read before a batch is written: bounds the memory one batch of files can take.
@@ -403,8 +404,7 @@ class Loader:
                                     message=o.message), hints)
                   for o in outcomes for seq, name, hints in self.copies.get(o.sha256, [])]
         load_id = self.summary.load_id
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con):
             _write_rows(self.con, batch.tables, load_id)
             fault("inside_merge")
             _write_quarantine(self.con, batch.files, load_id)
@@ -412,10 +412,6 @@ class Loader:
             _write_sightings(self.con, self.sightings + [(o.sha256, o.name, o.status, *hints) for _, o, hints in copies]
                              + [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source))
                                 for f, o in zip(batch.files, outcomes)], load_id)
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
         self.sightings = []
         for prepared, outcome in zip(batch.files, outcomes):
             self.outcomes[prepared.leaf.seq] = outcome
@@ -461,8 +457,7 @@ class Loader:
         digests = [outcomes[i].sha256 for i in good]
         tables = {name: frame.filter(pl.col("__file").is_in(good)) for name, frame in batch.tables.items()}
         moved = [replace(o, status="reattributed") if o.status == "loaded" else o for o in outcomes]
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con):
             for table in [*(e.table for e in ENTITIES.values()), "stg_quarantine"]:
                 self.con.execute(f"DELETE FROM {table} WHERE source_file_sha256 IN (SELECT unnest(?))", [digests])
             _write_rows(self.con, tables, self.summary.load_id)
@@ -470,10 +465,6 @@ class Loader:
             _write_ledger(self.con, [batch.files[i] for i in good], [outcomes[i] for i in good], self.summary.load_id)
             _write_sightings(self.con, [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source))
                                         for f, o in zip(batch.files, moved)], self.summary.load_id)
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
         for prepared, outcome in zip(batch.files, moved):
             self.outcomes[prepared.leaf.seq] = outcome
             if outcome.status == "reattributed":
@@ -484,15 +475,10 @@ class Loader:
         stats and the load's counts in one transaction."""
         self.reattribute()
         self.summary.files = [self.outcomes[seq] for seq in sorted(self.outcomes)]
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con):
             _write_sightings(self.con, self.sightings, self.summary.load_id)
             _write_stats(self.con, self.stats, self.outcomes, self.summary.load_id)
             finish_load(self.con, self.summary)
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
         self.sightings = []
         return self.summary
 

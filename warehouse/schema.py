@@ -14,6 +14,7 @@ from importlib import resources
 import duckdb
 
 from cityimage.tables import TABLES, Table
+from warehouse.transaction import transaction
 
 #: How DuckDB names a catalogue type in duckdb_columns(), where it differs from the catalogue's spelling.
 _DUCKDB_SPELLING = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
@@ -37,10 +38,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         if name in done:
             continue
         sql = resources.files("warehouse.migrations").joinpath(name).read_text(encoding="utf-8")
-        con.execute("BEGIN")
-        con.execute(sql)
-        con.execute("INSERT INTO ops_schema_migration (version) VALUES (?)", [name])
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute(sql)
+            con.execute("INSERT INTO ops_schema_migration (version) VALUES (?)", [name])
         applied.append(name)
     return applied + conform_tables(con)
 
@@ -77,14 +77,9 @@ def conform_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         if table_comments.get(table.name) != table.comment:
             statements.append(f"COMMENT ON TABLE {table.name} IS {_quote(table.comment)}")
     if statements:
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             for statement in statements:
                 con.execute(statement)
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
     return added
 
 

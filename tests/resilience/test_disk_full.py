@@ -115,3 +115,49 @@ def test_the_cli_says_the_disk_is_full_and_what_to_do(tmp_path: Path, capsys: py
     assert exited.value.exit_code == 5
     message = capsys.readouterr().err
     assert "disk is full" in message and "Free some space and run the same command again" in message
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 1 MB file system (tmpfs) for the warehouse alone; skipped where mounting is not allowed."""
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if not shutil.which("mount") or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                                                    capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_under_the_warehouse_alone_exits_5_and_the_same_command_then_loads(
+        small_disk: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from cityimage.sample import default_weeks, write_sample_inbox
+
+    write_sample_inbox(tmp_path / "inbox", [default_weeks()[-1]])
+    env = {**os.environ, "CITYIMAGE_HOME": str(tmp_path / "home"), "CITYIMAGE_AUTHOR_KEY": "disk-full-key-0123456789",
+           "CITYIMAGE_WAREHOUSE_PATH": str(small_disk / "warehouse.duckdb")}
+    command = [sys.executable, "-m", "cityimage", "ingest", str(tmp_path / "inbox")]
+    full = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert full.returncode == 5, full.stderr[-2000:]
+    assert "disk is full" in full.stderr and "No space left on device" in full.stderr
+    assert "Traceback" not in full.stderr and "cannot rollback" not in full.stderr
+
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    with duckdb.connect(str(small_disk / "warehouse.duckdb"), read_only=True) as con:
+        ledger = con.execute("SELECT count(*), sum(rows_loaded) FROM ops_file_ledger WHERE status = 'loaded'").fetchone()
+        staged = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("stg_post", "stg_comment", "stg_account_day", "stg_audience", "stg_search"))
+    assert ledger[0] > 100 and ledger[1] == staged  # every file once, every row counted once

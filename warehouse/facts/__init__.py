@@ -40,6 +40,7 @@ import polars as pl
 
 from cityimage.tables import TABLES, FrameMismatch, tables_of
 from warehouse.facts import models
+from warehouse.transaction import transaction
 
 #: The classifier inputs read and classified this many at a time: memory is bounded by a batch.
 BATCH_ROWS = 50_000
@@ -290,8 +291,7 @@ def _apply(con: duckdb.DuckDBPyConnection, mode: str, reason: str, fingerprint: 
              if mode == "full" or con.execute(f"SELECT 1 FROM {staging} WHERE load_id IN (SELECT load_id FROM new_load) LIMIT 1").fetchall()]
     build_id = uuid.uuid4().hex
     started = datetime.now(timezone.utc)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for name in ("fct_post", "fct_post_metric_snapshot", "fct_livestream", "fct_mention"):
             _delete(con, name, "scope_post", ("platform", "post_id"), mode)
             _insert(con, name, f"tmp_{name}")
@@ -308,10 +308,6 @@ def _apply(con: duckdb.DuckDBPyConnection, mode: str, reason: str, fingerprint: 
                     "posts, comments) VALUES (?, ?, ?, ?, ?, now(), (SELECT count(*) FROM new_load), "
                     "(SELECT count(*) FROM scope_post), (SELECT count(*) FROM scope_comment))",
                     [build_id, fingerprint, mode, reason, started])
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def _delete(con: duckdb.DuckDBPyConnection, table: str, scope: str, key: tuple[str, ...], mode: str) -> None:
