@@ -329,7 +329,7 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Export files or fol
 
     settings = _settings()
     try:
-        total = len(discover(paths))
+        total = len(discover(paths, settings.follow_inbox_links))
     except FileNotFoundError as exc:
         _fail(str(exc), 2)
     try:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         "without reading them; false re-reads and re-hashes every file on every run",
     )
     ingest_batch_files: int = Field(default=500, gt=0, description="New files read and written per ingest transaction")
+    follow_inbox_links: bool = Field(
+        default=False,
+        description="Read the files that symbolic links in the inbox point to, and walk linked folders; by default a "
+                    "link is refused by name and never followed")
     reader_wait_s: float = Field(
         default=120.0, ge=0,
         description="How long a stage waits for a reading process (cityimage sql, a notebook) to close the warehouse "

@@ -63,7 +63,7 @@ def ingest_in_parallel(settings: Settings, paths: list[Path], submit: Submit) ->
     ctx = ingest_context(settings)
     with open_writer(settings.warehouse, "parallel ingest", settings.reader_wait_s) as con:
         loader = Loader(con, ctx)
-        leaves = [leaf for path, root in discover(paths) for leaf in loader.plan(path, root)]
+        leaves = [leaf for path, root in discover(paths, ctx.follow_links) for leaf in loader.plan(path, root)]
         size = min(ctx.batch_files, max(1, -(-len(leaves) // CHUNKS_PER_RUN)))
         futures = [submit(leaves[i:i + size], ctx) for i in range(0, len(leaves), size)]
         for future in futures:

@@ -69,6 +69,7 @@ def ingest_context(settings: Settings) -> IngestContext:
         max_archive_ratio=settings.max_archive_ratio,
         trust_file_stat=settings.trust_file_stat,
         batch_files=settings.ingest_batch_files,
+        follow_links=settings.follow_inbox_links,
     )
 
 

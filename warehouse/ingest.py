@@ -88,6 +88,7 @@ class IngestContext:
     trust_file_stat: bool = True
     batch_files: int = 500
     batch_bytes: int = BATCH_BYTES
+    follow_links: bool = False
 
 
 class KeyMismatch(SettingsError):
@@ -118,20 +119,32 @@ def check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
 # -- discovery ---------------------------------------------------------------------------------
 
 
-def discover(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
-    """Every export file under the given files or folders, as (file, root) in a stable order."""
+def discover(paths: Iterable[Path], follow_links: bool = False) -> list[tuple[Path, Path]]:
+    """Every entry to load or refuse under the given files or folders, as (file, root) in a stable order.
+
+    Folders are walked; every other entry is listed, so the load can record what it will not read
+    (a link, a FIFO) rather than skip it unseen. ``follow_links``: a linked folder is walked too.
+    """
     found: list[tuple[Path, Path]] = []
     for path in paths:
         if path.is_file():  # a file named on the command line is read where it is, through a link too
             real = path.resolve() if path.is_symlink() else path
             found.append((real, real.parent))
         elif path.is_dir():
-            # Links are listed too (never followed): they are refused by name, so the ledger shows them.
-            found += [(p, path) for p in sorted(path.rglob("*"))
-                      if (p.is_symlink() or p.is_file()) and not _ignored(p, path)]
+            found += [(p, path) for p in _entries(path, follow_links) if not _ignored(p, path)]
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
     return found
+
+
+def _entries(folder: Path, follow_links: bool) -> list[Path]:
+    entries = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_symlink() and p.is_dir() and follow_links:
+            entries += [q for q in sorted(p.rglob("*")) if q.is_symlink() or not q.is_dir()]
+        elif p.is_symlink() or not p.is_dir():
+            entries.append(p)
+    return entries
 
 
 def _ignored(path: Path, root: Path) -> bool:
@@ -140,8 +153,11 @@ def _ignored(path: Path, root: Path) -> bool:
 
 #: What a file's folders say about its delivery: drop date, platform, account.
 Hints = tuple[date | None, str | None, str | None]
-#: One sighting of a file: its content hash, its name, what the load did with it, and its folders' hints.
-Sighting = tuple[str, str, str, date | None, str | None, str | None]
+#: One sighting of a file: its content hash, its name, what the load did with it, its folders' hints,
+#: and the folder its name is relative to.
+Sighting = tuple[str, str, str, date | None, str | None, str | None, str]
+#: Where a file was seen: its name, the file on disk (an archive, for a member) and the root of the name.
+Place = tuple[str, Path, Path]
 #: The sighting each loaded file's rows were read from: the latest that loaded or re-attributed it.
 READ_AS = ("SELECT file_sha256, arg_max(file_name, seen_at) FROM ops_file_sighting "
            "WHERE outcome IN ('loaded', 'reattributed') GROUP BY file_sha256")
@@ -278,7 +294,7 @@ def ingest_paths(
     loader = Loader(con, ctx)
     pending: list[Leaf] = []
     pending_bytes = 0
-    for path, root in discover(paths):
+    for path, root in discover(paths, ctx.follow_links):
         leaves = loader.plan(path, root)
         pending += leaves
         pending_bytes += sum(len(leaf.source.data) for leaf in leaves)
@@ -300,9 +316,9 @@ class Loader:
     context moved; ``finish`` records what was seen.
 
     A file's context (its folders' drop date, platform and account, and its name) comes from one
-    sighting, whatever order files arrived in: among those of the latest load that saw the file, the
-    one whose folders say most, then whose name sorts first (:func:`_context_order`; :data:`READ_AS`
-    records which one its rows were read from).
+    sighting, whatever order files arrived in: among those still where they were seen, the one whose
+    folders say most, then whose name sorts first (:func:`_context_order`; :data:`READ_AS` records
+    which one its rows were read from).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, ctx: IngestContext) -> None:
@@ -318,14 +334,19 @@ class Loader:
         self.stats: list[_StatRow] = []
         self.sightings: list[Sighting] = []
         self.read_as: dict[str, str] = dict(con.execute(READ_AS).fetchall())
-        self.places: dict[str, list[tuple[str, Path, Path]]] = {}
+        self.places: dict[str, list[Place]] = {}
+        self.roots: dict[int, str] = {}
+        self._resolved: dict[Path, str] = {}
         self._where: tuple[Path, Path] = (Path(), Path())
         self._seq = 0
 
     def plan(self, path: Path, root: Path) -> list[Leaf]:
         """The leaves of one file on disk still to read; everything else is decided at once."""
-        if path.is_symlink() and path != root:
+        if path.is_symlink() and path != root and not (self.ctx.follow_links and path.is_file()):
             return self._refuse_link(path, root)
+        if not path.is_file():
+            return self._refuse_entry(path, root, "not a regular file (a FIFO, socket or device); only export "
+                                                  "files are read")
         stat = path.stat()
         key = str(path.resolve())
         name = str(path.relative_to(root)) if path != root else path.name
@@ -343,15 +364,21 @@ class Loader:
         return leaves
 
     def _refuse_link(self, path: Path, root: Path) -> list[Leaf]:
-        """A symbolic link in a folder is not followed: it could name any file on the machine (its
-        first line would reach the ledger's message) or a folder outside the inbox. It is refused
-        by name; the ledger keys it by the hash of its own path and target, not of what it points to."""
+        """A symbolic link in a folder is not followed (unless ``follow_links`` and it names a file): it
+        could name any file on the machine (its first line would reach the ledger's message) or a folder
+        outside the inbox. It is refused by name."""
         target = os.readlink(path)
+        return self._refuse_entry(path, root, f"a symbolic link (to {target}) is not followed; copy the export "
+                                              "itself into the inbox (or set CITYIMAGE_FOLLOW_INBOX_LINKS)",
+                                  "symlink", target)
+
+    def _refuse_entry(self, path: Path, root: Path, why: str, kind: str = "special", target: str = "") -> list[Leaf]:
+        """An entry that is not read, refused by name; the ledger keys it by the hash of its kind and
+        own path (a link: and its target), never of what it holds, which is not read."""
         name = str(path.relative_to(root))
-        digest = sha256(f"symlink\0{name}\0{target}".encode())
+        digest = sha256(f"{kind}\0{name}\0{target}".encode())
         source = source_for(path, root, b"", self.ctx.profile)
-        message = (f"{name}: a symbolic link (to {target}) is not followed; copy the export itself into the inbox")
-        return [] if digest in self.planned else [Leaf(self._take_seq(), source, digest, message)]
+        return [] if digest in self.planned else [Leaf(self._take_seq(), source, digest, f"{name}: {why}")]
 
     def _plan_source(self, source: SourceFile, digest: str) -> list[Leaf]:
         self._place(digest, source.name)
@@ -409,8 +436,9 @@ class Loader:
             fault("inside_merge")
             _write_quarantine(self.con, batch.files, load_id)
             _write_ledger(self.con, batch.files, outcomes, load_id)
-            _write_sightings(self.con, self.sightings + [(o.sha256, o.name, o.status, *hints) for _, o, hints in copies]
-                             + [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source))
+            _write_sightings(self.con, self.sightings + [(o.sha256, o.name, o.status, *hints, self.roots[seq])
+                                                         for seq, o, hints in copies]
+                             + [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source), self.roots[f.leaf.seq])
                                 for f, o in zip(batch.files, outcomes)], load_id)
         self.sightings = []
         for prepared, outcome in zip(batch.files, outcomes):
@@ -424,18 +452,41 @@ class Loader:
         fault("after_commit")
 
     def reattribute(self) -> None:
-        """Read again every loaded file whose first sighting in this load, by name, is not the one its
-        rows were read from: a file moved to the right account folder, or seen first in another order."""
+        """Read again every loaded file seen in this load whose best sighting (``_context_order``), among
+        this load's and the earlier ones still where they were seen, is not the one its rows were read
+        from: a file moved to the right account folder, or a copy of it in an earlier drop."""
+        seen = [d for d in self.places if d in self.loaded]
+        earlier = self._earlier_places(seen)
         leaves = []
-        for digest, places in self.places.items():
-            name, path, root = min(places, key=_context_order)
-            if digest not in self.loaded or self.read_as.get(digest) == name:
+        for digest in seen:
+            name, path, root = min(self.places[digest] + earlier.get(digest, []), key=_context_order)
+            if self.read_as.get(digest) == name:
                 continue
+            self._where = (path, root)
             source = self._source_again(path, root, digest)
             if source is not None:
                 leaves.append(Leaf(self._take_seq(), source, digest))
         for start in range(0, len(leaves), self.ctx.batch_files):
             self._replace(read_batch(leaves[start:start + self.ctx.batch_files], self.ctx))
+
+    def _earlier_places(self, digests: list[str]) -> dict[str, list[Place]]:
+        """Where earlier loads saw these files, for the places that still hold the same file (a file,
+        or the archive holding it, unchanged since by its recorded size and modification time)."""
+        if not digests:
+            return {}
+        rows = self.con.execute(
+            "SELECT DISTINCT s.file_sha256, s.file_name, s.root_path FROM ops_file_sighting s "
+            "WHERE s.root_path IS NOT NULL AND s.file_sha256 IN (SELECT unnest(?))", [digests]).fetchall()
+        stats = _stats_of(self.con, [str(Path(r) / n) for _, n, r in rows])
+        current = {(name, str(root.resolve())) for places in self.places.values() for name, _, root in places}
+        found: dict[str, list[Place]] = {}
+        for digest, name, root in rows:
+            if (name, root) in current:
+                continue
+            on_disk = _file_holding(Path(root), name, digest, stats)
+            if on_disk is not None:
+                found.setdefault(digest, []).append((name, on_disk, Path(root)))
+        return found
 
     def _source_again(self, path: Path, root: Path, digest: str) -> SourceFile | None:
         """The file (or archive member) with content ``digest`` at ``path``, unless it changed since."""
@@ -463,7 +514,7 @@ class Loader:
             _write_rows(self.con, tables, self.summary.load_id)
             _write_quarantine(self.con, [batch.files[i] for i in good], self.summary.load_id)
             _write_ledger(self.con, [batch.files[i] for i in good], [outcomes[i] for i in good], self.summary.load_id)
-            _write_sightings(self.con, [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source))
+            _write_sightings(self.con, [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source), self.roots[f.leaf.seq])
                                         for f, o in zip(batch.files, moved)], self.summary.load_id)
         for prepared, outcome in zip(batch.files, moved):
             self.outcomes[prepared.leaf.seq] = outcome
@@ -483,6 +534,11 @@ class Loader:
         return self.summary
 
     def _take_seq(self) -> int:
+        """The next position in the load's order, remembering the root of the file being planned."""
+        root = self._where[1]
+        if root not in self._resolved:
+            self._resolved[root] = str(root.resolve())
+        self.roots[self._seq] = self._resolved[root]
         self._seq += 1
         return self._seq - 1
 
@@ -490,8 +546,9 @@ class Loader:
         self.places.setdefault(digest, []).append((name, *self._where))
 
     def _decide(self, outcome: FileOutcome, hints: Hints) -> None:
-        self.outcomes[self._take_seq()] = outcome
-        self.sightings.append((outcome.sha256, outcome.name, outcome.status, *hints))
+        seq = self._take_seq()
+        self.outcomes[seq] = outcome
+        self.sightings.append((outcome.sha256, outcome.name, outcome.status, *hints, self.roots[seq]))
 
 
 @dataclass(frozen=True)
@@ -505,6 +562,30 @@ class _StatRow:
 
     def unchanged(self, stat: os.stat_result) -> bool:
         return (self.file_bytes, self.modified_ns) == (stat.st_size, stat.st_mtime_ns)
+
+
+def _stats_of(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, _StatRow]:
+    """The recorded stats of the files and archives along these paths (every prefix of each)."""
+    prefixes = sorted({str(p) for name in names for p in [Path(name), *Path(name).parents]})
+    rows = con.execute("SELECT file_path, file_bytes, modified_ns, file_sha256, is_archive FROM ops_file_stat "
+                       "WHERE file_path IN (SELECT unnest(?))", [prefixes]).fetchall()
+    return {r[0]: _StatRow(*r) for r in rows}
+
+
+def _file_holding(root: Path, name: str, digest: str, stats: dict[str, _StatRow]) -> Path | None:
+    """The file under ``root`` that still holds content ``digest`` at ``name``: the file itself, or the
+    archive a member's name starts with; judged by the stats recorded when it was read."""
+    parts = Path(name).parts
+    for k in range(len(parts), 0, -1):
+        candidate = root.joinpath(*parts[:k])
+        if candidate.is_symlink() or not candidate.is_file():
+            continue
+        known = stats.get(str(candidate))
+        if known is None or not known.unchanged(candidate.stat()):
+            return None
+        same = known.file_sha256 == digest if k == len(parts) else known.is_archive
+        return candidate if same else None
+    return None
 
 
 def _settled_stats(con: duckdb.DuckDBPyConnection) -> dict[str, _StatRow]:
@@ -692,7 +773,8 @@ def _write_sightings(con: duckdb.DuckDBPyConnection, sightings: list[Sighting], 
     if not sightings:
         return
     frame = pl.DataFrame(sightings, schema={"file_sha256": pl.String, "file_name": pl.String, "outcome": pl.String,
-                                            "delivered_on": pl.Date, "platform": pl.String, "account_handle": pl.String},
+                                            "delivered_on": pl.Date, "platform": pl.String, "account_handle": pl.String,
+                                            "root_path": pl.String},
                          orient="row").with_columns(load_id=pl.lit(load_id), seen_at=pl.lit(datetime.now(timezone.utc)))
     insert_frame(con, "ops_file_sighting", frame)
 

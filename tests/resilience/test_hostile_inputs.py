@@ -271,6 +271,10 @@ def test_formula_and_sql_metacharacters_are_loaded_and_queried_intact(lab: Lab, 
     assert outcome.status == "loaded", outcome.message
     stored = lab.query("SELECT text FROM stg_post WHERE text = ?", [text])
     expected = text.strip() if text[:1] in "\t\r" else text  # readers trim surrounding white space of text cells
+    if text.startswith("@SUM"):  # shaped like an @handle: pseudonymised as a person's would be, the rest intact
+        [(kept,)] = lab.query("SELECT text FROM stg_post WHERE source_file_sha256 = ?", [outcome.sha256])
+        assert kept.startswith("@anon_") and kept.endswith("(A1:A9)")
+        return
     assert stored == [(text,)] or lab.query("SELECT text FROM stg_post WHERE source_file_sha256 = ?", [outcome.sha256]) == [(expected,)]
     assert lab.query("SELECT count(*) FROM ops_file_ledger") >= [(2,)]
 
@@ -316,3 +320,37 @@ def test_symbolic_links_in_the_inbox_are_refused_by_name_and_never_followed(lab:
     messages = " ".join(m or "" for (m,) in lab.query("SELECT message FROM ops_file_ledger"))
     assert "root:" not in messages  # nothing of /etc/passwd was read
     assert lab.query("SELECT count(*) FROM ops_file_ledger WHERE status = 'refused'") == [(2,)]
+
+
+def test_a_fifo_in_the_inbox_is_refused_by_name_and_never_opened(lab: Lab) -> None:
+    """Opening a FIFO blocks until someone writes to it: the load would hang. It is refused unread."""
+    import os
+
+    from flows.stages import ingest
+
+    drop = lab.drop("x/" + X_NAME, x_csv(2))
+    os.mkfifo(drop / "x" / "pipe.csv")
+
+    outcomes = {f.name: f for f in ingest(lab.settings, [drop]).files}
+
+    assert outcomes["x/" + X_NAME].status == "loaded"
+    assert outcomes["x/pipe.csv"].status == "refused" and "not a regular file" in outcomes["x/pipe.csv"].message
+    assert lab.query("SELECT file_name FROM ops_file_ledger WHERE status = 'refused'") == [("x/pipe.csv",)]
+
+
+def test_links_are_followed_only_when_the_setting_says_so(lab: Lab, tmp_path: Path) -> None:
+    import os
+
+    from flows.stages import ingest
+
+    elsewhere = tmp_path / "exports" / "x"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / X_NAME).write_bytes(x_csv(3))
+    drop = lab.drop("x/placeholder.txt", b"")
+    os.symlink(elsewhere, drop / "linked")
+
+    outcomes = {f.name: f for f in ingest(lab.settings.model_copy(update={"follow_inbox_links": True}), [drop]).files}
+
+    linked = outcomes["linked/" + X_NAME]
+    assert linked.status == "loaded" and linked.rows_loaded == 3
+    assert lab.query("SELECT count(*) FROM ops_file_sighting WHERE file_name = ?", ["linked/" + X_NAME]) == [(1,)]

@@ -89,3 +89,17 @@ def test_any_arrival_order_and_batch_split_gives_the_same_staging(tmp_path_facto
 
     assert warehouse_digest(warehouse) == warehouse_digest(base / "reference.duckdb")
     assert {handle for handle, _ in _account_days(warehouse)} == {"iChongqing_"}  # its first drop's folder
+
+
+def test_a_load_of_one_folder_keeps_the_context_of_copies_still_lying_elsewhere(tmp_path: Path) -> None:
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w.duckdb"
+    for folder in DROPS:
+        _drop(inbox, folder)
+    _ingest(warehouse, inbox)
+    before = warehouse_digest(warehouse)
+    summary = _ingest(warehouse, inbox / "2025-11-24")  # sees only the later copies of the overview
+    assert {f.status for f in summary.files} == {"already_loaded"}
+    assert warehouse_digest(warehouse) == before
+    shutil.rmtree(inbox / "2025-11-17")  # the first drop is gone: its copy in the next one counts now
+    summary = _ingest(warehouse, inbox / "2025-11-24")
+    assert [f.status for f in summary.files].count("reattributed") == 1
