@@ -12,8 +12,10 @@ import duckdb
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from cityimage.profile import load_profile
-from cityimage.settings import DEFAULT_PROFILE
-from tests.resilience.digest import warehouse_digest
+from cityimage.settings import DEFAULT_PROFILE, load_settings
+from cityimage.weeks import Week
+from flows import stages
+from tests.resilience.digest import snapshot_bytes, warehouse_digest
 from warehouse.connection import open_writer
 from warehouse.ingest import IngestContext, ingest_paths
 
@@ -21,6 +23,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x"
 OVERVIEW = FIXTURES / "account_overview_analytics.csv"  # names no account: the folder does
 CONTENT = FIXTURES / "account_analytics_content_2025-10-12_2025-11-10.csv"
 KEY = "integration-test-key-0123456789"
+WEEK = Week.parse("2025-W01")  # the overview export's last days
 #: Three drops; the overview export is delivered in each, unchanged, under other dates and accounts.
 DROPS = {
     "2025-11-17/x/iChongqing_": (OVERVIEW, CONTENT),
@@ -34,6 +37,15 @@ def _ingest(warehouse: Path, inbox: Path, batch_files: int = 100):
                               batch_files=batch_files)
     with open_writer(warehouse, "test") as con:
         return ingest_paths(con, [inbox], ctx)
+
+
+def _published(home: Path) -> dict[str, str]:
+    """Facts, KPIs and the snapshot of the week the drops cover, from the warehouse under ``home``."""
+    settings = load_settings(home=home, author_key=KEY)
+    stages.build_facts(settings)
+    stages.compute_kpis(settings, WEEK)
+    stages.publish(settings, WEEK)
+    return snapshot_bytes(settings.snapshots, ignore_code=True)
 
 
 def _drop(inbox: Path, folder: str) -> None:
@@ -77,17 +89,19 @@ def test_any_arrival_order_and_batch_split_gives_the_same_staging(tmp_path_facto
     # The drops accumulate in the inbox, arriving in any order, read in batches of any size; the
     # warehouse must equal one load of all of them: same rows, same export dates, same accounts.
     base = tmp_path_factory.mktemp("order")
-    reference_inbox = base / "all"
+    reference_inbox, reference = base / "all", base / "reference" / "warehouse.duckdb"
     for folder in DROPS:
         _drop(reference_inbox, folder)
-    _ingest(base / "reference.duckdb", reference_inbox)
+    _ingest(reference, reference_inbox)
 
-    inbox, warehouse = base / "inbox", base / "w.duckdb"
+    inbox, warehouse = base / "inbox", base / "arrivals" / "warehouse.duckdb"
     for folder in order:
         _drop(inbox, folder)
         _ingest(warehouse, inbox, batch_files)
 
-    assert warehouse_digest(warehouse) == warehouse_digest(base / "reference.duckdb")
+    assert warehouse_digest(warehouse) == warehouse_digest(reference)
+    assert _published(warehouse.parent) == _published(reference.parent)  # the snapshot, byte for byte
+    assert warehouse_digest(warehouse) == warehouse_digest(reference)
     assert {handle for handle, _ in _account_days(warehouse)} == {"iChongqing_"}  # its first drop's folder
 
 
