@@ -40,7 +40,11 @@ class Settings(BaseSettings):
         default=SecretStr(""),
         description="Secret for the keyed hash that pseudonymises public authors; never in the repository",
     )
-    max_archive_bytes: int = Field(default=2_000_000_000, gt=0, description="Largest unpacked zip accepted")
+    max_file_bytes: int = Field(
+        default=256_000_000, gt=0,
+        description="Largest file, or archive member, read (a file is held in memory while read); a larger one is "
+                    "refused by name with its size")
+    max_archive_bytes: int = Field(default=512_000_000, gt=0, description="Largest unpacked zip accepted (all members)")
     max_archive_ratio: int = Field(default=200, gt=0, description="Largest unpack/packed ratio accepted")
     trust_file_stat: bool = Field(
         default=True,

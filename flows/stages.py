@@ -70,6 +70,7 @@ def ingest_context(settings: Settings) -> IngestContext:
         trust_file_stat=settings.trust_file_stat,
         batch_files=settings.ingest_batch_files,
         follow_links=settings.follow_inbox_links,
+        max_file_bytes=settings.max_file_bytes,
     )
 
 

@@ -39,9 +39,14 @@ def is_archive(data: bytes) -> bool:
 
 
 def expand_archive(
-    source: SourceFile, max_total_bytes: int, max_ratio: int, max_members: int = 1000
+    source: SourceFile, max_total_bytes: int, max_ratio: int, max_members: int = 1000,
+    max_member_bytes: int | None = None,
 ) -> list[SourceFile]:
-    """The archive's files as sources, or ReadError if any member is unsafe or the limits are exceeded."""
+    """The archive's files as sources, or ReadError if any member is unsafe or the limits are exceeded.
+
+    ``max_member_bytes``: the limit for one file, as for a file dropped on its own; a member whose
+    header declares more is refused before it is read (zipfile yields no more than the declared size:
+    a header that understates it fails the member's CRC)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(source.data))
     except (zipfile.BadZipFile, OSError) as exc:
@@ -51,6 +56,9 @@ def expand_archive(
         contents: dict[str, bytes] = {}
         unpacked = 0
         for info in members:
+            if max_member_bytes is not None and info.file_size > max_member_bytes:
+                raise _refuse(source, info.filename, f"declares {size_text(info.file_size)}, over the "
+                                                     f"{size_text(max_member_bytes)} limit for one file")
             contents[info.filename] = _read_member(source, archive, info, max_total_bytes - unpacked, max_ratio)
             unpacked += len(contents[info.filename])
     return [_member_source(source, name, contents) for name in contents]
@@ -146,3 +154,11 @@ def _member_source(source: SourceFile, name: str, contents: dict[str, bytes]) ->
         date_hint=source.date_hint,
         companions=companions,
     )
+
+
+def size_text(n: int) -> str:
+    """A byte count as people read it: 1.5 GB, 256 MB, 12 kB."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"

@@ -31,7 +31,7 @@ from cityimage.profile import CityProfile
 from cityimage.settings import SettingsError
 from cityimage.vocabulary import PLATFORMS
 from readers import registry as formats
-from readers.archive import expand_archive, is_archive
+from readers.archive import expand_archive, is_archive, size_text
 from readers.base import ReadError, ReadResult, Reject, SourceFile
 from readers.entities import ENTITIES
 from transforms.pseudonymise import Registry, pseudonymise_comments, pseudonymise_posts
@@ -40,6 +40,8 @@ from warehouse.connection import insert_frame
 from warehouse.transaction import transaction
 
 COMPANION_MAX_BYTES = 1_000_000
+#: The largest file (or archive member) read, by default: a whole file is held in memory while read.
+MAX_FILE_BYTES = 256_000_000
 # New bytes read before a batch is written: bounds the memory one batch of files can take.
 BATCH_BYTES = 256 * 2**20
 _DATE_FOLDER = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -89,6 +91,7 @@ class IngestContext:
     batch_files: int = 500
     batch_bytes: int = BATCH_BYTES
     follow_links: bool = False
+    max_file_bytes: int = MAX_FILE_BYTES
 
 
 class KeyMismatch(SettingsError):
@@ -184,6 +187,13 @@ def folder_hints(path: Path, root: Path, profile: CityProfile) -> Hints:
     day = next((d for d in (_as_date(p) for p in parts) if d), None)
     platform = next((p for p in parts if p in FOLDER_WORDS - {"public"}), None)
     return day, platform, _account_in(parts, platform, profile)
+
+
+def _read_at_most(path: Path, limit: int) -> bytes | None:
+    """The file's bytes, or None if it holds more than ``limit``: never more than that in memory."""
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    return None if len(data) > limit else data
 
 
 def _context_order(place: tuple[str, Path, Path]) -> tuple[int, str]:
@@ -347,7 +357,14 @@ class Loader:
         if not path.is_file():
             return self._refuse_entry(path, root, "not a regular file (a FIFO, socket or device); only export "
                                                   "files are read")
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            return self._refuse_entry(path, root, f"cannot be read ({exc.strerror})", "unreadable")
+        if stat.st_size > self.ctx.max_file_bytes:
+            return self._refuse_entry(path, root, f"is {size_text(stat.st_size)}, over the "
+                                                  f"{size_text(self.ctx.max_file_bytes)} limit for one file "
+                                                  "(CITYIMAGE_MAX_FILE_BYTES); it was not read", "too_large")
         key = str(path.resolve())
         name = str(path.relative_to(root)) if path != root else path.name
         known = self.settled.get(key)
@@ -357,7 +374,13 @@ class Loader:
             if not known.is_archive:
                 self._place(known.file_sha256, name)
             return []
-        data = path.read_bytes()
+        try:
+            data = _read_at_most(path, self.ctx.max_file_bytes)
+        except OSError as exc:
+            return self._refuse_entry(path, root, f"cannot be read ({exc.strerror})", "unreadable")
+        if data is None:
+            return self._refuse_entry(path, root, f"grew past the {size_text(self.ctx.max_file_bytes)} limit for "
+                                                  "one file while it was read; it was not loaded", "too_large")
         digest, first = sha256(data), self._seq
         leaves = self._plan_source(source_for(path, root, data, self.ctx.profile, self.companions), digest)
         self.stats.append(_StatRow(key, stat.st_size, stat.st_mtime_ns, digest, is_archive(data), range(first, self._seq)))
@@ -391,7 +414,8 @@ class Loader:
         error = None
         if is_archive(source.data):
             try:
-                members = expand_archive(source, self.ctx.max_archive_bytes, self.ctx.max_archive_ratio)
+                members = expand_archive(source, self.ctx.max_archive_bytes, self.ctx.max_archive_ratio,
+                                         max_member_bytes=self.ctx.max_file_bytes)
             except ReadError as exc:
                 error = str(exc)
             else:
@@ -495,7 +519,8 @@ class Loader:
         if sha256(data) == digest:
             return source
         if is_archive(data):
-            members = expand_archive(source, self.ctx.max_archive_bytes, self.ctx.max_archive_ratio)
+            members = expand_archive(source, self.ctx.max_archive_bytes, self.ctx.max_archive_ratio,
+                                         max_member_bytes=self.ctx.max_file_bytes)
             return next((m for m in members if sha256(m.data) == digest), None)
         return None
 

@@ -74,6 +74,15 @@ def test_header_sizes_are_not_trusted() -> None:
         expand(bytes(data), max_total_bytes=1_000, max_ratio=1_000_000)
 
 
+def test_one_member_is_bounded_like_one_file_before_it_is_read() -> None:
+    # zipfile never yields more than a member's declared size (a header that understates it fails its
+    # CRC, see above), so the declared size bounds what is read.
+    data = build_zip({"Queries.csv": b"0" * 2_000_000})
+    with pytest.raises(ReadError, match=r"'Queries.csv' declares 2 MB, over the 1 MB limit for one file"):
+        expand(data, max_total_bytes=10_000_000, max_ratio=1_000_000, max_member_bytes=1_000_000)
+    assert len(expand(data, max_total_bytes=10_000_000, max_ratio=1_000_000, max_member_bytes=2_000_000)) == 1
+
+
 def test_encrypted_member_is_refused() -> None:
     data = bytearray(build_zip({"Queries.csv": b"Top queries\n"}))
     for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the general-purpose flag, bit 0
