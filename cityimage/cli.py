@@ -11,6 +11,7 @@ import errno
 import os
 import secrets
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
@@ -121,6 +122,7 @@ def run(
     settings = _settings()
     target = _parse_week(week) if week else None
     _check_can_run(settings)
+    _supervised(settings)
     _quiet_prefect()
 
     def action() -> None:
@@ -142,6 +144,7 @@ def backfill(
 
 def _run_backfill(settings: Settings, first: Week, last: Week) -> None:
     _check_can_run(settings)
+    _supervised(settings)
     _quiet_prefect()
 
     def action() -> None:
@@ -308,6 +311,29 @@ def _check_can_run(settings: Settings) -> None:
         load_profile(settings.profile_path)
     except (SettingsError, ProfileError) as exc:
         _fail(str(exc), 2)
+
+
+def _supervised(settings: Settings) -> None:
+    """Started as the program, run this same command as a supervised child (``cityimage.supervise``)
+    and exit with its code: a signal then ends the run within seconds, whatever it is doing."""
+    from cityimage import supervise
+
+    if not _AS_PROGRAM or supervise.is_child():
+        return
+
+    started = datetime.now(timezone.utc)
+
+    def interrupted(why: str) -> None:
+        from flows.stages import close_interrupted
+
+        close_interrupted(settings, why, since=started)
+        err.print(f"[red]interrupted:[/red] {why}")
+
+    raise typer.Exit(supervise.run_supervised(sys.argv[1:], interrupted))
+
+
+#: True when the process is the ``cityimage`` program (``main``), not a test calling the app in-process.
+_AS_PROGRAM = False
 
 
 def _parse_week(text: str) -> Week:
@@ -736,6 +762,8 @@ def main() -> None:
     is ending and every connection is closed by then. Ending with ``os._exit`` after the ``atexit``
     handlers (logging flush, Prefect's temporary server, temp files) skips only that teardown.
     """
+    global _AS_PROGRAM
+    _AS_PROGRAM = True
     try:
         app()
         code: int = 0
