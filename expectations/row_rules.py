@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import duckdb
 
@@ -33,7 +33,7 @@ class RowRule:
 
     entity: str
     column: str
-    kind: str  # missing | negative | future
+    kind: str  # missing | negative | future | ancient
     reason: str
     unless: str | None = None  # missing only: rows where this column is set are exempt
 
@@ -45,6 +45,8 @@ class RowRule:
             return f"{col} < 0"
         if self.kind == "future":
             return f"{col} > ?"
+        if self.kind == "ancient":
+            return f"{col} < DATE '{FIRST_PLATFORM_DAY.isoformat()}'"
         raise ValueError(f"unknown row rule kind {self.kind!r}")
 
 
@@ -61,20 +63,35 @@ def _future(entity: str, column: str) -> RowRule:
     return RowRule(entity, column, "future", f"{column} is in the future (more than {FUTURE_TOLERANCE} after validation)")
 
 
+#: The first day any of the platforms existed (Facebook, 4 February 2004): a date before it is a
+#: corrupt cell (year 1, a spreadsheet's day zero), never a post.
+FIRST_PLATFORM_DAY = date(2004, 2, 4)
+
+
+def _ancient(entity: str, column: str) -> RowRule:
+    return RowRule(entity, column, "ancient",
+                   f"{column} is before {FIRST_PLATFORM_DAY.isoformat()}, when none of the platforms existed yet")
+
+
 ROW_RULES: tuple[RowRule, ...] = (
     _missing("post", "platform", "a post must name its platform"),
     _missing("post", "post_id", "a post must carry its id"),
     *_negative("post", TABLES["stg_post"].counts),
     _future("post", "published_at"),
+    _ancient("post", "published_at"),
+    _future("post", "exported_at"),
     _missing("comment", "platform", "a comment must name its platform"),
     _missing("comment", "comment_id", "a comment must carry its id"),
     _missing("comment", "post_id", "a comment must name the post it is on (a reply at least its parent)", "parent_comment_id"),
     *_negative("comment", ("like_count", "reply_count")),
     _future("comment", "created_at"),
+    _ancient("comment", "created_at"),
+    _future("comment", "exported_at"),
     _missing("account_day", "platform", "an account-day must name its platform"),
     _missing("account_day", "day", "an account-day must name its day"),
     *_negative("account_day", TABLES["stg_account_day"].counts),
     _future("account_day", "day"),
+    _ancient("account_day", "day"),
     _missing("audience", "platform", "an audience row must name its platform"),
     _missing("audience", "dimension", "an audience row must name its dimension"),
     _missing("audience", "value", "an audience row must name its dimension value"),

@@ -353,7 +353,10 @@ _KIND_WORDS = {
     "bool": "yes/no",
 }
 
-SCIENTIFIC_ID = re.compile(r"^\d(\.\d+)?E\+\d+$", re.IGNORECASE)
+#: An id a spreadsheet rewrote as a number: ``6.49E+17``, and as European locales or other programs
+#: write it, ``6,49E+17`` or ``6.49E17``. One digit before the mark and an exponent of at most two
+#: digits, so no platform id (YouTube's 11 characters never hold a '.' or ',') takes this shape.
+SCIENTIFIC_ID = re.compile(r"(?i)^\d([.,]\d{1,15})?E\+?\d{1,2}$")  # (?i) inline: Polars takes the pattern
 
 
 def type_columns(frame: pl.DataFrame, columns: dict[str, Kind]) -> tuple[pl.DataFrame, list[Reject]]:

@@ -255,11 +255,12 @@ def test_row_rules_move_bad_rows_to_quarantine_with_reasons_and_keep_the_rest(tm
             _comment(5) | {"post_id": None, "like_count": -1},
             _comment(6) | {"created_at": NOW + timedelta(days=30)},
             _comment(9) | {"post_id": None, "parent_comment_id": "Ug000001"},  # a reply naming only its parent
+            _comment(10) | {"created_at": datetime(1, 1, 1, tzinfo=timezone.utc)},  # year 1: a corrupt cell
         ])
         insert(con, "stg_post", [_post(7), _post(8) | {"views": -5}])
-        ledger(con, FILE, "week47.json", 9)
+        ledger(con, FILE, "week47.json", 10)
 
-        assert quarantine_row_rules(con, NOW) == 4
+        assert quarantine_row_rules(con, NOW) == 5
         assert quarantine_row_rules(con, NOW) == 0  # a re-run finds nothing more
 
         kept = [r[0] for r in con.execute("SELECT comment_id FROM stg_comment ORDER BY 1").fetchall()]
@@ -273,13 +274,14 @@ def test_row_rules_move_bad_rows_to_quarantine_with_reasons_and_keep_the_rest(tm
             (5, "comment", "post_id; like_count", "null; -1"),
             (6, "comment", "created_at", "2026-12-24 06:00:00+00"),
             (8, "post", "views", "-5"),
+            (10, "comment", "created_at", "0001-01-01 00:00:00+00"),
         ]
         assert "a comment must name the post it is on" in rows[1][4] and "count is never below zero" in rows[1][4]
         assert {r[5] for r in rows} == {"week47.json"} and {r[6] for r in rows} == {"validation"}
         assert json.loads(rows[0][7])["comment_id"] == "Ug000004"
         read, loaded, quarantined = con.execute(
             "SELECT rows_read, rows_loaded, rows_quarantined FROM ops_file_ledger").fetchall()[0]
-        assert (read, loaded, quarantined) == (9, 5, 4)
+        assert (read, loaded, quarantined) == (10, 5, 5)
 
     report = gates(path, layers=("staging", "operations"))  # balanced after the move: nothing critical
     assert report.passed and report.quarantined == 0

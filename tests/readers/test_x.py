@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -156,6 +158,14 @@ def test_content_japanese_headers(fixtures: Path) -> None:
 def test_spreadsheet_resave_is_refused(fixtures: Path) -> None:
     with pytest.raises(ReadError, match="spreadsheet"):
         read(fixtures / "x/account_analytics_content_2025-01-01_2025-01-31_resaved.csv")
+
+
+@pytest.mark.parametrize("rewritten", ["6,49E+17", "6.49E17", "6,49e17", "1.98754E+18"])
+def test_every_spelling_of_a_rewritten_id_is_refused(fixtures: Path, rewritten: str) -> None:
+    path = fixtures / "x/account_analytics_content_2025-01-01_2025-01-31_resaved.csv"
+    data = path.read_text(encoding="utf-8").replace("1.98754E+18", f'"{rewritten}"', 1).encode()
+    with pytest.raises(ReadError, match=rf"row 1, column 'post_id' holds '{re.escape(rewritten)}'.*spreadsheet"):
+        registry.read(SourceFile(path.name, data))
 
 
 def test_content_without_window_or_date_folder_is_refused(fixtures: Path) -> None:
