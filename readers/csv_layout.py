@@ -49,6 +49,9 @@ class CsvLayout(ExportFormat):
     id_columns: tuple[str, ...] = ()
     # A layout can forbid a header that would make it another layout (e.g. a per-post id).
     forbidden: tuple[str, ...] = ()
+    # Whether the platform's own export repeats a header (then the first is the figure); elsewhere a
+    # repeated header is refused, since which copy holds the figure cannot be told.
+    repeats_headers: bool = False
 
     # -- detection ------------------------------------------------------------------------------
     def _required(self) -> list[Col]:
@@ -108,10 +111,15 @@ class CsvLayout(ExportFormat):
         """Rename matched headers to targets; keep only declared columns (first match wins)."""
         renames: dict[str, str] = {}
         for col in self.columns:
-            for name in raw.columns:
-                if name != "source_row" and name not in renames and col.matches(name.split("#")[0]):
-                    renames[name] = col.target
-                    break
+            matching = [name for name in raw.columns
+                        if name != "source_row" and name not in renames and col.matches(name.split("#")[0])]
+            if len(matching) > 1 and not self.repeats_headers:
+                positions = " and ".join(str(raw.columns.index(name) + 1) for name in matching[:2])
+                raise ReadError(f"{source.name}: columns {positions} both hold {col.aliases[0]!r} "
+                                f"({', '.join(repr(n.split('#')[0]) for n in matching[:2])}): which one is the figure "
+                                "cannot be told; export the file again from the platform")
+            if matching:
+                renames[matching[0]] = col.target
         missing = [c.aliases[0] for c in self._required() if c.target not in renames.values()]
         if missing:
             raise ReadError(f"{source.name}: {self.name} export lacks {', '.join(repr(m) for m in missing)}")

@@ -139,6 +139,7 @@ class FacebookInsightsPosts(CsvLayout):
         "view times are in milliseconds; the first of each duplicated column (Total Count) is read; empty = missing"
     )
     header_rows = 2
+    repeats_headers = True  # the legacy Insights export names some columns twice
     id_columns = ("post_id",)
     columns = _legacy_post_columns(video=False)
     forbidden = ("Lifetime Total Video Views",)
@@ -208,6 +209,7 @@ class FacebookInsightsPage(CsvLayout):
         "followers are page likes; Daily Logged-in Page Views is the first (Total Count) of the two columns"
     )
     header_rows = 2
+    repeats_headers = True  # the legacy Insights export names some columns twice
     columns = (
         Col("day", ("Date",), "text", required=True),
         Col("followers", ("Lifetime Total Likes",), "count", required=True),

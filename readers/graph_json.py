@@ -178,6 +178,10 @@ def dig(item: object, path: str) -> object:
     return item
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def as_text(value: object) -> str | None:
     """A scalar as the text a CSV cell would hold; structures are not values."""
     if value is None or isinstance(value, (dict, list)):
@@ -292,16 +296,27 @@ class JsonFormat(ExportFormat):
         return result
 
     def _frame(self, rows: list[Record]) -> pl.DataFrame:
-        """All-text frame of the records, with ``source_row`` = the item's position (1 = first)."""
+        """All-text frame of the records, with ``source_row`` = the item's position (1 = first), and
+        ``__id_number``: the first id the record holds as a JSON number, if any (see ``_type``)."""
         names = list(dict.fromkeys([f.target for f in self.fields] + [k for row in rows for k in row]))
         columns = {name: [as_text(row.get(name)) for row in rows] for name in names}
-        frame = pl.DataFrame(columns, schema={name: pl.String for name in names})
+        ids = [f.target for f in self.fields if f.kind == "id"]
+        columns["__id_number"] = [next((f"{name}={row[name]!r}" for name in ids if _is_number(row.get(name))), None)
+                                  for row in rows]
+        frame = pl.DataFrame(columns, schema={name: pl.String for name in columns})
         return frame.with_columns(pl.Series("source_row", range(1, len(rows) + 1), dtype=pl.Int64))
 
     def _type(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         """Declared kinds, ISO instants, and required values; failing records go to quarantine."""
+        numbered = frame.filter(pl.col("__id_number").is_not_null())
+        rejects = [Reject(int(r), v.split("=", 1)[0], v.split("=", 1)[1],
+                          f"the id {v.split('=', 1)[1]} is a JSON number, not text: a program rewrote this file and "
+                          "may have rounded it (platforms send ids as strings)")
+                   for r, v in zip(numbered["source_row"], numbered["__id_number"])]
+        frame = frame.filter(pl.col("__id_number").is_null()).drop("__id_number")
         kinds = {f.target: f.kind for f in self.fields if f.kind in _CELL_KINDS}
-        typed, rejects = type_columns(frame, kinds)  # type: ignore[arg-type]
+        typed, typing_rejects = type_columns(frame, kinds)  # type: ignore[arg-type]
+        rejects += typing_rejects
         for field in self.fields:
             if field.kind in _ISO:
                 typed, bad = _type_iso(typed, field)

@@ -335,3 +335,15 @@ def test_format_table_documents_every_facebook_format() -> None:
         assert f"## `{fmt.name}`" in doc
         for column, headers, kind in fmt.documented_columns():
             assert f"| `{column}` | {headers} | {kind} |" in doc, (fmt.name, column)
+
+
+def test_an_id_written_as_a_json_number_is_quarantined_with_the_reason(fixtures: Path) -> None:
+    # Platforms send ids as strings; a number means a program rewrote the dump and may have rounded it.
+    import json
+
+    thread = json.loads((fixtures / "facebook/graph/comments_nested.json").read_text(encoding="utf-8"))
+    thread["data"][0]["comments"]["data"][0]["from"]["id"] = 1.5e17
+    result = registry.read(SourceFile("comments.json", json.dumps(thread).encode()))
+    [numbered] = [r for r in result.rejects if r.column == "author_id"]
+    assert numbered.source_row == 2 and numbered.value == "1.5e+17" and "JSON number, not text" in numbered.reason
+    assert "901_5002" not in result.tables["comment"]["comment_id"].to_list()

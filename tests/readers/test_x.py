@@ -252,3 +252,12 @@ def test_formats_are_documented() -> None:
         assert f"`{fmt.name}`" in text
         for target, _, _ in fmt.documented_columns():
             assert f"`{target}`" in text
+
+
+def test_a_repeated_metric_header_is_refused_naming_both_columns(fixtures: Path) -> None:
+    # Which "Likes" holds the figure cannot be told: loading the first silently was a guess.
+    path = fixtures / "x/account_analytics_content_2025-10-12_2025-11-10.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    doubled = [lines[0] + ",Likes"] + [line + ",7" for line in lines[1:] if line]
+    with pytest.raises(ReadError, match=r"columns 6 and \d+ both hold 'Likes'.*cannot be told"):
+        registry.read(SourceFile(path.name, "\n".join(doubled).encode()))
