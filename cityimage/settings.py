@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         "without reading them; false re-reads and re-hashes every file on every run",
     )
     ingest_batch_files: int = Field(default=500, gt=0, description="New files read and written per ingest transaction")
+    ingest_batch_bytes: int = Field(default=256 * 2**20, gt=0,
+                                    description="New bytes read before an ingest transaction is written (bounds its memory)")
+    # At the reference year (5M comments) 512MB is too little: materialising the comment links while the
+    # merged comments are spilled needs more pinned memory than that ("failed to pin block").
+    duckdb_memory_limit: str = Field(
+        default="1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB's share of memory while it builds the facts; beyond it, it spills beside the warehouse")
     follow_inbox_links: bool = Field(
         default=False,
         description="Read the files that symbolic links in the inbox point to, and walk linked folders; by default a "

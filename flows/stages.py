@@ -33,12 +33,6 @@ from warehouse.extracts import WEEK_EXTRACTS, extract_query
 from warehouse.ingest import IngestContext, LoadSummary, ingest_paths
 from warehouse.transaction import transaction
 
-# DuckDB's share of memory while it builds the facts: beyond it, it spills to disk beside the warehouse.
-# At the reference year (5M comments) 512 MB is too little: materialising the comment links while the
-# merged comments are spilled needs more pinned memory than that ("failed to pin block").
-DUCKDB_MEMORY_LIMIT = "1GB"
-
-
 @dataclass(frozen=True)
 class StageResult:
     """What a stage reports to its caller and to the run's Prefect artifact."""
@@ -69,6 +63,7 @@ def ingest_context(settings: Settings) -> IngestContext:
         max_archive_ratio=settings.max_archive_ratio,
         trust_file_stat=settings.trust_file_stat,
         batch_files=settings.ingest_batch_files,
+        batch_bytes=settings.ingest_batch_bytes,
         follow_links=settings.follow_inbox_links,
         max_file_bytes=settings.max_file_bytes,
     )
@@ -79,7 +74,7 @@ def build_facts(settings: Settings, full: bool = False) -> StageResult:
 
     Incremental: only what the loads not yet built touched is rebuilt, and only texts not seen before
     are classified; ``full`` (or a change of what decides the facts) rebuilds every key. DuckDB works
-    within ``DUCKDB_MEMORY_LIMIT`` and spills beyond it, so memory is bounded whatever the history.
+    within ``settings.duckdb_memory_limit`` and spills beyond it, so memory is bounded whatever the history.
     """
     from transforms.classify import load_lexicons
     from transforms.facts import account_keys, classifiers
@@ -87,7 +82,7 @@ def build_facts(settings: Settings, full: bool = False) -> StageResult:
 
     profile = load_profile(settings.profile_path)
     with open_writer(settings.warehouse, "build facts", settings.reader_wait_s) as con:
-        with _memory_limit(con, DUCKDB_MEMORY_LIMIT):
+        with _memory_limit(con, settings.duckdb_memory_limit):
             result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(), profile), full)
     fault("after_facts")
     return StageResult("facts", {"mode": result.mode, "new loads": result.new_loads, "posts rebuilt": result.posts,
