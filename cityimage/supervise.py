@@ -52,6 +52,8 @@ def run_supervised(argv: list[str], on_interrupt: Callable[[str], None]) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     _kill_group(child.pid, signal.SIGKILL)  # whatever the child left behind
+    if not received and code < 0:  # the child died of a signal nobody here sent: so does the supervisor
+        _die_of(-code)
     if not received:
         return code
     name = signal.Signals(received[0]).name
@@ -69,6 +71,15 @@ def _wait(child: subprocess.Popen, received: list[int]) -> int:
                 deadline = time.monotonic() + GRACE_S
             if deadline is not None and time.monotonic() > deadline:
                 _kill_group(child.pid, signal.SIGKILL)
+
+
+def _die_of(signum: int) -> None:
+    """End this process by ``signum``, as the child ended: whoever waits on it sees the same death."""
+    try:
+        signal.signal(signum, signal.SIG_DFL)
+    except (OSError, ValueError):
+        pass  # SIGKILL and SIGSTOP cannot be caught: their default is all there is
+    os.kill(os.getpid(), signum)
 
 
 def _kill_group(pgid: int, signum: int) -> None:

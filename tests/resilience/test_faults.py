@@ -153,7 +153,8 @@ def _wait_for_ingest(home: Path, proc: subprocess.Popen, timeout: float = 120) -
         if proc.poll() is not None:
             raise AssertionError(f"the run ended before it could be interrupted: {proc.stdout.read()[-2000:]}")
         lock = lock_path(home / "warehouse.duckdb")
-        if lock.is_file() and f'"pid": {proc.pid}' in lock.read_text() and (home / "warehouse.duckdb").is_file():
+        # the lock names the supervised child that runs the flow (cityimage.supervise), not proc itself
+        if lock.is_file() and '"pid": ' in lock.read_text() and (home / "warehouse.duckdb").is_file():
             time.sleep(1.0)
             return
         time.sleep(0.05)
