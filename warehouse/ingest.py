@@ -479,10 +479,12 @@ class Loader:
         """Read again every loaded file seen in this load whose best sighting (``_context_order``), among
         this load's and the earlier ones still where they were seen, is not the one its rows were read
         from: a file moved to the right account folder, or a copy of it in an earlier drop."""
-        seen = [d for d in self.places if d in self.loaded]
-        earlier = self._earlier_places(seen)
+        # A file seen once, where it was read from, is settled; only the others need their history.
+        unsettled = [d for d, places in self.places.items() if d in self.loaded
+                     and (len(places) > 1 or self.read_as.get(d) not in {name for name, _, _ in places})]
+        earlier = self._earlier_places(unsettled)
         leaves = []
-        for digest in seen:
+        for digest in unsettled:
             name, path, root = min(self.places[digest] + earlier.get(digest, []), key=_context_order)
             if self.read_as.get(digest) == name:
                 continue
@@ -513,14 +515,23 @@ class Loader:
         return found
 
     def _source_again(self, path: Path, root: Path, digest: str) -> SourceFile | None:
-        """The file (or archive member) with content ``digest`` at ``path``, unless it changed since."""
-        data = path.read_bytes()
+        """The file (or archive member) with content ``digest`` at ``path``, unless it changed or went
+        since: then the rows stay as they were read."""
+        try:
+            data = _read_at_most(path, self.ctx.max_file_bytes)
+        except OSError:
+            return None
+        if data is None:
+            return None
         source = source_for(path, root, data, self.ctx.profile, self.companions)
         if sha256(data) == digest:
             return source
         if is_archive(data):
-            members = expand_archive(source, self.ctx.max_archive_bytes, self.ctx.max_archive_ratio,
+            try:
+                members = expand_archive(source, self.ctx.max_archive_bytes, self.ctx.max_archive_ratio,
                                          max_member_bytes=self.ctx.max_file_bytes)
+            except ReadError:
+                return None
             return next((m for m in members if sha256(m.data) == digest), None)
         return None
 
