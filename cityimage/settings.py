@@ -218,7 +218,16 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
 
 #: ``CITYIMAGE_*`` variables read outside the settings object: the config file's name, the analyst
 #: prompt's history, the checkout path of deploy/prefect.yaml, and the benchmark's scratch home.
-OTHER_VARIABLES = frozenset({CONFIG_FILE_ENV, "CITYIMAGE_HISTORY_FILE", "CITYIMAGE_PROJECT_DIR", "CITYIMAGE_BENCH_HOME"})
+#: Set by a supervised run (``cityimage.supervise``) in its child: the process to signal to stop the
+#: run, which the writer lock names as its holder.
+RUN_PID_ENV = "CITYIMAGE_RUN_PID"
+OTHER_VARIABLES = frozenset({CONFIG_FILE_ENV, "CITYIMAGE_HISTORY_FILE", "CITYIMAGE_PROJECT_DIR", "CITYIMAGE_BENCH_HOME",
+                             RUN_PID_ENV})
+
+
+def run_pid() -> int:
+    """The process that stands for this run: its supervisor when supervised, else this process."""
+    return int(os.environ.get(RUN_PID_ENV) or os.getpid())
 
 
 def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:

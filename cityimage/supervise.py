@@ -20,22 +20,23 @@ import time
 from types import FrameType
 from typing import Callable
 
-#: Set in the child's environment: the command runs there, unsupervised.
-CHILD = "CITYIMAGE_SUPERVISED_CHILD"
+from cityimage.settings import RUN_PID_ENV
+
 #: How long the child has to stop by itself after the first signal.
 GRACE_S = 6.0
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def is_child() -> bool:
-    return os.environ.get(CHILD) == "1"
+    """Whether this process is a supervised run's child (its supervisor named itself in the environment)."""
+    return RUN_PID_ENV in os.environ and int(os.environ[RUN_PID_ENV]) != os.getpid()
 
 
 def run_supervised(argv: list[str], on_interrupt: Callable[[str], None]) -> int:
     """Run ``python -m cityimage <argv>`` as a child and return its exit code, or 128 + the signal
     that stopped it (after ``on_interrupt`` recorded why)."""
-    child = subprocess.Popen([sys.executable, "-m", "cityimage", *argv], env={**os.environ, CHILD: "1"},
-                             start_new_session=True)
+    child = subprocess.Popen([sys.executable, "-m", "cityimage", *argv],
+                             env={**os.environ, RUN_PID_ENV: str(os.getpid())}, start_new_session=True)
     received: list[int] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:

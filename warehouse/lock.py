@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from cityimage.settings import run_pid
+
 
 class WarehouseBusy(RuntimeError):
     """Another run holds the warehouse; the message says which and since when."""
@@ -50,7 +52,7 @@ def writer_lock(warehouse: Path, purpose: str) -> Iterator[None]:
             raise WarehouseBusy(_busy_message(warehouse, handle.read())) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(), "purpose": purpose}))
+        handle.write(json.dumps({"pid": run_pid(), "since": datetime.now(timezone.utc).isoformat(), "purpose": purpose}))
         handle.flush()
         _HELD[path] = 1
         try:
