@@ -1,6 +1,6 @@
 """``make bench``: each stage next to its floor, in one process tree and one sitting.
 
-    python -m benchmarks.run [--scale 0.01] [--out BENCHMARKS.md] [--naive-files 400] [--skip-prefect]
+    python -m benchmarks.run [--scale 0.01] [--out BENCHMARKS.md] [--naive-files N] [--skip-prefect]
 
 Every measured unit runs in a fresh child process (``benchmarks.measure``), so its peak RSS is its
 own and its imports are paid and shown. The sitting, in order:
@@ -20,7 +20,8 @@ own and its imports are paid and shown. The sitting, in order:
 6. the same week-52 drop run on an empty warehouse: the weekly run's cost without the history;
 7. validation's floor: ``benchmarks.validation.measure_validation`` on as many synthetic comments as
    the full-year warehouse holds in ``stg_comment`` (GX suite vs one hand-written DuckDB aggregate);
-8. the year as one ``backfill`` flow run on an empty warehouse (its peak memory);
+8. the year as one ``backfill`` flow run on an empty warehouse (its peak memory; from ``DIRECT_FROM`` on only
+   with ``--backfill``: at the reference year it takes over two hours);
 9. the naive reference (pandas + row-wise Python classification + GX on pandas) on a subset of the
    comment pages, extrapolated linearly to the floor's subset.
 
@@ -83,7 +84,8 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a is not None and b else None
 
 
-def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, prefect: bool = True, weeks: int = 52) -> dict:
+def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, prefect: bool = True, weeks: int = 52,
+        backfill: bool = True) -> dict:
     started = time.perf_counter()
     log(f"dataset at scale {scale:g} (generating unless cached under var/bench/{scale:g}/)")
     t = time.perf_counter()
@@ -109,7 +111,7 @@ def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, pre
 
     log(f"history: ingest of weeks 1-51 ({len(drops) - 1} drops, every format), then its facts")
     history = fresh(work / "history")
-    r["ingest_history"] = run_child("ingest", {"home": str(history), "paths": [str(d) for d in drops[:-1]]})
+    r["ingest_history"] = run_child("ingest", {"home": str(history), "paths": [str(linked_inbox(drops[:-1], work / "inbox-51"))]})
     r["facts_history"] = run_child("facts", {"home": str(history)})
 
     log(f"weekly run for week 52, direct{' and through Prefect' if prefect else ''}, {repeats} time(s), then with nothing new")
@@ -134,7 +136,7 @@ def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, pre
     r["validation"] = measure_validation(stg_comments, work / "validation")
     shutil.rmtree(work / "validation", ignore_errors=True)
 
-    if prefect:
+    if prefect and backfill:
         log(f"the year as one backfill flow run ({week1}..{week52}) on an empty warehouse")
         r["backfill"] = run_child("backfill", {"home": str(fresh(work / "backfill")), "inbox": str(inbox),
                                                "first": week1, "last": week52})
@@ -193,6 +195,19 @@ def run_child_dataset(scale: float, weeks: int = 52) -> dict:
     if out.returncode != 0:
         raise RuntimeError(f"generating the benchmark inbox failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def linked_inbox(drops: list[Path], target: Path) -> Path:
+    """The drops as one inbox of hard links (no copy), so the history is loaded from the same root as the
+    weekly runs load the whole inbox: each file keeps its name, and its context (warehouse.ingest)."""
+    for drop in drops:
+        for path in drop.rglob("*"):
+            if path.is_file():
+                link = target / path.relative_to(drop.parent)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                if not link.exists():
+                    os.link(path, link)
+    return target
 
 
 def count_rows(db: Path, table: str) -> int:
@@ -455,9 +470,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"fraction of the reference year (5M comments); default {DEFAULT_SCALE}")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results.json")
-    parser.add_argument("--naive-files", type=int, default=400, help="comment pages the naive reference reads")
+    parser.add_argument("--naive-files", type=int, default=None,
+                        help="comment pages the naive reference reads (default 400; 8 from the direct writer's scale on, "
+                             "whose pages are a hundred times larger: row-wise Python on all of them takes an hour)")
     parser.add_argument("--weeks", type=int, default=52, help="reported weeks (52 for the year; fewer for smoke tests)")
     parser.add_argument("--skip-prefect", action="store_true", help="leave out the Prefect flow (its server takes a while)")
+    parser.add_argument("--backfill", action="store_true",
+                        help="run the year's backfill flow from the direct writer's scale on too (over two hours at 1.0; "
+                             "below that scale it always runs)")
     parser.add_argument("--from-results", action="store_true",
                         help="measure nothing: re-render --out (and --results) from the raw figures already in --results")
     args = parser.parse_args(argv)
@@ -470,7 +490,9 @@ def main(argv: list[str] | None = None) -> int:
         args.results.write_text(json.dumps(res, indent=1, default=str) + "\n")
         args.out.write_text(render(res))
         return 0
-    run(args.scale, args.out, args.results, args.naive_files, prefect=not args.skip_prefect, weeks=args.weeks)
+    naive_files = args.naive_files or (400 if args.scale < DIRECT_FROM else 8)
+    run(args.scale, args.out, args.results, naive_files, prefect=not args.skip_prefect, weeks=args.weeks,
+        backfill=args.backfill or args.scale < DIRECT_FROM)
     return 0
 
 

@@ -483,17 +483,20 @@ class Loader:
         unsettled = [d for d, places in self.places.items() if d in self.loaded
                      and (len(places) > 1 or self.read_as.get(d) not in {name for name, _, _ in places})]
         earlier = self._earlier_places(unsettled)
-        leaves = []
+        batch: list[Leaf] = []
         for digest in unsettled:
             name, path, root = min(self.places[digest] + earlier.get(digest, []), key=_context_order)
             if self.read_as.get(digest) == name:
                 continue
             self._where = (path, root)
-            source = self._source_again(path, root, digest)
+            source = self._source_again(path, root, digest)  # read one at a time: batches bound the bytes held
             if source is not None:
-                leaves.append(Leaf(self._take_seq(), source, digest))
-        for start in range(0, len(leaves), self.ctx.batch_files):
-            self._replace(read_batch(leaves[start:start + self.ctx.batch_files], self.ctx))
+                batch.append(Leaf(self._take_seq(), source, digest))
+            if len(batch) >= self.ctx.batch_files or sum(len(b.source.data) for b in batch) >= self.ctx.batch_bytes:
+                self._replace(read_batch(batch, self.ctx))
+                batch = []
+        if batch:
+            self._replace(read_batch(batch, self.ctx))
 
     def _earlier_places(self, digests: list[str]) -> dict[str, list[Place]]:
         """Where earlier loads saw these files, for the places that still hold the same file (a file,
