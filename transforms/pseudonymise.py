@@ -96,9 +96,17 @@ def pseudonymise(frame: pl.DataFrame, key: bytes, registry: Registry, id_col: st
     the quality gates flag those rows, which stay public."""
     if frame.is_empty():
         return frame.with_columns(pl.lit(None, pl.String).alias(COLLISION))
+    return _hashed(frame, key, id_col, name_col, _flags(frame, registry, id_col, name_col, by_handle))
+
+
+def _flags(frame: pl.DataFrame, registry: Registry, id_col: str, name_col: str, by_handle: bool) -> pl.DataFrame:
+    """Per row: ``keep`` (a registered account) and the account whose name it takes (``COLLISION``)."""
     registered, claimed = _registered_and_claimed(registry, id_col, name_col, by_handle)
-    flags = frame.select(registered.alias("k"), claimed.alias(COLLISION))
-    keep = flags["k"]
+    return frame.select(registered.alias("keep"), claimed.alias(COLLISION))
+
+
+def _hashed(frame: pl.DataFrame, key: bytes, id_col: str, name_col: str, flags: pl.DataFrame) -> pl.DataFrame:
+    keep = flags["keep"]
     return frame.with_columns(
         _hash_column(frame, id_col, key, keep).alias(id_col),
         _hash_column(frame, name_col, key, keep).alias(name_col),
@@ -137,8 +145,9 @@ def scrub_thread_names(comments: pl.DataFrame, key: bytes, keep: pl.Series) -> p
             names.add(names_by_comment[(platform, parent)])
         if not is_kept and name and len(name) >= MIN_NAME:
             names.add(name)
-    patterns = {thread: re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in sorted(names, key=len, reverse=True)))
-                for thread, names in threads.items() if names}
+    longest_first = {thread: sorted(names, key=len, reverse=True) for thread, names in threads.items() if names}
+    patterns = {thread: re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in names))
+                for thread, names in longest_first.items()}
     texts = []
     for platform, _, parent, _, text, _ in rows.iter_rows():
         pattern = patterns.get((platform, parent)) if parent is not None and text else None
@@ -152,10 +161,11 @@ def anonymous_urls(frame: pl.DataFrame, keep: pl.Series) -> pl.Series:
     rebuilt = pl.lit(None, pl.String)
     for platform, template in ANONYMOUS_URL.items():
         prefix, suffix = template.split("{}")
-        rebuilt = pl.when(pl.col("platform") == platform).then(pl.concat_str([pl.lit(prefix), pl.col("post_id"), pl.lit(suffix)])).otherwise(rebuilt)
+        link = pl.concat_str([pl.lit(prefix), pl.col("post_id"), pl.lit(suffix)])
+        rebuilt = pl.when(pl.col("platform") == platform).then(link).otherwise(rebuilt)
+    public = pl.when(pl.col("post_url").is_not_null()).then(rebuilt)
     return frame.with_columns(keep=keep).select(
-        pl.when(pl.col("keep")).then(pl.col("post_url")).when(pl.col("post_url").is_not_null()).then(rebuilt).alias("post_url")
-    ).to_series()
+        pl.when(pl.col("keep")).then(pl.col("post_url")).otherwise(public).alias("post_url")).to_series()
 
 
 def pseudonymise_comments(frame: pl.DataFrame, key: bytes, registry: Registry) -> pl.DataFrame:
@@ -163,11 +173,10 @@ def pseudonymise_comments(frame: pl.DataFrame, key: bytes, registry: Registry) -
     alone, see ``CityProfile.find``), "@handles" in texts and display names in reply threads."""
     if frame.is_empty():
         return pseudonymise(frame, key, registry, "author_id", "author_name", by_handle=False)
-    registered, _ = _registered_and_claimed(registry, "author_id", "author_name", by_handle=False)
-    keep = frame.select(registered).to_series()
-    scrubbed = frame.with_columns(scrub_thread_names(frame, key, keep))
+    flags = _flags(frame, registry, "author_id", "author_name", by_handle=False)
+    scrubbed = frame.with_columns(scrub_thread_names(frame, key, flags["keep"]))
     scrubbed = scrubbed.with_columns(scrub_mentions(scrubbed["text"], scrubbed["platform"], key, registry))
-    return pseudonymise(scrubbed, key, registry, "author_id", "author_name", by_handle=False)
+    return _hashed(scrubbed, key, "author_id", "author_name", flags)
 
 
 def pseudonymise_posts(frame: pl.DataFrame, key: bytes, registry: Registry) -> pl.DataFrame:
@@ -175,10 +184,9 @@ def pseudonymise_posts(frame: pl.DataFrame, key: bytes, registry: Registry) -> p
     "@handles" in every post's title and text."""
     if frame.is_empty():
         return pseudonymise(frame, key, registry, "account_id", "account_handle")
-    registered, _ = _registered_and_claimed(registry, "account_id", "account_handle", by_handle=True)
-    keep = frame.select(registered).to_series()
+    flags = _flags(frame, registry, "account_id", "account_handle", by_handle=True)
     scrubbed = frame.with_columns(
-        anonymous_urls(frame, keep),
+        anonymous_urls(frame, flags["keep"]),
         *[scrub_mentions(frame[c], frame["platform"], key, registry) for c in ("title", "text") if c in frame.columns],
     )
-    return pseudonymise(scrubbed, key, registry, "account_id", "account_handle")
+    return _hashed(scrubbed, key, "account_id", "account_handle", flags)
