@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from datetime import timedelta
 
@@ -169,9 +170,11 @@ def a5_threshold(ctx: Context, post: Item) -> float | None:
     """1.5 × trimmed mean of E at 7 days over the account's previous 100 posts of the same format."""
     if post.get("published_at") is None:
         return None
-    history = ctx.history.get((post["account_key"], post["format_eff"]), [])
-    earlier = [p["e7"] for p in history if p["published_at"] < post["published_at"] and p.get("e7") is not None]
-    earlier = earlier[-A5_HISTORY:]
+    history = ctx.e7_history.get((post["account_key"], post["format_eff"]))
+    if history is None:
+        return None
+    before = bisect.bisect_left(history.published_at, post["published_at"])
+    earlier = history.e7[max(0, before - A5_HISTORY):before]
     if len(earlier) < A5_MIN_HISTORY:
         return None
     return A5_FACTOR * trimmed_mean([float(e) for e in earlier])

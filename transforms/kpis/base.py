@@ -20,7 +20,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -222,6 +222,30 @@ class Coverage:
         return not self.accounts
 
 
+class E7History(NamedTuple):
+    """One account's posts of one format that have E at 7 days, in publication order, as parallel lists.
+
+    Parallel sorted lists so A5 finds a post's earlier posts by bisection: a scan of the whole
+    history per post was quadratic and took minutes at the reference year.
+    """
+
+    published_at: list[datetime]
+    e7: list[int]
+
+
+def _e7_history(posts: list[Item]) -> dict[tuple[str, str | None], E7History]:
+    """Per (account, format): the dated posts with E at 7 days, ordered by publication then post id."""
+    grouped: dict[tuple[str, str | None], list[Item]] = defaultdict(list)
+    for post in posts:
+        if post.get("published_at") is not None and post.get("e7") is not None:
+            grouped[(post["account_key"], post["format_eff"])].append(post)
+    history = {}
+    for key, items in grouped.items():
+        items.sort(key=lambda p: (p["published_at"], p["post_id"]))
+        history[key] = E7History([p["published_at"] for p in items], [p["e7"] for p in items])
+    return history
+
+
 # -- the context ----------------------------------------------------------------------------------------
 
 
@@ -238,8 +262,6 @@ class Context:
         self.monday, self.sunday = week.monday, week.sunday
         self.keywords = _unique_keywords(keywords)
 
-        self.account_platform: dict[str, str] = {}
-        self.account_role: dict[str, str] = {}
         self._accounts_cache: dict[tuple[str, str | None], tuple[str, ...]] = {}
         self._load_accounts(facts)
 
@@ -252,12 +274,7 @@ class Context:
         for post in self.posts_all:
             if self.in_week(post.get("published_at"), post.get("published_week")):
                 self.posts_week[post["account_key"]].append(post)
-        self.history: dict[tuple[str, str | None], list[Item]] = defaultdict(list)
-        for post in self.posts_all:
-            if post.get("published_at") is not None:
-                self.history[(post["account_key"], post["format_eff"])].append(post)
-        for items in self.history.values():
-            items.sort(key=lambda p: (p["published_at"], p["post_id"]))
+        self.e7_history = _e7_history(self.posts_all)
 
         self.followers: dict[str, list[tuple[date, int]]] = defaultdict(list)
         for row in _sorted_dicts(facts.fct_follower_day, ["account_key", "day"]):
@@ -293,24 +310,31 @@ class Context:
     # accounts ------------------------------------------------------------------------------------
 
     def _load_accounts(self, facts: Facts) -> None:
-        for row in _sorted_dicts(facts.dim_account, ["account_key"]):
-            self.account_platform[row["account_key"]] = row["platform"]
-            self.account_role[row["account_key"]] = row["role"]
+        """The registered accounts by key; of the public's accounts only their platforms.
+
+        The public's accounts are every commenter and mentioner (millions at the reference year) and
+        no KPI groups them one by one, so they are never turned into Python objects.
+        """
         # Defensive: an account seen in the posts but missing from dim_account keeps its post role.
-        for row in _sorted_dicts(facts.fct_post.select("account_key", "platform", "role").unique(), ["account_key"]):
-            if row["account_key"] not in self.account_platform:
-                self.account_platform[row["account_key"]] = row["platform"]
-                self.account_role[row["account_key"]] = row["role"]
+        known = facts.dim_account.select("account_key", "platform", "role")
+        seen = facts.fct_post.select("account_key", "platform", "role").unique()
+        accounts = pl.concat([known, seen.join(known, on="account_key", how="anti")], how="vertical_relaxed")
+        public = pl.col("role") == "public"
+        registered = accounts.filter(~public).sort("account_key")
+        keys = registered["account_key"].to_list()
+        self.account_platform = dict(zip(keys, registered["platform"].to_list()))
+        self.account_role = dict(zip(keys, registered["role"].to_list()))
+        self.public_platforms: set[str] = set(accounts.filter(public)["platform"].unique().to_list())
 
     def accounts_of(self, role: str, platform: str | None = None) -> tuple[str, ...]:
-        """The role's accounts (on the platform), sorted; cached, as the public can be many."""
+        """The role's registered accounts (on the platform), sorted; cached, as every KPI asks."""
+        if role == "public":
+            raise ValueError("the public's accounts are not listed one by one: use public_platforms")
         cache_key = (role, platform)
         if cache_key not in self._accounts_cache:
             self._accounts_cache[cache_key] = tuple(
-                sorted(
-                    key for key, r in self.account_role.items()
-                    if r == role and (platform is None or self.account_platform[key] == platform)
-                )
+                key for key, r in self.account_role.items()
+                if r == role and (platform is None or self.account_platform[key] == platform)
             )
         return self._accounts_cache[cache_key]
 
@@ -505,7 +529,7 @@ def measured(roles: tuple[str, ...] = MEASURED_ROLES, *, accounts: bool = True, 
 
 def public_groups(ctx: Context) -> list[Group]:
     """The public's posts per platform (every platform with public posts or a public account) and in all."""
-    platforms = sorted(ctx.mention_platforms | set(ctx.platforms_of("public")))
+    platforms = sorted(ctx.mention_platforms | ctx.public_platforms)
     return [Group("role", "public", p, None, ()) for p in platforms] + [Group("role", "public", None, None, ())]
 
 
