@@ -279,7 +279,7 @@ def kpis_publish(args: dict) -> dict:
     week = Week.parse(args["week"])
     clock.begin()
     t = time.perf_counter()
-    kpis = stages.compute_kpis(settings, week)
+    kpis = stages.compute_kpis(settings, week, force=True)
     t = clock.part("compute_kpis", t)
     stages.publish(settings, week)
     clock.part("publish", t)

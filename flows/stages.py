@@ -126,20 +126,54 @@ def check_completeness(settings: Settings, week: Week) -> StageResult:
                                         "expected": expected.height, "missing": missing, "rows": rows})
 
 
-def compute_kpis(settings: Settings, week: Week) -> StageResult:
-    """The week's KPIs from the facts, replacing that week's rows of ``kpi_weekly``."""
+def compute_kpis(settings: Settings, week: Week, force: bool = False) -> StageResult:
+    """The week's KPIs from the facts, replacing that week's rows of ``kpi_weekly``.
+
+    The week's rows are kept when they were computed from the same fact build with the same
+    definitions (``ops_kpi_computation``): recomputing them reads a year of facts and gives the same
+    rows. ``force`` recomputes anyway.
+    """
     from transforms.kpis import compute_kpis as compute
+    from transforms.kpis import definition_digest
 
     profile = load_profile(settings.profile_path)
     keywords = [(k.keyword, k.region) for k in profile.search_keywords]
+    digest = definition_digest(settings.zone, keywords)
     with open_writer(settings.warehouse, "compute KPIs", settings.reader_wait_s) as con:
+        build_id = last_fact_build(con)
+        kept = None if force else kept_kpis(con, week, build_id, digest)
+        if kept is not None:
+            return StageResult("kpis", kept)
         facts = Facts(**{name: read_table(con, name) for name in FACT_TABLES if name != "fct_comment"},
                       fct_comment=week_comments(con, week, settings.zone))
         kpis = compute(facts, week, settings.zone, keywords)
         with transaction(con):
             con.execute("DELETE FROM kpi_weekly WHERE week_id = ?", [week.id])
             insert_frame(con, "kpi_weekly", kpis)
+            con.execute("DELETE FROM ops_kpi_computation WHERE week_id = ?", [week.id])
+            con.execute("INSERT INTO ops_kpi_computation VALUES (?, ?, ?, now(), ?)", [week.id, build_id, digest, kpis.height])
     return StageResult("kpis", {"rows": kpis.height, "absent": kpis.filter(pl.col("status") == "absent").height})
+
+
+def last_fact_build(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The last fact build that changed the facts, or None before the first."""
+    last = con.execute("SELECT build_id FROM ops_fact_build ORDER BY finished_at DESC LIMIT 1").fetchall()
+    return last[0][0] if last else None
+
+
+def kept_kpis(con: duckdb.DuckDBPyConnection, week: Week, build_id: str | None, digest: str) -> dict[str, Any] | None:
+    """The figures of the week's KPI rows when they came from this fact build and these definitions, else None."""
+    rows = con.execute(
+        "SELECT c.computed_at, count(k.kpi_id), count(k.kpi_id) FILTER (WHERE k.status = 'absent') "
+        "FROM ops_kpi_computation c LEFT JOIN kpi_weekly k ON k.week_id = c.week_id "
+        "WHERE c.week_id = $1 AND c.build_id IS NOT DISTINCT FROM $2 AND c.fingerprint = $3 "
+        "GROUP BY c.computed_at, c.kpi_rows HAVING count(k.kpi_id) = c.kpi_rows",
+        [week.id, build_id, digest],
+    ).fetchall()
+    if not rows:
+        return None
+    computed_at, count, absent = rows[0]
+    return {"rows": count, "absent": absent, "kept": f"unchanged since {computed_at:%Y-%m-%d %H:%M %Z}: same facts, same definitions"}
 
 
 def week_comments(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo) -> pl.DataFrame:

@@ -17,21 +17,27 @@ the formulas live in one module per family:
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
 import yaml
 
+import cityimage.vocabulary
+import cityimage.weeks
+import readers.definitions
+import transforms.model
 from cityimage.weeks import Week
-from readers.definitions import DefinitionChange, breaks, load_register
+from readers.definitions import REGISTER_FILE, DefinitionChange, breaks, load_register
 from transforms.kpis import a_performance, b_content, c_dialogue, d_received, e_video, f_reach
 from transforms.kpis.base import Context, Group, Out, absent
 from transforms.kpis.error import ClassifierQuality, load_quality
 from transforms.model import KPI_COLUMNS, Facts
 
-__all__ = ["compute_kpis", "load_catalogue", "series_break", "REGISTRY", "SORT_KEY"]
+__all__ = ["compute_kpis", "definition_digest", "load_catalogue", "series_break", "REGISTRY", "SORT_KEY"]
 
 REGISTRY = [*a_performance.KPIS, *b_content.KPIS, *c_dialogue.KPIS, *d_received.KPIS, *e_video.KPIS, *f_reach.KPIS]
 """(kpi_id, function, groups) for every KPI, in catalogue order."""
@@ -59,6 +65,23 @@ def load_catalogue() -> dict[str, dict]:
             raise ValueError(f"{CATALOGUE_FILE}: {entry['id']}: input_days takes before and after, whole days >= 0")
         catalogue[entry["id"]] = entry
     return catalogue
+
+
+def definition_digest(zone: ZoneInfo, keywords: list[tuple[str, str | None]]) -> str:
+    """What decides a week's KPIs besides the facts: the formulas' code and data files (catalogue,
+    vocabularies, register of metric definitions, the classifiers' measured quality), Polars, the
+    zone and the search keywords. The same facts and the same digest give the same rows."""
+    from transforms.textmodel import MODEL_DIR
+
+    package = Path(__file__).parent
+    files = [*sorted(package.glob("*.py")), package.parent / CATALOGUE_FILE, MODEL_DIR / "evaluation.json",
+             *(Path(m.__file__) for m in (cityimage.vocabulary, cityimage.weeks, readers.definitions, transforms.model)),
+             Path(cityimage.vocabulary.__file__).with_suffix(".yaml"), Path(readers.definitions.__file__).with_name(REGISTER_FILE)]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"absent") + b"\0")
+    digest.update(repr((pl.__version__, zone.key, sorted(keywords, key=repr))).encode())
+    return digest.hexdigest()
 
 
 def input_span(entry: dict, week: Week) -> tuple[date, date]:
