@@ -248,7 +248,7 @@ def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, g
         "validation": {key: gates.get(key, 0) for key in ("expectations", "passed", "fallbacks")}
                       | {"notes": list(gates.get("notes", []))},
         "validation_warnings": sorted(warnings, key=lambda w: json.dumps(w, sort_keys=True, default=str)),
-        "classifier_report": classifier_report(),
+        "classifier_report": classifier_report(con),
         "classifier_public": classifier_public(),
         "completeness": ({"status": completeness["status"], "missing": list(completeness["missing"])}
                          if completeness else {"status": "not checked", "missing": []}),
@@ -265,14 +265,23 @@ def classifier_public() -> list[dict[str, Any]]:
     return public_figures().to_dicts()
 
 
-def classifier_report() -> list[dict[str, Any]]:
+def classifier_report(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Precision and recall of each classifier on the project's own labelled holdout rows.
 
     A smoke test (the rows were written here), published with each snapshot beside the public figures.
+    Measured once per classifier version and holdout set (``ops_classifier_report``): it takes seconds
+    and depends on nothing the week brings.
     """
-    from transforms.evaluate import evaluate
+    from transforms.evaluate import evaluate, report_key
 
-    return evaluate(split="holdout").to_dicts()
+    key = report_key()
+    stored = con.execute("SELECT report_json FROM ops_classifier_report WHERE report_key = ?", [key]).fetchall()
+    if stored:
+        return json.loads(stored[0][0])
+    report = evaluate(split="holdout").to_dicts()
+    with transaction(con):
+        con.execute("INSERT INTO ops_classifier_report VALUES (?, ?, now())", [key, json.dumps(report)])
+    return report
 
 
 def code_version() -> str:

@@ -13,6 +13,7 @@ Run ``cityimage evaluate --split holdout|dev|all`` for the tables.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import polars as pl
 from cityimage.vocabulary import LYNCH_ELEMENTS, NO_THEME, SENTIMENTS, THEMES
 from transforms.classify import (
     Lexicons,
+    classifier_version,
     classify_comments,
     classify_posts,
     load_lexicons,
@@ -176,6 +178,15 @@ def evaluate(lexicons: Lexicons | None = None, *, split: str | None = None,
     )
     return _ratios(rows)
 
+
+
+def report_key(lexicons: Lexicons | None = None, folder: Path = EVALUATION_DIR) -> str:
+    """What ``evaluate`` depends on: the classifiers' version, this module (with the city terms) and
+    the labelled rows. The same key gives the same figures, so they can be measured once per key."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in sorted(folder.glob("*.csv")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{classifier_version(lexicons or load_lexicons())},evaluation#{digest.hexdigest()[:12]}"
 
 
 def public_figures(folder: Path | None = None) -> pl.DataFrame:

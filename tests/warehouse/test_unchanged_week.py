@@ -1,11 +1,13 @@
-"""The KPI stage keeps a week's rows only when recomputing them would give the same rows.
+"""A run with nothing new reuses what cannot have changed, and only that.
 
-A run with nothing new must not read a year of facts again; any change to the facts, to the
-definitions or to the rows themselves must recompute. Real DuckDB files, the sample inbox.
+The KPI stage keeps a week's rows only when recomputing them would give the same rows: any change to
+the facts, to the definitions or to the rows themselves recomputes. The classifiers' holdout figures
+are measured once per classifier version. Real DuckDB files, the sample inbox.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +16,7 @@ from cityimage.sample import default_weeks, write_sample_inbox
 from flows import stages
 from tests.resilience.digest import table_digest
 from tests.resilience.hostile import Lab
+from transforms.evaluate import EVALUATION_DIR, evaluate, report_key
 from transforms.kpis import definition_digest
 
 
@@ -76,3 +79,26 @@ def test_the_definitions_digest_follows_zone_and_keywords() -> None:
     assert definition_digest(zone, list(reversed(keywords))) == base  # order of the profile's list is not a definition
     assert definition_digest(ZoneInfo("Europe/Paris"), keywords) != base
     assert definition_digest(zone, keywords[:1]) != base
+
+
+def test_the_holdout_figures_are_measured_once_per_classifier_version(tmp_path: Path) -> None:
+    weeks = default_weeks()[-1:]
+    lab = Lab(tmp_path / "home")
+    write_sample_inbox(lab.settings.inbox, weeks)
+    stages.ingest(lab.settings)
+    stages.build_facts(lab.settings)
+    stages.compute_kpis(lab.settings, weeks[0])
+    manifests = []
+    for _ in range(2):
+        manifests.append(json.loads(Path(stages.publish(lab.settings, weeks[0]).figures["manifest"]).read_text()))
+    assert manifests[0]["classifier_report"] == manifests[1]["classifier_report"] == evaluate(split="holdout").to_dicts()
+    assert lab.query("SELECT count(*), min(report_key) FROM ops_classifier_report") == [(1, report_key())]
+
+
+def test_the_report_key_follows_the_labelled_rows(tmp_path: Path) -> None:
+    folder = tmp_path / "evaluation"
+    shutil.copytree(EVALUATION_DIR, folder)
+    assert report_key(folder=folder) == report_key()
+    posts = folder / "labelled_posts.csv"
+    posts.write_bytes(posts.read_bytes() + b"\n")
+    assert report_key(folder=folder) != report_key()
