@@ -168,11 +168,11 @@ def test_a4_reads_the_snapshot_closest_to_7_days_but_not_far_below() -> None:
 
 
 def _history(account: str, count: int, fmt: str = "image") -> list[dict]:
-    """``count`` earlier posts with E at 7 days of 10, 20, 30 … (latest metrics taken at 7 days)."""
+    """``count`` earlier posts with E at 7 days of 10, 20, 30 … (latest metrics taken at 7 days), ids unique per platform."""
     rows = []
     for i in range(count):
         published = datetime(2026, 10, 1, 2) + timedelta(days=i)
-        rows.append(post(f"h{i}", account=account, published=f"{published:%Y-%m-%dT%H:%M}Z", format=fmt, engagements=10 * (i + 1),
+        rows.append(post(f"{account}-h{i}", account=account, published=f"{published:%Y-%m-%dT%H:%M}Z", format=fmt, engagements=10 * (i + 1),
                          latest_exported_at=f"{published + timedelta(days=7):%Y-%m-%dT%H:%M}Z"))
     return rows
 

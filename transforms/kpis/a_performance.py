@@ -213,9 +213,7 @@ def a5_over_performing(ctx: Context, g: Group) -> list[Out]:
 def _engagements_gained(ctx: Context, key: str) -> tuple[int, int, list[str]] | str:
     """(E gained, posts contributing, notes) from consecutive exports whose later export is in the week."""
     gained, contributing, missing, no_base, exports = 0, set(), 0, 0, 0
-    for post in ctx.posts_all:
-        if post["account_key"] != key:
-            continue
+    for post in ctx.posts_exported.get(key, []):
         snaps = ctx.snapshots.get((post["platform"], post["post_id"]), [])
         for index, snap in enumerate(snaps):
             if not (ctx.start <= snap["exported_at"] < ctx.end):

@@ -35,6 +35,10 @@ from transforms.model import Facts
 COHORT_AGE_DAYS = 7.0
 """Cohort KPIs read each post's metrics at this age."""
 COHORT_MIN_AGE_DAYS = 6.0
+POST_KEY = ["platform", "post_id"]
+METRICS = ("engagements", "reach", "impressions", "views")
+SNAPSHOT_FIELDS = (*POST_KEY, "exported_at", "age_days", *METRICS)
+"""The columns of ``fct_post_metric_snapshot`` the KPIs read (metrics at 7 days, A6's export steps)."""
 """A snapshot younger than this is "far below" 7 days: used only when nothing older exists, and flagged."""
 REPLY_WINDOW_HOURS = 7 * 24.0
 """C1/C2 count a reply within 7 days of the comment."""
@@ -233,17 +237,12 @@ class E7History(NamedTuple):
     e7: list[int]
 
 
-def _e7_history(posts: list[Item]) -> dict[tuple[str, str | None], E7History]:
+def _e7_history(posts: pl.DataFrame) -> dict[tuple[str, str | None], E7History]:
     """Per (account, format): the dated posts with E at 7 days, ordered by publication then post id."""
-    grouped: dict[tuple[str, str | None], list[Item]] = defaultdict(list)
-    for post in posts:
-        if post.get("published_at") is not None and post.get("e7") is not None:
-            grouped[(post["account_key"], post["format_eff"])].append(post)
-    history = {}
-    for key, items in grouped.items():
-        items.sort(key=lambda p: (p["published_at"], p["post_id"]))
-        history[key] = E7History([p["published_at"] for p in items], [p["e7"] for p in items])
-    return history
+    dated = (posts.filter(pl.col("published_at").is_not_null() & pl.col("e7").is_not_null())
+             .sort("account_key", "format_eff", "published_at", "post_id", nulls_last=True)
+             .group_by("account_key", "format_eff", maintain_order=True).agg("published_at", "e7"))
+    return {(key, fmt): E7History(at, e7) for key, fmt, at, e7 in dated.iter_rows()}
 
 
 # -- the context ----------------------------------------------------------------------------------------
@@ -265,16 +264,7 @@ class Context:
         self._accounts_cache: dict[tuple[str, str | None], tuple[str, ...]] = {}
         self._load_accounts(facts)
 
-        posts = _frame_utc(facts.fct_post)
-        self.posts_all: list[Item] = _sorted_dicts(posts, ["platform", "post_id"])
-        self._attach_metrics_at_7_days(_frame_utc(facts.fct_post_metric_snapshot))
-        self.latest_post_export: dict[str, datetime] = self._latest_exports()
-
-        self.posts_week: dict[str, list[Item]] = defaultdict(list)
-        for post in self.posts_all:
-            if self.in_week(post.get("published_at"), post.get("published_week")):
-                self.posts_week[post["account_key"]].append(post)
-        self.e7_history = _e7_history(self.posts_all)
+        self._load_posts(facts)
 
         self.followers: dict[str, list[tuple[date, int]]] = defaultdict(list)
         for row in _sorted_dicts(facts.fct_follower_day, ["account_key", "day"]):
@@ -289,7 +279,7 @@ class Context:
 
         mentions = _frame_utc(facts.fct_mention)
         self.mention_platforms: set[str] = set(mentions["platform"].to_list()) if mentions.height else set()
-        self.mention_platforms |= {p["platform"] for p in self.posts_all if p.get("role") == "public"}
+        self.mention_platforms |= self.public_post_platforms
         self.mentions_week: list[Item] = _sorted_dicts(
             self._week_filter(mentions, "published_at", "published_week"), ["platform", "post_id"]
         )
@@ -366,45 +356,40 @@ class Context:
 
     # posts ---------------------------------------------------------------------------------------
 
-    def _attach_metrics_at_7_days(self, snapshots: pl.DataFrame) -> None:
-        """Each post's metrics at 7 days: the snapshot closest to 7 days among those at least 6 days old;
-        when every snapshot is younger, the oldest one, marked ``young``."""
-        by_post: dict[tuple[str, str], list[Item]] = defaultdict(list)
-        for snap in _sorted_dicts(snapshots, ["platform", "post_id", "exported_at"]):
-            by_post[(snap["platform"], snap["post_id"])].append(snap)
-        self.snapshots = by_post
-        for post in self.posts_all:
-            post["format_eff"] = effective_format(post)
-            published = post.get("published_at")
-            snaps = []
-            for snap in by_post.get((post["platform"], post["post_id"]), []):
-                age = snap.get("age_days")
-                if age is None and published is not None and snap.get("exported_at") is not None:
-                    age = (snap["exported_at"] - published).total_seconds() / 86400.0
-                snaps.append((age, snap))
-            if not snaps:
-                # No history rows: fall back on the post's latest metrics at the age of its latest export.
-                latest = post.get("latest_exported_at")
-                age = (latest - published).total_seconds() / 86400.0 if latest and published else None
-                snaps = [(age, {k: post.get(k) for k in ("engagements", "reach", "impressions", "views")})]
-            chosen_age, chosen = _choose_snapshot(snaps)
-            post["e7"] = chosen.get("engagements")
-            post["reach7"] = chosen.get("reach")
-            post["impressions7"] = chosen.get("impressions")
-            post["views7"] = chosen.get("views")
-            post["age7"] = chosen_age
-            post["young"] = chosen_age is None or chosen_age < COHORT_MIN_AGE_DAYS
+    def _load_posts(self, facts: Facts) -> None:
+        """The year's posts and metric snapshots, summed up in frames; as dicts only the posts a KPI
+        looks at one by one: published in the week, exported in the week (A6), or another version of
+        an asset published in the week (F3). Holding the year as dicts took gigabytes at the reference year."""
+        snapshots = _frame_utc(facts.fct_post_metric_snapshot.select(
+            [c for c in SNAPSHOT_FIELDS if c in facts.fct_post_metric_snapshot.columns]))
+        posts = _frame_utc(facts.fct_post).with_columns(format_eff=EFFECTIVE_FORMAT)
+        posts = posts.join(_metrics_at_7_days(posts, snapshots), on=POST_KEY, how="left")
+        self.latest_post_export: dict[str, datetime] = _latest_exports(posts, snapshots)
+        self.e7_history = _e7_history(posts)
+        self.public_post_platforms: set[str] = set(posts.filter(pl.col("role") == "public")["platform"].to_list())
 
-    def _latest_exports(self) -> dict[str, datetime]:
-        latest: dict[str, datetime] = {}
-        for post in self.posts_all:
-            instants = [post.get("latest_exported_at")] + [
-                s.get("exported_at") for s in self.snapshots.get((post["platform"], post["post_id"]), [])
-            ]
-            for instant in instants:
-                if instant is not None and (post["account_key"] not in latest or instant > latest[post["account_key"]]):
-                    latest[post["account_key"]] = instant
-        return latest
+        in_week = self._week_filter(posts, "published_at", "published_week")
+        exported = snapshots.filter(pl.col("exported_at").is_between(self.start, self.end, closed="left")).select(POST_KEY).unique()
+        assets = in_week["asset_key"].drop_nulls().unique().to_list()
+        looked_at = posts.filter(
+            pl.struct(POST_KEY).is_in(in_week.select(pl.struct(POST_KEY)).to_series().implode())
+            | pl.struct(POST_KEY).is_in(exported.select(pl.struct(POST_KEY)).to_series().implode())
+            | pl.col("asset_key").is_in(assets).fill_null(False)
+        )
+        self.posts_week: dict[str, list[Item]] = defaultdict(list)
+        self.posts_exported: dict[str, list[Item]] = defaultdict(list)
+        self.asset_posts: list[Item] = []
+        exported_keys = set(exported.iter_rows())
+        for post in _sorted_dicts(looked_at, POST_KEY):
+            if self.in_week(post.get("published_at"), post.get("published_week")):
+                self.posts_week[post["account_key"]].append(post)
+            if (post["platform"], post["post_id"]) in exported_keys:
+                self.posts_exported[post["account_key"]].append(post)
+            if post.get("asset_key") in assets:
+                self.asset_posts.append(post)
+        self.snapshots: dict[tuple[str, str], list[Item]] = defaultdict(list)
+        for snap in _sorted_dicts(snapshots.join(exported, on=POST_KEY, how="semi"), [*POST_KEY, "exported_at"]):
+            self.snapshots[(snap["platform"], snap["post_id"])].append(snap)
 
     def post_coverage(self, group: Group) -> Coverage:
         """Accounts whose post exports were taken after the week began; flagged when before its end."""
@@ -458,23 +443,56 @@ class Context:
         return [m for m in self.mentions_week if platform is None or m["platform"] == platform]
 
 
-def effective_format(post: Item) -> str | None:
-    """A post's format for the KPIs: a livestream is ``live`` whatever format the export gave it."""
-    if post.get("is_live"):
-        return "live"
-    fmt = post.get("format")
-    return str(fmt).strip().lower() if fmt else None
+EFFECTIVE_FORMAT = (
+    pl.when(pl.col("is_live").fill_null(False)).then(pl.lit("live"))
+    .otherwise(pl.col("format").str.strip_chars().str.to_lowercase().replace("", None))
+)
+"""A post's format for the KPIs: a livestream is ``live`` whatever format the export gave it."""
 
 
-def _choose_snapshot(snaps: list[tuple[float | None, Item]]) -> tuple[float | None, Item]:
-    old_enough = [(age, s) for age, s in snaps if age is not None and age >= COHORT_MIN_AGE_DAYS]
-    if old_enough:
-        # Closest to 7 days; on a tie the older snapshot (it has had the full week).
-        return min(old_enough, key=lambda item: (abs(item[0] - COHORT_AGE_DAYS), -item[0]))
-    aged = [(age, s) for age, s in snaps if age is not None]
-    if aged:
-        return max(aged, key=lambda item: item[0])
-    return snaps[-1]
+def _metrics_at_7_days(posts: pl.DataFrame, snapshots: pl.DataFrame) -> pl.DataFrame:
+    """Each post's metrics at 7 days (e7, reach7, impressions7, views7, age7, young): the snapshot
+    closest to 7 days among those at least 6 days old, the older on a tie; when every snapshot is
+    younger, the oldest one, marked ``young``; with no snapshot, the post's latest metrics at the age of
+    its latest export. Among equals the earlier export wins, and with no age at all the latest."""
+    days = lambda later, earlier: (later - earlier).dt.total_microseconds().cast(pl.Float64) / 1e6 / 86400.0  # noqa: E731
+    snaps = (
+        snapshots.join(posts.select(*POST_KEY, "published_at"), on=POST_KEY, how="inner")
+        .sort([*POST_KEY, "exported_at"], nulls_last=True, maintain_order=True)
+        .with_row_index("order")
+        .with_columns(age=pl.coalesce(pl.col("age_days").cast(pl.Float64), days(pl.col("exported_at"), pl.col("published_at"))))
+    )
+    old, aged = pl.col("age") >= COHORT_MIN_AGE_DAYS, pl.col("age").is_not_null()
+    order = pl.col("order").cast(pl.Int64)
+    chosen = (
+        snaps.with_columns(
+            rank_class=pl.when(old).then(0).when(aged).then(1).otherwise(2),
+            rank_first=pl.when(old).then((pl.col("age") - COHORT_AGE_DAYS).abs()).when(aged).then(-pl.col("age")).otherwise(0.0),
+            rank_then=pl.when(old).then(-pl.col("age")).otherwise(0.0),
+            rank_last=pl.when(aged).then(order).otherwise(-order),
+        )
+        .sort([*POST_KEY, "rank_class", "rank_first", "rank_then", "rank_last"])
+        .group_by(POST_KEY, maintain_order=True).first()
+        .select(*POST_KEY, *(pl.col(c).alias(f"{c}_at_7") for c in METRICS), age7=pl.col("age"))
+    )
+    fallback = posts.join(chosen, on=POST_KEY, how="anti").select(
+        *POST_KEY, *(pl.col(c).alias(f"{c}_at_7") for c in METRICS),
+        age7=days(pl.col("latest_exported_at"), pl.col("published_at")),
+    )
+    both = pl.concat([chosen, fallback], how="vertical_relaxed")
+    return both.select(
+        *POST_KEY, e7="engagements_at_7", reach7="reach_at_7", impressions7="impressions_at_7", views7="views_at_7",
+        age7="age7", young=pl.col("age7").is_null() | (pl.col("age7") < COHORT_MIN_AGE_DAYS),
+    )
+
+
+def _latest_exports(posts: pl.DataFrame, snapshots: pl.DataFrame) -> dict[str, datetime]:
+    """Per account, its latest post export: the latest of its posts' exports and metric snapshots."""
+    instants = pl.concat([
+        posts.select("account_key", at="latest_exported_at"),
+        snapshots.join(posts.select(*POST_KEY, "account_key"), on=POST_KEY).select("account_key", at="exported_at"),
+    ], how="vertical_relaxed").drop_nulls()
+    return dict(instants.group_by("account_key").agg(pl.col("at").max()).iter_rows())
 
 
 def _unique_keywords(keywords: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:

@@ -158,7 +158,7 @@ def f3_asset_reach(ctx: Context, g: Group) -> list[Out]:
         return [absent("no owned post published in the week carries an asset key (custom label asset:<key>)", "count")]
     rows = []
     for asset in assets:
-        versions = [p for p in ctx.posts_all if p["account_key"] in owned and p.get("asset_key") == asset]
+        versions = [p for p in ctx.asset_posts if p["account_key"] in owned and p.get("asset_key") == asset]
         ids = {(p["platform"], p["post_id"]) for p in versions}
         platforms = ", ".join(sorted({p["platform"] for p in versions}))
         rows.append(ok(len(versions), "count", num=len(versions), n=len(versions), dim=f"{asset}:versions", notes=[platforms]))
