@@ -764,20 +764,26 @@ def main() -> None:
     """
     global _AS_PROGRAM
     _AS_PROGRAM = True
+    _end(exit_code())
+
+
+def exit_code(args: list[str] | None = None) -> int:
+    """Run one command (default: the process's arguments) and return its exit code, every known
+    failure mapped by ``_known_failure``; an unknown failure keeps its traceback."""
     try:
-        app()
-        code: int = 0
+        app(args=args, prog_name="cityimage")
+        return 0
     except SystemExit as exc:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
-        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except Exception as exc:
         failure = _known_failure(exc)
         if failure is None:
             raise
         message, code = failure
         err.print(f"[red]error:[/red] {message}", highlight=False)
-    _end(code)
+        return code
 
 
 def _end(code: int) -> None:
