@@ -1,8 +1,10 @@
 """Named fault points, so tests can prove a crash anywhere leaves nothing half-done.
 
-A fault is armed by the ``fault_point`` setting (``CITYIMAGE_FAULT_POINT=inside_merge:kill``) and
-fires when the code passes that point: ``kill`` sends SIGKILL to the process (nothing runs after it,
-as in a power cut), ``raise`` raises ``InjectedFault``. Unarmed, a fault point costs one comparison.
+Only tests arm a fault: in their own process with ``arm("inside_merge:raise")``, in a command they
+start through ``tests/resilience/armed`` (a ``sitecustomize`` that arms from the environment of that
+process and of the run it supervises). No setting reaches it. An armed fault fires when the code passes
+its point: ``kill`` sends SIGKILL to the process (nothing runs after it, as in a power cut), ``raise``
+raises ``InjectedFault``. Unarmed, a fault point costs one comparison.
 """
 
 from __future__ import annotations

@@ -67,7 +67,6 @@ class Settings(BaseSettings):
         default=120.0, ge=0,
         description="How long a stage waits for a reading process (cityimage sql, a notebook) to close the warehouse "
                     "before the run refuses (exit 3)")
-    fault_point: str | None = Field(default=None, description="Test-only: named fault to inject")
     snapshot_url: str | None = Field(
         default=None,
         description="Where snapshots are published, as a URL: file:///srv/snapshots or a plain path; overrides "

@@ -19,7 +19,6 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
-from cityimage import faults
 from cityimage.settings import Settings, load_settings, unknown_variables
 from cityimage.weeks import Week, week_range
 from flows import stages
@@ -232,7 +231,6 @@ def _run_weeks(weeks: list[Week], ingest: bool) -> list[dict[str, Any]]:
     settings = load_settings()
     for line in unknown_variables():  # a deployment's worker environment is where a typo hides longest
         get_run_logger().warning("%s", line)
-    faults.arm(settings.fault_point)
     runs = {w.id: f"{w.id}-{uuid.uuid4().hex[:8]}" for w in weeks}
     gated = weeks[-1]
     span = gated.id if len(weeks) == 1 else f"{weeks[0].id}..{gated.id}"

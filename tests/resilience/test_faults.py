@@ -28,6 +28,7 @@ from warehouse.lock import lock_path
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 AUTHOR_KEY = "resilience-test-key-0123456789abcdef"
+ARMED = Path(__file__).parent / "armed"  # its sitecustomize arms FAULT_POINT_FOR_TESTS in the command
 WEEK = default_weeks()[-1].id
 SCALE = 0.4  # a reduced sample week: every export layout, fewer posts and comments
 INGEST_POINTS = ("after_read", "inside_merge", "after_commit")
@@ -52,9 +53,10 @@ def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_cli(home: Path, api_url: str, *args: str, fault: str | None = None, wait: bool = True):
     env = os.environ | {"CITYIMAGE_HOME": str(home), "CITYIMAGE_AUTHOR_KEY": AUTHOR_KEY, "PREFECT_API_URL": api_url}
-    env.pop("CITYIMAGE_FAULT_POINT", None)
+    env.pop("FAULT_POINT_FOR_TESTS", None)
     if fault:
-        env["CITYIMAGE_FAULT_POINT"] = fault
+        env["FAULT_POINT_FOR_TESTS"] = fault
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ARMED), env.get("PYTHONPATH")]))
     cli = [sys.executable, "-m", "cityimage", *args]
     if not wait:
         return subprocess.Popen(cli, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
