@@ -703,7 +703,7 @@ def deploy(
     console.print(f"Prefect API: {url}")
     try:
         created = ensure_work_pool(pool)
-        ids = register(pool)
+        ids = register(settings, pool)
     except Exception as exc:  # an unreachable API is the usual cause: one line, not a traceback
         _fail(f"could not register the deployments ({type(exc).__name__}: {exc}); is the Prefect server up?", 1)
     if created:
@@ -718,9 +718,9 @@ def serve() -> None:
     """Serve the weekly (scheduled) and backfill deployments from this process until stopped."""
     from flows.deploy import serve as serve_deployments
 
-    _settings()
+    settings = _settings()
     _quiet_prefect()
-    serve_deployments()
+    serve_deployments(settings)
 
 
 @app.command("parallel-ingest")

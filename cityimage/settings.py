@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     backup_path: Path | None = Field(default=None, description="Warehouse backups; default <home>/backups")
     backup_keep: int = Field(default=4, ge=1, description="How many warehouse backups to keep (one per weekly run)")
     reporting_timezone: str = Field(default="Asia/Shanghai", description="IANA zone that defines the week")
+    weekly_cron: str = Field(
+        default="0 6 * * 1", pattern=r"^\S+(\s+\S+){4}$",
+        description="When the scheduled weekly run starts: five cron fields in the reporting zone (default Monday "
+                    "06:00, the week just ended)")
     profile_path: Path = Field(default=DEFAULT_PROFILE, description="City profile YAML")
     author_key: SecretStr = Field(
         default=SecretStr(""),

@@ -22,24 +22,29 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from cityimage.settings import Settings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WEEKLY_ENTRYPOINT = "flows/weekly.py:weekly_pipeline"
 BACKFILL_ENTRYPOINT = "flows/weekly.py:backfill"
 WEEKLY_NAME = "weekly"
 BACKFILL_NAME = "backfill"
 SERVED_SUFFIX = "-served"
-WEEKLY_CRON = "0 6 * * 1"  # Monday 06:00 in the reporting zone: report the week just ended
-REPORTING_ZONE = "Asia/Shanghai"
 WEEKLY_PARAMETERS: dict[str, Any] = {"week": None, "ingest": True}
 CONCURRENCY_LIMIT = 1  # one run writes the warehouse at a time; a second would be refused by the lock anyway
 TAGS = ["cityimage"]
 
 
-def weekly_schedules() -> list[Any]:
+def weekly_schedules(settings: Settings) -> list[Any]:
     """The weekly cron, in the reporting zone (a week's edge is Monday 00:00 there)."""
     from prefect.schedules import Cron
 
-    return [Cron(WEEKLY_CRON, timezone=REPORTING_ZONE)]
+    return [Cron(settings.weekly_cron, timezone=settings.reporting_timezone)]
+
+
+def weekly_description(settings: Settings) -> str:
+    return (f"Ingest the inbox and publish the week just ended (cron {settings.weekly_cron!r} in "
+            f"{settings.reporting_timezone}).")
 
 
 def ensure_work_pool(name: str) -> bool:
@@ -59,7 +64,7 @@ def ensure_work_pool(name: str) -> bool:
             return True
 
 
-def register(work_pool: str, project_root: Path = PROJECT_ROOT) -> dict[str, UUID]:
+def register(settings: Settings, work_pool: str, project_root: Path = PROJECT_ROOT) -> dict[str, UUID]:
     """Register the weekly (scheduled) and backfill (on demand) deployments against ``PREFECT_API_URL``.
 
     The code is not copied anywhere: the pull step sets the working directory to ``project_root``,
@@ -73,8 +78,8 @@ def register(work_pool: str, project_root: Path = PROJECT_ROOT) -> dict[str, UUI
         "print_next_steps": False, "ignore_warnings": True, "concurrency_limit": CONCURRENCY_LIMIT,
     }
     weekly = flow.from_source(source=str(project_root), entrypoint=WEEKLY_ENTRYPOINT).deploy(
-        name=WEEKLY_NAME, schedules=weekly_schedules(), parameters=dict(WEEKLY_PARAMETERS),
-        description="Ingest the inbox and publish the week just ended (Monday 06:00 Asia/Shanghai).", **common,
+        name=WEEKLY_NAME, schedules=weekly_schedules(settings), parameters=dict(WEEKLY_PARAMETERS),
+        description=weekly_description(settings), **common,
     )
     backfill = flow.from_source(source=str(project_root), entrypoint=BACKFILL_ENTRYPOINT).deploy(
         name=BACKFILL_NAME, description="Ingest once, then publish each week of a range; run on demand.", **common,
@@ -113,14 +118,14 @@ def worker_schedule_is_active() -> bool:
     return bool(weekly.work_pool_name) and any(s.active for s in weekly.schedules)
 
 
-def serve() -> None:
+def serve(settings: Settings) -> None:
     """Serve both deployments from this process until interrupted: schedule, run, report to the API."""
     from prefect import serve as prefect_serve
     from prefect.logging import get_logger
 
     from flows.weekly import backfill, weekly_pipeline
 
-    schedules = weekly_schedules()
+    schedules = weekly_schedules(settings)
     if worker_schedule_is_active():
         get_logger("cityimage.serve").warning(
             "weekly-pipeline/%s (run by a worker) already holds the Monday schedule: weekly-pipeline/%s%s is "

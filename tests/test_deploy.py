@@ -16,6 +16,7 @@ from typing import Iterator
 import pytest
 import yaml
 
+from cityimage.settings import Settings
 from flows import deploy as spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,8 @@ def test_prefect_yaml_declares_what_cityimage_deploy_registers() -> None:
     deployments = {d["name"]: d for d in config["deployments"]}
     weekly, backfill = deployments[spec.WEEKLY_NAME], deployments[spec.BACKFILL_NAME]
     assert weekly["entrypoint"] == spec.WEEKLY_ENTRYPOINT and backfill["entrypoint"] == spec.BACKFILL_ENTRYPOINT
-    assert weekly["schedules"] == [{"cron": spec.WEEKLY_CRON, "timezone": spec.REPORTING_ZONE, "active": True}]
+    defaults = Settings(author_key=AUTHOR_KEY)
+    assert weekly["schedules"] == [{"cron": defaults.weekly_cron, "timezone": defaults.reporting_timezone, "active": True}]
     assert backfill["schedules"] == []
     assert weekly["parameters"] == spec.WEEKLY_PARAMETERS
     assert weekly["concurrency_limit"] == backfill["concurrency_limit"] == spec.CONCURRENCY_LIMIT == 1
@@ -38,9 +40,19 @@ def test_prefect_yaml_declares_what_cityimage_deploy_registers() -> None:
     assert (ROOT / spec.WEEKLY_ENTRYPOINT.split(":")[0]).is_file()
 
 
-def test_the_weekly_schedule_is_monday_six_in_the_reporting_zone() -> None:
-    (schedule,) = spec.weekly_schedules()
+def test_the_weekly_schedule_is_monday_six_in_the_reporting_zone_unless_set() -> None:
+    (schedule,) = spec.weekly_schedules(Settings(author_key=AUTHOR_KEY))
     assert schedule.cron == "0 6 * * 1" and schedule.timezone == "Asia/Shanghai"
+    (schedule,) = spec.weekly_schedules(Settings(author_key=AUTHOR_KEY, weekly_cron="30 7 * * 2",
+                                                 reporting_timezone="Europe/Paris"))
+    assert schedule.cron == "30 7 * * 2" and schedule.timezone == "Europe/Paris"
+
+
+def test_a_cron_without_five_fields_is_refused_naming_the_setting() -> None:
+    from cityimage.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="weekly_cron"):
+        load_settings(author_key=AUTHOR_KEY, weekly_cron="every monday")
 
 
 # -- a real server, a real worker --------------------------------------------------------------
