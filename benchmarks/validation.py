@@ -155,7 +155,7 @@ def _run_child(mode: str, path: Path) -> dict[str, Any]:
     baseline = rss_mb()
     started = time.perf_counter()
     if mode == "gx":
-        report = run_gates(path, WEEK, "benchmark", None, zone=ZONE, now=NOW, quarantine=False,
+        report = run_gates(path, WEEK, "benchmark", None, zone=ZONE, now=NOW,
                            suites=[stg_comment.SUITE])
         seconds = time.perf_counter() - started
         result = {"passed": report.passed, "expectations": len(report.results),

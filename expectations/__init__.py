@@ -6,7 +6,6 @@ inside ``run_gates``, via ``expectations.gx_engine`` and ``expectations.duckdb_s
 """
 
 from expectations.report import CheckResult, Failure, GateReport
-from expectations.row_rules import quarantine_row_rules
 from expectations.runner import run_gates
 
-__all__ = ["CheckResult", "Failure", "GateReport", "quarantine_row_rules", "run_gates"]
+__all__ = ["CheckResult", "Failure", "GateReport", "run_gates"]

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from cityimage.weeks import Week
-from expectations.row_rules import ROW_RULES
+from warehouse.row_rules import ROW_RULES
 from expectations.suites import SuiteContext, all_suites
 
 EXAMPLE = SuiteContext(
@@ -33,7 +33,7 @@ def markdown() -> str:
         ]
         lines += [f"| `{c.name}` | {c.severity} | {c.description.replace('|', '/')} |" for c in checks]
         lines.append("")
-    lines += ["### Row-level rules (quarantine, before the suites)", ""]
+    lines += ["### Row-level rules (applied at load, beside the readers' rejects: `warehouse/row_rules.py`)", ""]
     lines += ["| entity | column | rule | reason |", "|---|---|---|---|"]
     lines += [f"| {r.entity} | `{r.column}` | {r.kind} | {r.reason} |" for r in ROW_RULES]
     lines += ["", END]

@@ -8,7 +8,6 @@ checked against a strict pattern; values are bound parameters.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +15,8 @@ import duckdb
 
 from expectations.checks import Check
 from expectations.report import MAX_EXAMPLES
+from warehouse.connection import ident
 
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,6 @@ class Outcome:
         return f"{self.unexpected_count} of {self.element_count} rows unexpected"
 
 
-def ident(name: str) -> str:
-    if not _IDENT.match(name):
-        raise ValueError(f"not an identifier from the allow-list: {name!r}")
-    return f'"{name}"'
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:

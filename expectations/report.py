@@ -122,7 +122,6 @@ class GateReport:
     run_id: str
     week_id: str
     results: list[CheckResult] = field(default_factory=list)
-    quarantined: int = 0
     suites: list[str] = field(default_factory=list)
     skipped_suites: list[str] = field(default_factory=list)
     data_docs_index: Path | None = None
@@ -146,7 +145,7 @@ class GateReport:
         return [r for r in self.results if r.engine == "duckdb-fallback"]
 
     def summary_markdown(self) -> str:
-        """A short report for a Prefect artifact: verdict, critical failures, warnings, quarantine, links."""
+        """A short report for a Prefect artifact: verdict, critical failures, warnings, links."""
         critical, warnings = self.critical, self.warnings
         verdict = "✅ passed" if self.passed else "⛔ blocked"
         lines = [
@@ -156,9 +155,6 @@ class GateReport:
             f"({', '.join(self.suites) or 'none'}) in {self.seconds:.1f} s: "
             f"{len(critical)} critical, {len(warnings)} warning(s), {sum(r.success for r in self.results)} passed.",
         ]
-        if self.quarantined:
-            lines += ["", f"{self.quarantined} row(s) broke row-level rules and were moved to `stg_quarantine` "
-                          "(stage `validation`) with the reason; the rest of their files was kept."]
         if self.skipped_suites:
             lines += ["", f"Not validated (no rows): {', '.join(self.skipped_suites)}."]
         sections = (("Critical failures (block the publish)", critical), ("Warnings (published with the snapshot)", warnings))

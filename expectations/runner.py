@@ -1,10 +1,11 @@
-"""The gate: quarantine row-level faults, run every table's suite in DuckDB through GX, record, report.
+"""The gate: run every table's suite in DuckDB through GX, record, report. It judges and never changes
+the data: row-level faults were set aside at load (``warehouse.row_rules``).
 
 ``run_gates`` is what the weekly flow calls between loading and building facts (and again after the
 facts, with ``layers=("facts",)``, if it wants them gated too). Great Expectations is imported inside
 it, never when this module is imported.
 
-Concurrency: the gate writes (quarantine, results), so it takes the warehouse's writer lock (re-entrant
+Concurrency: the gate writes its results, so it takes the warehouse's writer lock (re-entrant
 in one process) and opens its own connection with ``warehouse.connection.open_writer``. In the same
 process that connection shares DuckDB's database instance with any connection the caller already holds
 on the same file, so the caller does not need to close its connection — but it must have committed:
@@ -29,7 +30,6 @@ from cityimage.weeks import Week
 from expectations import direct
 from expectations.checks import Check
 from expectations.report import CheckResult, GateReport, dumps
-from expectations.row_rules import quarantine_row_rules
 from expectations.suites import Suite, SuiteContext, suites_for
 from expectations.suites._common import is_week_check
 from warehouse.connection import READER_WAIT_S, open_writer
@@ -50,7 +50,6 @@ def run_gates(
     layers: Iterable[str] = DEFAULT_LAYERS,
     zone: str | ZoneInfo | None = None,
     now: datetime | None = None,
-    quarantine: bool = True,
     fallback: bool = True,
     suites: list[Suite] | None = None,
     part: Part = "all",
@@ -62,14 +61,13 @@ def run_gates(
       ``facts``); a suite whose table has no rows is skipped and listed as such.
     * ``zone``: the reporting time zone that cuts weeks (default: the settings' ``reporting_timezone``).
     * ``now``: the validation instant ("not in the future" is judged against it); default: the clock.
-    * ``quarantine``: move rows that break row-level rules to ``stg_quarantine`` first (default True).
     * ``fallback``: when GX raises on an expectation, evaluate the same check directly in DuckDB and record
       the fallback (default True). Without it, or when the direct check fails too, the expectation
       counts as a critical failure.
     * ``suites``: override the declared suites (tests, benchmarks).
     * ``part``: ``table`` runs the checks that judge the tables whatever the week, ``week`` only those
       that compare the week with the weeks before it (volumes), ``all`` both. A run over many weeks
-      runs the first once and the second per week; the row-level rules go with the first.
+      runs the first once and the second per week.
     """
     started = time.perf_counter()
     week = Week.parse(week_id)
@@ -78,8 +76,6 @@ def run_gates(
     chosen = suites if suites is not None else suites_for(tuple(layers))
     report = GateReport(run_id=run_id, week_id=week.id)
     with _collecting_own_cycles(), open_writer(warehouse, f"quality gates {week.id} ({run_id})", reader_wait_s) as con:
-        if quarantine and part != "week":
-            report.quarantined = quarantine_row_rules(con, now)
         plan = []
         for suite in chosen:
             columns = direct.table_columns(con, suite.table)

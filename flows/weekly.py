@@ -102,8 +102,6 @@ def validate_task(week_id: str, run_id: str, layers: tuple[str, ...], part: str 
         description=f"Quality gates: {', '.join(layers)} ({part})",
     )
     logger = get_run_logger()
-    if report.quarantined:
-        logger.warning("row-level rules moved %s row(s) to stg_quarantine", report.quarantined)
     for warning in report.warnings:
         logger.warning("quality warning: %s", warning.message)
     for note in report.notes:

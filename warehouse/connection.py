@@ -16,6 +16,16 @@ from warehouse.lock import WarehouseBusy, writer_lock
 from warehouse.schema import migrate
 
 
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def ident(name: str) -> str:
+    """A table or column name quoted for SQL, refused unless it is a plain lower-case identifier."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not an identifier from the allow-list: {name!r}")
+    return f'"{name}"'
+
+
 #: How long a stage waits, by default, for readers (``cityimage sql``, a notebook) to close the file.
 READER_WAIT_S = 120.0
 _HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")

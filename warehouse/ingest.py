@@ -32,11 +32,12 @@ from cityimage.settings import SettingsError
 from cityimage.vocabulary import PLATFORMS
 from readers import registry as formats
 from readers.archive import expand_archive, is_archive, size_text
-from readers.base import ReadError, ReadResult, Reject, SourceFile
+from readers.base import ReadError, ReadResult, SourceFile
 from readers.entities import ENTITIES
 from transforms.pseudonymise import Registry, pseudonymise_comments, pseudonymise_posts
 from transforms.schema_drift import drift_note
 from warehouse.connection import insert_frame
+from warehouse.row_rules import apply_row_rules
 from warehouse.transaction import transaction
 
 COMPANION_MAX_BYTES = 1_000_000
@@ -69,6 +70,7 @@ class FileOutcome:
 @dataclass
 class LoadSummary:
     load_id: str
+    started_at: datetime  # the row rules judge "in the future" against it (warehouse.row_rules)
     files: list[FileOutcome] = field(default_factory=list)
 
     def count(self, status: str) -> int:
@@ -460,6 +462,7 @@ class Loader:
             fault("inside_merge")
             _write_quarantine(self.con, batch.files, load_id)
             _write_ledger(self.con, batch.files, outcomes, load_id)
+            outcomes = _after_row_rules(outcomes, apply_row_rules(self.con, load_id, self.summary.started_at))
             _write_sightings(self.con, self.sightings + [(o.sha256, o.name, o.status, *hints, self.roots[seq])
                                                          for seq, o, hints in copies]
                              + [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source), self.roots[f.leaf.seq])
@@ -546,13 +549,14 @@ class Loader:
         good = [i for i, o in enumerate(outcomes) if o.status == "loaded"]
         digests = [outcomes[i].sha256 for i in good]
         tables = {name: frame.filter(pl.col("__file").is_in(good)) for name, frame in batch.tables.items()}
-        moved = [replace(o, status="reattributed") if o.status == "loaded" else o for o in outcomes]
         with transaction(self.con):
             for table in [*(e.table for e in ENTITIES.values()), "stg_quarantine"]:
                 self.con.execute(f"DELETE FROM {table} WHERE source_file_sha256 IN (SELECT unnest(?))", [digests])
             _write_rows(self.con, tables, self.summary.load_id)
             _write_quarantine(self.con, [batch.files[i] for i in good], self.summary.load_id)
             _write_ledger(self.con, [batch.files[i] for i in good], [outcomes[i] for i in good], self.summary.load_id)
+            outcomes = _after_row_rules(outcomes, apply_row_rules(self.con, self.summary.load_id, self.summary.started_at))
+            moved = [replace(o, status="reattributed") if o.status == "loaded" else o for o in outcomes]
             _write_sightings(self.con, [(o.sha256, o.name, o.status, *_hints_of(f.leaf.source), self.roots[f.leaf.seq])
                                         for f, o in zip(batch.files, moved)], self.summary.load_id)
         for prepared, outcome in zip(batch.files, moved):
@@ -636,9 +640,9 @@ def _settled_stats(con: duckdb.DuckDBPyConnection) -> dict[str, _StatRow]:
 
 def start_load(con: duckdb.DuckDBPyConnection) -> LoadSummary:
     """Open a load in ``ops_load``; every file of the run is recorded under its id."""
-    summary = LoadSummary(load_id=new_load_id())
-    started = datetime.now(timezone.utc)
-    con.execute("INSERT INTO ops_load (load_id, started_at, status) VALUES (?, ?, 'running')", [summary.load_id, started])
+    summary = LoadSummary(load_id=new_load_id(), started_at=datetime.now(timezone.utc))
+    con.execute("INSERT INTO ops_load (load_id, started_at, status) VALUES (?, ?, 'running')",
+                [summary.load_id, summary.started_at])
     return summary
 
 
@@ -760,6 +764,12 @@ def _outcome(prepared: PreparedFile) -> FileOutcome:
         len(result.rejects), len(result.skips), prepared.duplicates,
         message="; ".join(result.notes) if result.notes else None,
     )
+
+
+def _after_row_rules(outcomes: list[FileOutcome], moved: dict[str, int]) -> list[FileOutcome]:
+    """The outcomes with the rows the row rules set aside counted as quarantined, as the ledger now says."""
+    return [replace(o, rows_loaded=o.rows_loaded - moved[o.sha256], rows_quarantined=o.rows_quarantined + moved[o.sha256])
+            if o.sha256 in moved else o for o in outcomes]
 
 
 def _write_rows(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], load_id: str) -> None:

@@ -8,21 +8,19 @@ runner turns them into Great Expectations suites only when it validates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import import_module
 from typing import Callable, Literal
 from zoneinfo import ZoneInfo
 
 from cityimage.tables import TABLES, Table
 from cityimage.weeks import Week
+from warehouse.row_rules import FUTURE_TOLERANCE
 from expectations.checks import CRITICAL, WARNING, Check, between, in_set, non_negative, not_in_future, not_null, unique
 
 Layer = Literal["staging", "operations", "facts"]
 
-# Instants up to this far ahead of the validation run are not "in the future": an export whose window
-# ends today is stamped with the next midnight UTC (readers.base.end_of_day_utc), and a date-only
-# publication day converted from a zone ahead of UTC lands up to 14 h later.
-FUTURE_TOLERANCE = timedelta(days=2)
+# Instants up to FUTURE_TOLERANCE ahead of the validation run are not "in the future" (warehouse.row_rules).
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from expectations import direct, quarantine_row_rules, run_gates
+from expectations import direct, run_gates
 from expectations.checks import CRITICAL, not_null
 from expectations.suites import Suite, stg_comment, suites_for
 from tests.expectations.builders import (
-    CTX, EXPORTED, FACTS, FILE, NOW, PUBLISHED, STAGING, WEEK, ZONE, clean_warehouse, insert, ledger, lineage,
+    CTX, EXPORTED, FACTS, FILE, NOW, STAGING, WEEK, ZONE, clean_warehouse, insert, ledger, lineage,
     new_warehouse, violation, _account_day, _comment, _post,
 )
 from warehouse.connection import open_writer
@@ -64,7 +63,7 @@ def test_every_column_check_reports_its_violating_row(tmp_path: Path) -> None:
                     token = spec.marker_value(n)
                 expected.append((suite.name, check, token))
 
-    report = gates(path, layers=("staging", "facts"), quarantine=False)
+    report = gates(path, layers=("staging", "facts"))
 
     assert not report.passed
     results = {(r.suite, r.check_id): r for r in report.results}
@@ -243,63 +242,6 @@ def test_gx_failure_falls_back_to_duckdb_and_is_recorded(tmp_path: Path, monkeyp
     assert failure.unexpected_count is None and "simulated" in failure.message
 
 
-# -- row-level rules: isolated faults go to quarantine, the rest stays --------------------------------
-
-
-def test_row_rules_move_bad_rows_to_quarantine_with_reasons_and_keep_the_rest(tmp_path: Path) -> None:
-    path = new_warehouse(tmp_path)
-    with open_writer(path, "test") as con:
-        insert(con, "stg_comment", [
-            _comment(1), _comment(2), _comment(3),
-            _comment(4) | {"post_id": None},
-            _comment(5) | {"post_id": None, "like_count": -1},
-            _comment(6) | {"created_at": NOW + timedelta(days=30)},
-            _comment(9) | {"post_id": None, "parent_comment_id": "Ug000001"},  # a reply naming only its parent
-            _comment(10) | {"created_at": datetime(1, 1, 1, tzinfo=timezone.utc)},  # year 1: a corrupt cell
-        ])
-        insert(con, "stg_post", [_post(7), _post(8) | {"views": -5}])
-        ledger(con, FILE, "week47.json", 10)
-
-        assert quarantine_row_rules(con, NOW) == 5
-        assert quarantine_row_rules(con, NOW) == 0  # a re-run finds nothing more
-
-        kept = [r[0] for r in con.execute("SELECT comment_id FROM stg_comment ORDER BY 1").fetchall()]
-        assert kept == ["Ug000001", "Ug000002", "Ug000003", "Ug000009"]
-        assert [r[0] for r in con.execute("SELECT post_id FROM stg_post").fetchall()] == ["vid00000007"]
-        rows = con.execute(
-            "SELECT source_row, entity, column_name, value, reason, file_name, stage, raw FROM stg_quarantine ORDER BY source_row"
-        ).fetchall()
-        assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
-            (4, "comment", "post_id", "null"),
-            (5, "comment", "post_id; like_count", "null; -1"),
-            (6, "comment", "created_at", "2026-12-24 06:00:00+00"),
-            (8, "post", "views", "-5"),
-            (10, "comment", "created_at", "0001-01-01 00:00:00+00"),
-        ]
-        assert "a comment must name the post it is on" in rows[1][4] and "count is never below zero" in rows[1][4]
-        assert {r[5] for r in rows} == {"week47.json"} and {r[6] for r in rows} == {"validation"}
-        assert json.loads(rows[0][7])["comment_id"] == "Ug000004"
-        read, loaded, quarantined = con.execute(
-            "SELECT rows_read, rows_loaded, rows_quarantined FROM ops_file_ledger").fetchall()[0]
-        assert (read, loaded, quarantined) == (10, 5, 5)
-
-    report = gates(path, layers=("staging", "operations"))  # balanced after the move: nothing critical
-    assert report.passed and report.quarantined == 0
-
-
-def test_quarantine_is_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from expectations import row_rules
-
-    path = new_warehouse(tmp_path)
-    with open_writer(path, "test") as con:
-        insert(con, "stg_post", [_post(1) | {"views": -1}])
-        monkeypatch.setattr(row_rules, "ROW_RULES", (*row_rules.ROW_RULES, row_rules.RowRule("comment", "no_col", "missing", "x")))
-        with pytest.raises(duckdb.Error):
-            quarantine_row_rules(con, NOW)
-        assert con.execute("SELECT count(*) FROM stg_post").fetchall() == [(1,)]
-        assert con.execute("SELECT count(*) FROM stg_quarantine").fetchall() == [(0,)]
-
-
 # -- a clean week, validated while the caller holds the warehouse open --------------------------------
 
 
@@ -307,13 +249,11 @@ def test_clean_week_passes_while_the_caller_holds_the_warehouse(tmp_path: Path) 
     path = new_warehouse(tmp_path)
     with open_writer(path, "weekly flow") as held:
         clean_warehouse(held)
-        insert(held, "stg_comment", [_comment(9) | {"like_count": -3}])  # one row for the quarantine
-        held.execute("UPDATE ops_file_ledger SET rows_read = rows_read + 1, rows_loaded = rows_loaded + 1")
         other = duckdb.connect(str(path))  # a second plain connection in the same process
 
         report = gates(path, run_id="run-1")
 
-        assert report.passed and report.warnings == [] and report.quarantined == 1
+        assert report.passed and report.warnings == []
         assert set(report.suites) == {s.name for s in suites_for(("staging", "operations", "facts"))}
         assert all(r.engine == "gx" for r in report.results)
         stored = held.execute(
@@ -322,7 +262,6 @@ def test_clean_week_passes_while_the_caller_holds_the_warehouse(tmp_path: Path) 
         ).fetchall()[0]
         n = len(report.results)
         assert stored == (n, len(report.suites), True, "run-1", WEEK, n, n)
-        assert held.execute("SELECT count(*) FROM stg_quarantine").fetchall() == [(1,)]
         assert other.execute("SELECT count(*) FROM stg_comment").fetchall() == [(3,)]
         other.close()
     # Nothing of the gate is left open: the file opens read-only (a leaked read-write connection would refuse).
@@ -425,7 +364,7 @@ def test_a_clean_suite_is_validated_without_asking_for_examples(
         insert(con, "stg_comment", [_comment(1), _comment(2)])
     statements = _recorded_statements(monkeypatch)
 
-    report = gates(path, suites=[stg_comment.SUITE], quarantine=False)
+    report = gates(path, suites=[stg_comment.SUITE])
 
     assert report.passed and len(report.results) == 23 and all(r.engine == "gx" for r in report.results)
     assert {r.unexpected_count for r in report.results} == {0} and not any(r.examples for r in report.results)
@@ -453,7 +392,7 @@ def test_failed_checks_fall_back_to_duckdb_when_gx_cannot_detail_them(
         raise RuntimeError("simulated: no second pass")
 
     monkeypatch.setattr(gx_engine, "_detail_failures", refuse)
-    report = gates(path, suites=[stg_comment.SUITE], quarantine=False)
+    report = gates(path, suites=[stg_comment.SUITE])
 
     [failure] = report.critical
     assert failure.expectation == "expect_column_values_to_be_in_set(platform)" and failure.unexpected_count == 1

@@ -99,7 +99,7 @@ class Lab:
             f"(SELECT count(*) FROM {e.table} s WHERE s.source_file_sha256 = l.file_sha256)" for e in ENTITIES.values())
         for name, read, loaded, quarantined, skipped, duplicate, in_staging, in_quarantine in self.query(
             f"SELECT file_name, rows_read, rows_loaded, rows_quarantined, rows_skipped, rows_duplicate, {staged}, "
-            "(SELECT count(*) FROM stg_quarantine q WHERE q.source_file_sha256 = l.file_sha256 AND q.stage = 'read') "
+            "(SELECT count(*) FROM stg_quarantine q WHERE q.source_file_sha256 = l.file_sha256) "
             "FROM ops_file_ledger l WHERE status = 'loaded'"
         ):
             if read != loaded + quarantined + skipped + duplicate:

@@ -1,30 +1,33 @@
-"""Row-level rules: rows that can be set aside one by one go to ``stg_quarantine`` before the suites run.
+"""Row-level rules, applied as a file is loaded, beside the readers' own rejects.
 
-A comment that names no post (nor, for a reply, its parent), a negative count, an event dated in the future: each is a fault of one
-row, not of the week. Such rows are moved from their staging table to ``stg_quarantine`` (stage
-``validation``, with file, row, column, value, reason and the whole row as JSON), and their file's ledger
-entry moves them from ``rows_loaded`` to ``rows_quarantined`` so the reconciliation still balances. All of
-it happens in one transaction. Whatever is systematic rather than isolated (an unknown platform, a
-duplicated key, a CTR written as a percentage) stays for the table-level suites, which block.
-
-Running the rules again finds nothing more to move, so a retried or re-run week is unchanged.
+A comment that names no post (nor, for a reply, its parent), a negative count, an event dated in the
+future: each is a fault of one row, not of the week. Inside the load's transaction such rows go from
+their staging table to ``stg_quarantine`` (stage ``row_rule``, with file, row, column, value, reason
+and the whole row as JSON), and their file's ledger entry counts them as quarantined, not loaded. No
+committed state ever holds them in staging, and the quality gates only read: the warehouse stays a
+function of the inbox (and of the day a file was loaded, for "in the future"). Whatever is systematic
+rather than isolated (an unknown platform, a duplicated key, a CTR written as a percentage) stays for
+the table-level suites, which block.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta
 
 import duckdb
 
 from cityimage.tables import TABLES
-from expectations.direct import ident
-from expectations.suites import FUTURE_TOLERANCE
 from readers.entities import ENTITIES
-from warehouse.transaction import transaction
+from warehouse.connection import ident
 
-STAGE = "validation"
+STAGE = "row_rule"
+
+#: Instants up to this far ahead of now are not "in the future": an export whose window ends today is
+#: stamped with the next midnight UTC (readers.base.end_of_day_utc), and a date-only publication day
+#: converted from a zone ahead of UTC lands up to 14 h later.
+FUTURE_TOLERANCE = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def _negative(entity: str, columns: tuple[str, ...]) -> list[RowRule]:
 
 
 def _future(entity: str, column: str) -> RowRule:
-    return RowRule(entity, column, "future", f"{column} is in the future (more than {FUTURE_TOLERANCE} after validation)")
+    return RowRule(entity, column, "future", f"{column} is in the future (more than {FUTURE_TOLERANCE} after the file was loaded)")
 
 
 #: The first day any of the platforms existed (Facebook, 4 February 2004): a date before it is a
@@ -102,41 +105,44 @@ ROW_RULES: tuple[RowRule, ...] = (
 )
 
 
-def quarantine_row_rules(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> int:
-    """Move every staged row that breaks a row rule to ``stg_quarantine``; returns how many rows moved.
+def apply_row_rules(con: duckdb.DuckDBPyConnection, load_id: str, now: datetime) -> dict[str, int]:
+    """Move the rows of ``load_id`` that break a row rule to ``stg_quarantine`` and count them as
+    quarantined in their files' ledger rows; returns how many rows moved per file SHA-256.
 
-    Runs in its own transaction on ``con`` (call it outside one). A row breaking several rules is moved
-    once, with every reason, column and value joined by ``; ``.
+    Runs inside the caller's transaction, after the load's staging and ledger rows are written. A row
+    breaking several rules is moved once, with every reason, column and value joined by ``; ``.
     """
-    limit = (now or datetime.now(timezone.utc)) + FUTURE_TOLERANCE
+    limit = now + FUTURE_TOLERANCE
     by_entity: dict[str, list[RowRule]] = defaultdict(list)
     for rule in ROW_RULES:
         by_entity[rule.entity].append(rule)
-    moved = 0
-    with transaction(con):
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE __row_rule_hits (rid BIGINT, rule_no INTEGER, column_name VARCHAR, "
-            "value VARCHAR, reason VARCHAR)"
-        )
-        for entity_name, rules in by_entity.items():
-            moved += _quarantine_entity(con, entity_name, rules, limit)
-        con.execute("DROP TABLE __row_rule_hits")
-    return moved
+    moved: dict[str, int] = defaultdict(int)
+    con.execute("CREATE OR REPLACE TEMP TABLE __row_rule_hits (rid BIGINT, rule_no INTEGER, column_name VARCHAR, "
+                "value VARCHAR, reason VARCHAR)")
+    for entity_name, rules in by_entity.items():
+        for sha, count in _quarantine_entity(con, entity_name, rules, load_id, limit):
+            moved[sha] += count
+    con.execute("DROP TABLE __row_rule_hits")
+    return dict(moved)
 
 
-def _quarantine_entity(con: duckdb.DuckDBPyConnection, entity_name: str, rules: list[RowRule], limit: datetime) -> int:
+def _quarantine_entity(con: duckdb.DuckDBPyConnection, entity_name: str, rules: list[RowRule], load_id: str,
+                       limit: datetime) -> list[tuple[str, int]]:
     table = ident(ENTITIES[entity_name].table)
     con.execute("DELETE FROM __row_rule_hits")
     for number, rule in enumerate(rules):
         bound = [limit.date() if rule.column == "day" else limit] if rule.kind == "future" else []
         con.execute(
             f"INSERT INTO __row_rule_hits SELECT rowid, ?, ?, CAST({ident(rule.column)} AS VARCHAR), ? "
-            f"FROM {table} WHERE {rule.predicate()}",
-            [number, rule.column, rule.reason, *bound],
+            f"FROM {table} WHERE load_id = ? AND ({rule.predicate()})",
+            [number, rule.column, rule.reason, load_id, *bound],
         )
-    hits = con.execute("SELECT count(DISTINCT rid) FROM __row_rule_hits").fetchall()[0][0]
-    if not hits:
-        return 0
+    counts = con.execute(
+        f"SELECT t.source_file_sha256, count(*) FROM {table} AS t WHERE t.rowid IN (SELECT rid FROM __row_rule_hits) "
+        "GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    if not counts:
+        return []
     con.execute(
         "INSERT INTO stg_quarantine BY NAME "
         "SELECT t.load_id, t.source_file_sha256, coalesce(l.file_name, t.source_file_sha256) AS file_name, "
@@ -149,12 +155,10 @@ def _quarantine_entity(con: duckdb.DuckDBPyConnection, entity_name: str, rules: 
         "LEFT JOIN ops_file_ledger AS l ON l.file_sha256 = t.source_file_sha256",
         [entity_name, STAGE],
     )
-    con.execute(
-        "UPDATE ops_file_ledger SET rows_loaded = coalesce(rows_loaded, 0) - c.n, "
-        "rows_quarantined = coalesce(rows_quarantined, 0) + c.n "
-        f"FROM (SELECT t.source_file_sha256 AS sha, count(*) AS n FROM {table} AS t "
-        "      WHERE t.rowid IN (SELECT rid FROM __row_rule_hits) GROUP BY 1) AS c "
-        "WHERE ops_file_ledger.file_sha256 = c.sha"
+    con.executemany(
+        "UPDATE ops_file_ledger SET rows_loaded = coalesce(rows_loaded, 0) - ?, "
+        "rows_quarantined = coalesce(rows_quarantined, 0) + ? WHERE file_sha256 = ?",
+        [[n, n, sha] for sha, n in counts],
     )
     con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM __row_rule_hits)")
-    return int(hits)
+    return [(sha, int(n)) for sha, n in counts]
