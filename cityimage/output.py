@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 from rich.console import Console
 from rich.table import Table
 
+from cityimage.atomic import replacing
+
 if TYPE_CHECKING:  # pyarrow is imported where a file is written: `cityimage --help` stays quick
     import pyarrow as pa
 
@@ -57,12 +59,8 @@ def write_result(result: pa.Table, fmt: Format, output: Path | None = None, cons
     if fmt is Format.parquet and output is None:
         raise OutputError("--format parquet needs --output FILE.parquet (Parquet is binary, not for a terminal)")
     if output is not None:
-        tmp = output.with_name(f".{output.name}.tmp")
-        try:
+        with replacing(output) as tmp:
             _write_file(result, fmt, tmp)
-            tmp.replace(output)
-        finally:
-            tmp.unlink(missing_ok=True)
         return
     columns, rows = result.column_names, _rows(result)
     if fmt is Format.table:

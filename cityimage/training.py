@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 import polars as pl
 
+from cityimage.atomic import write_bytes_atomic
 from transforms import textmodel
 from transforms.classify import Lexicons, model_inputs, sentiment_extra, spam_extra
 from transforms.textmodel import SENTIMENT_EXTRA, SPAM_EXTRA
@@ -292,13 +293,9 @@ def train_all(root: Path, lexicons: Lexicons, out_dir: Path = textmodel.MODEL_DI
         if artefact is None:
             path.unlink(missing_ok=True)
         else:
-            _write_atomic(path, textmodel.to_bytes(artefact))
+            write_bytes_atomic(path, textmodel.to_bytes(artefact))
     text = json.dumps(evaluation, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    _write_atomic(out_dir / "evaluation.json", text.encode("utf-8"))
+    write_bytes_atomic(out_dir / "evaluation.json", text.encode("utf-8"))
     return evaluation
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 import expectations.duckdb_shim  # noqa: F401  (applies the patches)
 import great_expectations as gx
 import great_expectations.expectations as gxe
+from cityimage.atomic import write_bytes_atomic
 from expectations.checks import Check, unique_key_query
 from expectations.direct import ident
 from expectations.report import MAX_EXAMPLES, jsonable
@@ -241,10 +242,7 @@ def write_offline_index(data_docs_dir: Path, run_id: str, verdicts: dict[str, bo
         "<table><thead><tr><th>Suite</th><th>Verdict</th></tr></thead><tbody>"
         + "".join(rows) + "</tbody></table></body></html>\n"
     )
-    tmp = page.with_suffix(".html.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(page)
-    return page
+    return write_bytes_atomic(page, text.encode("utf-8"))
 
 
 def _release(datasource: Any, cursors: list[Any]) -> None:

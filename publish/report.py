@@ -20,9 +20,7 @@ a ``flagged`` one carries ⚑ and its note.
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -31,6 +29,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cityimage import vocabulary
+from cityimage.atomic import write_bytes_atomic
 from cityimage.weeks import Week
 from publish import charts
 from readers.definitions import DefinitionChange
@@ -328,21 +327,8 @@ def index_headline(kpis: pl.DataFrame) -> dict[str, str]:
 
 
 def write_report(path: Path, html: str) -> Path:
-    """Write ``html`` to ``path`` atomically: a temporary file in the same folder, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(html.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``html`` to ``path`` in one step (``cityimage.atomic``): a reader never sees half a page."""
+    return write_bytes_atomic(Path(path), html.encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -501,7 +487,7 @@ def _delta(row: dict[str, Any], prev: dict[str, Any] | None, kpi: str, previous_
     """▲/▼ and the change since the previous week, in the KPI's own terms (pp for ratios)."""
     if prev is None or not _has_value(row) or not _has_value(prev) or prev["unit"] != row["unit"]:
         return None
-    unit, present = row["unit"], PRESENT.get(kpi, Present())
+    unit = row["unit"]
     shown = _fmt_value(row["value"], unit, kpi)
     decimals = _decimals_of(shown)
     diff = row["value"] - prev["value"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from cityimage.atomic import replacing
 from cityimage.output import write_csv
 from cityimage.profile import load_profile
 from cityimage.settings import Settings
@@ -61,11 +62,8 @@ def write_kpi_csv(path: Path, kpis: pl.DataFrame) -> Path:
     columns = [c for c in KPI_CSV_COLUMNS if c in kpis.columns]
     rows = kpis.select(columns).sort(["kpi_id", "scope", "platform", "account_key", "role", "dimension"],
                                      nulls_last=False).rows()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
+    with replacing(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
         write_csv(columns, rows, handle)
-    tmp.replace(path)
     return path
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from cityimage.atomic import replacing, write_bytes_atomic
 from cityimage.faults import fault
 
 # Temporaries of a publish, beside the tables' folders, never inside them.
@@ -52,44 +53,26 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path, tmp_dir: Path | None =
     ``publish_week`` keeps temporaries out of the partition folders: a reader listing a folder (Polars on a
     hive directory) must never meet a half-written file, not even a hidden one.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     _sweep_temporaries(path)
-    if tmp_dir is not None:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tmp_dir / f".{path.parent.parent.name}.{path.parent.name}.{path.name}.tmp-{os.getpid()}"
-    else:
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    tmp = (tmp_dir / f".{path.parent.parent.name}.{path.parent.name}.{path.name}.tmp-{os.getpid()}"
+           if tmp_dir is not None else None)
+    with replacing(path, tmp) as tmp:
         table = frame.to_arrow()
         with pq.ParquetWriter(str(tmp), table.schema, **PARQUET_OPTIONS) as writer:
             half = max(1, table.num_rows // 2)
             writer.write_table(table.slice(0, half))
             fault("during_parquet")
             writer.write_table(table.slice(half))
-        _fsync(tmp)
         fault("before_rename")
         digest = file_sha256(tmp)
         if path.is_file() and file_sha256(path) == digest:
             tmp.unlink()  # same bytes already published: leave the file (and readers mid-query) alone
-            return digest
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return digest
 
 
 def write_text_atomic(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     _sweep_temporaries(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def _sweep_temporaries(path: Path) -> None:
@@ -97,11 +80,6 @@ def _sweep_temporaries(path: Path) -> None:
     writer lock, so none belongs to a live writer)."""
     for stale in path.parent.glob(f".{path.name}.tmp-*"):
         stale.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
 
 
 def file_sha256(path: Path) -> str:

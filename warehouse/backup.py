@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from cityimage.atomic import fsync_file, replacing
 from warehouse.lock import writer_lock
 
 PREFIX = "warehouse-"
@@ -38,21 +39,15 @@ def backup(warehouse: Path, backups_dir: Path, keep: int | None = None) -> Path 
     backups_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     target = backups_dir / f"{PREFIX}{stamp}{SUFFIX}"
-    tmp = backups_dir / f".{target.name}.tmp-{os.getpid()}"
     with writer_lock(warehouse, "backup"):
         con = duckdb.connect(str(warehouse))
         try:
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        try:
+        with replacing(target) as tmp:
             shutil.copyfile(warehouse, tmp)
-            _fsync(tmp)
             _check(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
     if keep is not None:
         prune(backups_dir, keep)
     return target
@@ -88,7 +83,7 @@ def restore(backup_file: Path, warehouse: Path) -> Path | None:
         kept = None
         try:
             shutil.copyfile(backup_file, tmp)
-            _fsync(tmp)
+            fsync_file(tmp)
             if warehouse.is_file():
                 stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
                 kept = warehouse.with_name(f"{warehouse.name}.before-restore-{stamp}")
@@ -112,8 +107,3 @@ def _check(path: Path) -> None:
             con.close()
     except duckdb.Error as exc:
         raise BackupError(f"{path} is not a readable cityimage warehouse ({exc})") from exc
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())

@@ -14,9 +14,9 @@ See docs/sample_inbox.md for the formats, quirks and the story the numbers tell.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from cityimage.atomic import write_bytes_atomic
 from cityimage.profile import CityProfile
 from cityimage.sample import write_meta, write_search_console, write_tiktok, write_x, write_youtube
 from cityimage.sample.files import Emitter, EmittedFile
@@ -86,7 +86,4 @@ def write_sample_inbox(
 
 def _write(path: Path, data: bytes) -> None:
     """Write through a temporary name so an interrupted run never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    write_bytes_atomic(path, data)
