@@ -67,9 +67,14 @@ class Account(_Strict):
         return self
 
     @property
+    def handle_key(self) -> str:
+        """The handle as accounts are matched (``normal_handle``): ``@iChongqing `` is ``ichongqing``."""
+        return normal_handle(self.handle)
+
+    @property
     def key(self) -> str:
-        """Stable account key used across the warehouse: ``platform:handle`` in lower case."""
-        return f"{self.platform}:{self.handle.lower()}"
+        """Stable account key used across the warehouse: ``platform:handle``, the handle as matched."""
+        return f"{self.platform}:{self.handle_key}"
 
 
 class Keyword(_Strict):
@@ -118,14 +123,21 @@ class CityProfile(_Strict):
             return None
         name = normal_handle(handle)
         for account in self.accounts:
-            if account.platform == platform and account.handle.lower() == name and not (account_id and account.id):
+            if account.platform == platform and account.handle_key == name and not (account_id and account.id):
                 return account
         return None
 
 
+#: What ``normal_handle`` trims: ASCII white space, the same in Python, Polars and DuckDB.
+HANDLE_SPACE = " \t\n\r\f\v"
+
+
 def normal_handle(name: str) -> str:
-    """A handle or display name as accounts are matched: trimmed, without a leading ``@``, lower case."""
-    return name.strip().removeprefix("@").lower()
+    """A handle or display name as accounts are matched: trimmed, without a leading ``@``, lower case.
+
+    The same rule as a Polars expression is ``transforms.pseudonymise.normal_handle_expr`` and in SQL
+    ``warehouse.facts.models.normal_handle_sql``; a test holds the three equal."""
+    return name.strip(HANDLE_SPACE).removeprefix("@").lower()
 
 
 def load_profile(path: Path) -> CityProfile:

@@ -25,7 +25,7 @@ def account_keys(profile: CityProfile) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "platform": [a.platform for a in profile.accounts],
-            "handle_lc": [a.handle.lower() for a in profile.accounts],
+            "handle_lc": [a.handle_key for a in profile.accounts],
             "registered_id": [a.id for a in profile.accounts],
             "account_key": [a.key for a in profile.accounts],
             "role": [a.role for a in profile.accounts],

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from cityimage.profile import CityProfile
+from cityimage.profile import HANDLE_SPACE, CityProfile, normal_handle
 
 PREFIX = "anon_"
 #: The staging column naming the registered account a row's name collides with.
@@ -43,7 +43,7 @@ class Registry:
     def from_profile(cls, profile: CityProfile) -> "Registry":
         return cls(
             ids=frozenset((a.platform, a.id) for a in profile.accounts if a.id),
-            handles={(a.platform, a.handle.lower()): (a.key, a.id is not None) for a in profile.accounts},
+            handles={(a.platform, a.handle_key): (a.key, a.id is not None) for a in profile.accounts},
         )
 
 
@@ -56,14 +56,18 @@ def _pairs(values: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{p}\x1f{v}" for p, v in values]
 
 
+def normal_handle_expr(name: pl.Expr) -> pl.Expr:
+    """``cityimage.profile.normal_handle`` as a Polars expression."""
+    return name.str.strip_chars(HANDLE_SPACE).str.strip_prefix("@").str.to_lowercase()
+
+
 def _registered_and_claimed(registry: Registry, id_col: str, name_col: str, by_handle: bool) -> tuple[pl.Expr, pl.Expr]:
     """Whether each row is a registered account, and the key of the account whose handle its name
     takes while the row is not that account (a name collision), by ``CityProfile.find``'s rule: the id
     decides; a handle only where the row has no id or the account was registered without one, and
     never when ``by_handle`` is false (comment authors)."""
     by_id = pl.concat_str([pl.col("platform"), pl.col(id_col)], separator="\x1f").is_in(_pairs(registry.ids)).fill_null(False)
-    name = pl.concat_str([pl.col("platform"), pl.col(name_col).str.strip_chars().str.strip_prefix("@").str.to_lowercase()],
-                         separator="\x1f")
+    name = pl.concat_str([pl.col("platform"), normal_handle_expr(pl.col(name_col))], separator="\x1f")
     names_account = name.is_in(_pairs(registry.handles)).fill_null(False)
     idless = _pairs(h for h, (_, has_id) in registry.handles.items() if not has_id)
     registered = by_id
@@ -121,7 +125,7 @@ def scrub_mentions(texts: pl.Series, platforms: pl.Series, key: bytes, registry:
     def one(text: str, platform: str) -> str:
         def swap(match: re.Match[str]) -> str:
             handle = match[1]
-            return match[0] if (platform, handle.lower()) in registry.handles else "@" + pseudonym(key, platform, handle)
+            return match[0] if (platform, normal_handle(handle)) in registry.handles else "@" + pseudonym(key, platform, handle)
 
         return MENTION.sub(swap, text)
 

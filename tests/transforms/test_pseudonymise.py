@@ -92,3 +92,20 @@ def test_public_authors_leave_no_trace_in_texts_or_links() -> None:
                                               "https://www.youtube.com/watch?v=vid"]
     assert scrubbed["text"][0] == f"Chongqing! cc @{pseudonym(KEY, 'x', 'fan_3')}"
     assert scrubbed["title"][3] == f"Trip with @{pseudonym(KEY, 'youtube', 'fan_1')}"
+
+
+def test_a_handle_is_normalised_alike_in_python_polars_and_sql() -> None:
+    import duckdb
+
+    from cityimage.profile import normal_handle
+    from transforms.pseudonymise import normal_handle_expr
+    from warehouse.facts.models import normal_handle_sql
+
+    names = ["iChongqing", " @iChongqing ", "\t@ICHONGQING\n", "@@twice", "@ spaced", "Chóngqìng Daily", "", "@",
+             "\u00a0nbsp\u00a0", "ÉCOLE", "x\u000bvt\u000c"]
+    python = [normal_handle(n) for n in names]
+    polars_ = pl.DataFrame({"name": names}).select(normal_handle_expr(pl.col("name")))["name"].to_list()
+    sql = [r[0] for r in duckdb.sql(f"SELECT {normal_handle_sql('name')} FROM unnest(?) AS t(name)",
+                                    params=[names]).fetchall()]
+    assert python == polars_ == sql
+    assert python[:3] == ["ichongqing"] * 3

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cityimage.profile import HANDLE_SPACE
 from cityimage.tables import table
 
 #: Exports in merge order: the instant (an export without one first), file hash, row (none first).
@@ -74,6 +75,12 @@ def bare_post_id(column: str, platform: str = "platform") -> str:
     return f"CASE WHEN {platform} = 'facebook' THEN string_split({column}, '_')[-1] ELSE {column} END"
 
 
+def normal_handle_sql(column: str) -> str:
+    """``cityimage.profile.normal_handle`` in DuckDB SQL."""
+    space = " || ".join(f"chr({ord(c)})" for c in HANDLE_SPACE)
+    return f"lower(regexp_replace(trim({column}, {space}), '^@', ''))"
+
+
 def resolved(source: str, id_column: str, name_column: str, out: str, by_handle: bool = True) -> str:
     """``source`` with the key (``out``) and role (``out_role``) of the account behind the id or name.
 
@@ -81,7 +88,7 @@ def resolved(source: str, id_column: str, name_column: str, out: str, by_handle:
     was registered without one, never for comment authors (``by_handle=False``). Anyone else is
     ``platform:<id>``, or ``platform:<name>`` where the export gives no id (pseudonyms both).
     """
-    name_lc = f"lower(regexp_replace(trim(x.{_q(name_column)}), '^@', ''))"
+    name_lc = normal_handle_sql(f"x.{_q(name_column)}")
     by_name = f"""
         LEFT JOIN reg_account by_name ON by_name.platform = x.platform AND by_name.handle_lc = {name_lc}
               AND (x.{_q(id_column)} IS NULL OR by_name.registered_id IS NULL)""" if by_handle else ""
