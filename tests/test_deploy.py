@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import yaml
 
 from cityimage.settings import Settings
 from flows import deploy as spec
+from tests.servers import Postgres, free_port, postgres_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -58,12 +58,6 @@ def test_a_cron_without_five_fields_is_refused_naming_the_setting() -> None:
 # -- a real server, a real worker --------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _stop(process: subprocess.Popen) -> None:
     """Stop a process and everything it started (its own session), however the test ended."""
     if process.poll() is not None:
@@ -102,7 +96,7 @@ def environment(tmp_path: Path) -> dict[str, str]:
 
     home = tmp_path / "home"
     write_sample_inbox(home / "inbox", default_weeks())
-    port = _free_port()
+    port = free_port()
     return {
         **os.environ,
         "PREFECT_HOME": str(tmp_path / "prefect"),
@@ -119,14 +113,30 @@ def environment(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def server(environment: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """``prefect server start`` on a free port with SQLite in the test's PREFECT_HOME; its API URL."""
+def database(request: pytest.FixtureRequest) -> Iterator[Postgres | None]:
+    """The Prefect server's database: SQLite in its PREFECT_HOME (None), or a real PostgreSQL cluster
+    on 127.0.0.1 for a test parametrized with ``database="postgres"``."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield None
+        return
+    try:
+        with postgres_server() as pg:
+            yield pg
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def server(environment: dict[str, str], database: Postgres | None, tmp_path: Path) -> Iterator[str]:
+    """``prefect server start`` on a free port, on SQLite in the test's PREFECT_HOME or on PostgreSQL
+    (the connection URL with its password URL-encoded, as docs/deployment.md says); its API URL."""
     log = tmp_path / "server.log"
+    env = environment | ({"PREFECT_SERVER_DATABASE_CONNECTION_URL": database.url()} if database else {})
     with log.open("w") as out:
         process = subprocess.Popen(
             [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", environment["PREFECT_SERVER_API_PORT"],
              "--no-ui", "--analytics-off"],
-            env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path,
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path,
         )
     try:
         _wait_healthy(environment["PREFECT_API_URL"], process, log)
@@ -143,7 +153,9 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> subproce
 
 @pytest.mark.slow
 @pytest.mark.timeout(420)
-def test_a_triggered_weekly_deployment_publishes_the_week(server: str, environment: dict[str, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgres"], indirect=True)
+def test_a_triggered_weekly_deployment_publishes_the_week(server: str, database: Postgres | None,
+                                                          environment: dict[str, str], tmp_path: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -181,6 +193,9 @@ def test_a_triggered_weekly_deployment_publishes_the_week(server: str, environme
     home = Path(environment["CITYIMAGE_HOME"])
     assert (home / "snapshots" / "manifests" / f"week={WEEK}.json").is_file()
     assert (home / "snapshots" / "kpi_weekly" / f"week={WEEK}" / "kpi_weekly.parquet").is_file()
+    if database is not None:  # the server kept its state in PostgreSQL, not in a SQLite file
+        assert database.sql("SELECT count(*) FROM flow_run WHERE state_type = 'COMPLETED'") != "0"
+        assert not list(Path(environment["PREFECT_HOME"]).glob("*.db"))
 
 
 @pytest.mark.slow
