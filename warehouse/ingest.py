@@ -28,7 +28,7 @@ import polars as pl
 
 from cityimage.faults import fault
 from cityimage.profile import CityProfile
-from cityimage.settings import SettingsError
+from cityimage.settings import INGEST_BATCH_BYTES, MAX_FILE_BYTES, SettingsError
 from cityimage.vocabulary import PLATFORMS
 from readers import registry as formats
 from readers.archive import expand_archive, is_archive, size_text
@@ -41,10 +41,6 @@ from warehouse.row_rules import apply_row_rules
 from warehouse.transaction import transaction
 
 COMPANION_MAX_BYTES = 1_000_000
-#: The largest file (or archive member) read, by default: a whole file is held in memory while read.
-MAX_FILE_BYTES = 256_000_000
-# New bytes read before a batch is written: bounds the memory one batch of files can take.
-BATCH_BYTES = 256 * 2**20
 _DATE_FOLDER = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 # Hidden files, office lock files and ``_``-prefixed notes are not exports.
 _IGNORED = re.compile(r"^(\.|~\$|_)")
@@ -91,7 +87,7 @@ class IngestContext:
     max_archive_ratio: int
     trust_file_stat: bool = True
     batch_files: int = 500
-    batch_bytes: int = BATCH_BYTES
+    batch_bytes: int = INGEST_BATCH_BYTES
     follow_links: bool = False
     max_file_bytes: int = MAX_FILE_BYTES
 
