@@ -232,7 +232,13 @@ def _figure(value: float | None) -> str:
 
 
 def _exit_if_incomplete(summaries: list[dict]) -> None:
-    """Exit 7 when a week was published incomplete or refused for want of data (the others were published)."""
+    """Exit 9 when a published week could not be copied to object storage; 7 when a week was published
+    incomplete or refused for want of data (the others were published)."""
+    unmirrored = [s for s in summaries if "failed" in s.get("mirror", {})]
+    for summary in unmirrored:
+        err.print(f"[red]{summary['week']} published, not copied to object storage:[/red] {summary['mirror']['failed']}")
+    if unmirrored:
+        raise typer.Exit(9)
     short = False
     for summary in summaries:
         if "refused" in summary:

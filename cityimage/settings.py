@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         description="Where snapshots are published, as a URL: file:///srv/snapshots or a plain path; overrides "
         "snapshot_path. Object stores (s3://, gs://, az://) are configuration only here (docs/deployment.md)",
     )
+    snapshot_mirror_url: str | None = Field(
+        default=None,
+        description="Object storage each published week is also copied to (publish/mirror.py), e.g. "
+        "s3://bucket/cityimage?endpoint_override=s3.internal:9000; credentials from the AWS_* variables")
     prefect_work_pool: str = Field(default="cityimage-process", description="Process work pool of the deployments")
 
     @classmethod
@@ -119,6 +123,13 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("snapshot_mirror_url")
+    @classmethod
+    def _object_store_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("s3://", "gs://", "abfs://")):
+            raise ValueError("expected an object store URL (s3://bucket/prefix, gs://…, abfs://…)")
+        return value
+
     @field_validator("snapshot_url")
     @classmethod
     def _reachable_snapshot_url(cls, value: str | None) -> str | None:
@@ -127,9 +138,9 @@ class Settings(BaseSettings):
             return value
         scheme = value.split("://", 1)[0].lower()
         raise ValueError(
-            f"{scheme}:// snapshots need DuckDB's httpfs extension and an object store client, which are not "
-            "available on this machine (only the built-in icu, json and parquet extensions are); use a local "
-            "path or file:// URL, or see docs/deployment.md, 'Snapshots on object storage'"
+            f"{scheme}:// cannot be the snapshot folder: the reports and the analyst session read snapshots from "
+            "a local path or file:// URL. Keep one, and set snapshot_mirror_url to copy each week to "
+            "object storage (docs/deployment.md, 'Snapshots on object storage')"
         )
 
     @field_validator("profile_path")

@@ -218,6 +218,16 @@ def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
     return StageResult("publish", {"manifest": str(path), "report": str(report), "kpi rows": tables["kpi_weekly"].height})
 
 
+def mirror(settings: Settings, week: Week) -> StageResult:
+    """Copy the published week to ``snapshot_mirror_url`` (``publish.mirror``); nothing when none is set."""
+    from publish.mirror import mirror_week
+
+    if not settings.snapshot_mirror_url:
+        return StageResult("mirror", {"objects": 0})
+    written = mirror_week(settings.snapshots, week.id, settings.snapshot_mirror_url)
+    return StageResult("mirror", {"objects": len(written), "to": settings.snapshot_mirror_url.split("?", 1)[0]})
+
+
 def week_tables(con: duckdb.DuckDBPyConnection, week: Week) -> dict[str, pl.DataFrame]:
     """The KPI rows and fact extracts of one week (``warehouse.extracts``), sorted for byte-stable Parquet."""
     tables = {}

@@ -22,6 +22,7 @@ from prefect.states import Completed, State
 from cityimage.settings import Settings, load_settings, unknown_variables
 from cityimage.weeks import Week, week_range
 from flows import stages
+from publish.mirror import MirrorError
 from warehouse.backup import backup
 from warehouse.lock import writer_lock
 
@@ -37,6 +38,8 @@ def transient_io(task: Any, task_run: Any, state: Any) -> bool:
     would otherwise start the stage again and the run would not stop.
     """
     error = state.result(raise_on_failure=False)
+    if isinstance(error, MirrorError):  # the store's own error, when it was one of I/O
+        error = error.__cause__
     return isinstance(error, OSError) and not isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError))
 
 
@@ -164,6 +167,14 @@ def publish_task(week_id: str, gates: dict[str, Any], completeness: dict[str, An
     return result.figures
 
 
+@task(name="mirror snapshot", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_io)
+def mirror_task(week_id: str) -> dict[str, Any]:
+    """Copy the published week to object storage, where one is set; a store down for a moment is retried."""
+    result = stages.mirror(load_settings(), Week.parse(week_id))
+    get_run_logger().info(result.line())
+    return result.figures
+
+
 def _default_week() -> Week:
     """The last complete week in the reporting time zone: what a Monday-morning run reports on."""
     settings = load_settings()
@@ -268,6 +279,8 @@ def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str,
         summary["completeness"] = completeness_task(week.id)
         summary["kpis"] = compute_kpis_task(week.id)
         summary["publish"] = publish_task(week.id, gates, summary["completeness"])
+        if settings.snapshot_mirror_url:
+            summary["mirror"] = _mirrored(week)
     except stages.EmptyWeek as exc:
         get_run_logger().warning("%s", exc)
         stages.record_run(settings, run_id, week, "refused", f"{type(exc).__name__}: {exc}")
@@ -276,9 +289,21 @@ def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str,
         stages.record_run(settings, run_id, week, "failed", f"{type(exc).__name__}: {exc}")
         raise
     missing = summary["completeness"]["missing"]
-    stages.record_run(settings, run_id, week, "incomplete" if missing else "published", _incomplete(missing) if missing else None)
+    notes = [_incomplete(missing)] if missing else []
+    if "failed" in summary.get("mirror", {}):
+        notes.append(f"not copied to object storage: {summary['mirror']['failed']}")
+    stages.record_run(settings, run_id, week, "incomplete" if missing else "published", "; ".join(notes) or None)
     _artifact(week, summary)
     return summary
+
+
+def _mirrored(week: Week) -> dict[str, Any]:
+    """The copy to object storage; a failure is reported, not raised: the week is published locally."""
+    try:
+        return mirror_task(week.id)
+    except MirrorError as exc:
+        get_run_logger().error("%s", exc)
+        return {"failed": str(exc)}
 
 
 def _incomplete(missing: list[str]) -> str:

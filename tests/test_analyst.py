@@ -146,7 +146,8 @@ def test_an_object_store_snapshot_url_fails_at_start_with_a_clear_message(tmp_pa
     monkeypatch.setenv("CITYIMAGE_SNAPSHOT_URL", "s3://city-bucket/snapshots")
     result = CliRunner().invoke(app, ["analyst", "--print-sql"])
     assert result.exit_code == 2
-    assert "httpfs" in result.output and "CITYIMAGE_SNAPSHOT_URL" in result.output and "Traceback" not in result.output
+    assert "snapshot_mirror_url" in result.output and "CITYIMAGE_SNAPSHOT_URL" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_file_url_or_path_names_the_snapshot_folder(tmp_path: Path, monkeypatch) -> None:
