@@ -13,7 +13,7 @@ import pytest
 from publish import snapshot
 from publish.snapshot import manifest_path, partition_path, publish_week
 from tests.resilience.digest import snapshot_bytes, snapshot_problems, temporaries
-from tests.resilience.hostile import X_NAME, Lab, x_csv
+from tests.resilience.hostile import FIRST_ID, X_NAME, Lab, x_csv
 
 WEEK = "2026-W47"
 
@@ -93,11 +93,11 @@ def test_disk_full_inside_a_load_rolls_the_file_back(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(ingest, "_write_ledger", full)
     with pytest.raises(OSError):
-        lab.load("second/" + X_NAME, x_csv(3, start=9_000_000_000_000_000_000))
+        lab.load("second/" + X_NAME, x_csv(3, start=FIRST_ID + 1_000))
     assert lab.query("SELECT count(*) FROM stg_post") == [(2,)], "nothing of the failed file is staged"
     assert lab.ledger_problems() == []
     monkeypatch.setattr(ingest, "_write_ledger", real)
-    [outcome] = lab.load("second/" + X_NAME, x_csv(3, start=9_000_000_000_000_000_000))
+    [outcome] = lab.load("second/" + X_NAME, x_csv(3, start=FIRST_ID + 1_000))
     assert outcome.status == "loaded" and lab.query("SELECT count(*) FROM stg_post") == [(5,)]
     assert lab.ledger_problems() == []
 
