@@ -716,7 +716,10 @@ def deploy(
         console.print(f"created process work pool [bold]{pool}[/bold]")
     for name, deployment_id in ids.items():
         console.print(f"registered [bold]{name}[/bold] ({deployment_id}) on pool {pool}")
-    console.print(f"start a worker: prefect worker start --pool {pool}")
+    from flows.deploy import city_key
+
+    console.print(f"start a worker where this city's data folders are: prefect worker start --pool {pool} "
+                  f"--work-queue {city_key(settings)}")
 
 
 @app.command()

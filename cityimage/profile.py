@@ -5,13 +5,13 @@ Roles come from this file, never from code, so a team can add a benchmark city w
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cityimage.vocabulary import PLATFORMS
 from readers.registry import FORMATS
 
 Platform = Literal["facebook", "instagram", "youtube", "x", "tiktok"]
@@ -89,6 +89,20 @@ class CityProfile(_Strict):
     hashtags: list[str] = []
     accounts: list[Account]
     search_keywords: list[Keyword]
+
+    @property
+    def key(self) -> str:
+        """The city's key: its name in lower case, words joined by ``-`` (``Chongqing`` is ``chongqing``).
+
+        A warehouse, a snapshot folder and a city's deployments belong to one city, named by this key."""
+        return re.sub(r"[\W_]+", "-", self.city.casefold()).strip("-")
+
+    @field_validator("city")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not re.search(r"[^\W_]", value):
+            raise ValueError("the city needs a name with at least one letter or digit")
+        return value
 
     @model_validator(mode="after")
     def _unique_accounts(self) -> "CityProfile":

@@ -3,11 +3,14 @@
 Two ways to run on a schedule, both with the same names, schedule and limits as
 ``deploy/prefect.yaml`` (a test keeps them in step):
 
+Both are named after the profile's city (``weekly-<city>``, ``backfill-<city>``), so cities share a server.
+
 - :func:`register` — what ``cityimage deploy`` does: create the process work pool if missing and
-  register both deployments to it; a ``prefect worker start --pool <pool>`` then runs them.
+  register both deployments to it, on the city's work queue; a
+  ``prefect worker start --pool <pool> --work-queue <city>`` then runs them.
 - :func:`serve` — what ``cityimage serve`` does: one long-running process that schedules and runs
   the flows itself, with no work pool or worker (the simplest for one machine). Its deployments are
-  named ``weekly-served`` and ``backfill-served``, so serving never overwrites what ``deploy``
+  named ``weekly-<city>-served`` and ``backfill-<city>-served``, so serving never overwrites what ``deploy``
   registered for a worker; and when a worker's weekly deployment already holds an active schedule,
   the served one takes none, so a week is never scheduled twice.
 
@@ -27,12 +30,23 @@ from cityimage.settings import Settings
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WEEKLY_ENTRYPOINT = "flows/weekly.py:weekly_pipeline"
 BACKFILL_ENTRYPOINT = "flows/weekly.py:backfill"
-WEEKLY_NAME = "weekly"
-BACKFILL_NAME = "backfill"
 SERVED_SUFFIX = "-served"
 WEEKLY_PARAMETERS: dict[str, Any] = {"week": None, "ingest": True}
 CONCURRENCY_LIMIT = 1  # one run writes the warehouse at a time; a second would be refused by the lock anyway
 TAGS = ["cityimage"]
+
+
+def deployment_names(city_key: str) -> tuple[str, str]:
+    """A city's weekly and backfill deployment names. One Prefect server serves many cities: each
+    registers its own deployments, and their runs go to its own work queue (``city_key``), which only
+    workers holding that city's data folders poll."""
+    return f"weekly-{city_key}", f"backfill-{city_key}"
+
+
+def city_key(settings: Settings) -> str:
+    from cityimage.profile import load_profile
+
+    return load_profile(settings.profile_path).key
 
 
 def weekly_schedules(settings: Settings) -> list[Any]:
@@ -72,19 +86,22 @@ def register(settings: Settings, work_pool: str, project_root: Path = PROJECT_RO
     """
     from prefect import flow
 
+    city = city_key(settings)
+    weekly_name, backfill_name = deployment_names(city)
     ensure_work_pool(work_pool)
     common: dict[str, Any] = {
-        "work_pool_name": work_pool, "build": False, "push": False, "tags": TAGS,
-        "print_next_steps": False, "ignore_warnings": True, "concurrency_limit": CONCURRENCY_LIMIT,
+        "work_pool_name": work_pool, "work_queue_name": city, "build": False, "push": False,
+        "tags": [*TAGS, city], "print_next_steps": False, "ignore_warnings": True,
+        "concurrency_limit": CONCURRENCY_LIMIT,
     }
     weekly = flow.from_source(source=str(project_root), entrypoint=WEEKLY_ENTRYPOINT).deploy(
-        name=WEEKLY_NAME, schedules=weekly_schedules(settings), parameters=dict(WEEKLY_PARAMETERS),
+        name=weekly_name, schedules=weekly_schedules(settings), parameters=dict(WEEKLY_PARAMETERS),
         description=weekly_description(settings), **common,
     )
     backfill = flow.from_source(source=str(project_root), entrypoint=BACKFILL_ENTRYPOINT).deploy(
-        name=BACKFILL_NAME, description="Ingest once, then publish each week of a range; run on demand.", **common,
+        name=backfill_name, description="Ingest once, then publish each week of a range; run on demand.", **common,
     )
-    return {f"weekly-pipeline/{WEEKLY_NAME}": weekly, f"backfill/{BACKFILL_NAME}": backfill}
+    return {f"weekly-pipeline/{weekly_name}": weekly, f"backfill/{backfill_name}": backfill}
 
 
 class NoPrefectServer(RuntimeError):
@@ -105,14 +122,14 @@ def api_url() -> str:
     return url
 
 
-def worker_schedule_is_active() -> bool:
-    """Whether ``deploy`` registered a weekly deployment for a worker with an active schedule."""
+def worker_schedule_is_active(weekly_name: str) -> bool:
+    """Whether ``deploy`` registered the city's weekly deployment for a worker with an active schedule."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
     with get_client(sync_client=True) as client:
         try:
-            weekly = client.read_deployment_by_name(f"weekly-pipeline/{WEEKLY_NAME}")
+            weekly = client.read_deployment_by_name(f"weekly-pipeline/{weekly_name}")
         except ObjectNotFound:
             return False
     return bool(weekly.work_pool_name) and any(s.active for s in weekly.schedules)
@@ -125,16 +142,19 @@ def serve(settings: Settings) -> None:
 
     from flows.weekly import backfill, weekly_pipeline
 
+    city = city_key(settings)
+    weekly_name, backfill_name = deployment_names(city)
     schedules = weekly_schedules(settings)
-    if worker_schedule_is_active():
+    if worker_schedule_is_active(weekly_name):
         get_logger("cityimage.serve").warning(
-            "weekly-pipeline/%s (run by a worker) already holds the Monday schedule: weekly-pipeline/%s%s is "
-            "served without one, for runs on demand", WEEKLY_NAME, WEEKLY_NAME, SERVED_SUFFIX)
+            "weekly-pipeline/%s (run by a worker) already holds the weekly schedule: weekly-pipeline/%s%s is "
+            "served without one, for runs on demand", weekly_name, weekly_name, SERVED_SUFFIX)
         schedules = []
     prefect_serve(
         weekly_pipeline.to_deployment(
-            name=WEEKLY_NAME + SERVED_SUFFIX, schedules=schedules, parameters=dict(WEEKLY_PARAMETERS),
-            concurrency_limit=CONCURRENCY_LIMIT, tags=TAGS,
+            name=weekly_name + SERVED_SUFFIX, schedules=schedules, parameters=dict(WEEKLY_PARAMETERS),
+            concurrency_limit=CONCURRENCY_LIMIT, tags=[*TAGS, city],
         ),
-        backfill.to_deployment(name=BACKFILL_NAME + SERVED_SUFFIX, concurrency_limit=CONCURRENCY_LIMIT, tags=TAGS),
+        backfill.to_deployment(name=backfill_name + SERVED_SUFFIX, concurrency_limit=CONCURRENCY_LIMIT,
+                               tags=[*TAGS, city]),
     )

@@ -27,6 +27,7 @@ from cityimage.profile import load_profile
 from cityimage.settings import Settings
 from cityimage.weeks import Week
 from transforms.model import FACT_TABLES, Facts
+from warehouse.city import check_city
 from warehouse.connection import insert_frame, open_writer
 from warehouse.deliveries import deliveries, week_files, week_rows
 from warehouse.extracts import WEEK_EXTRACTS, extract_query
@@ -82,6 +83,7 @@ def build_facts(settings: Settings, full: bool = False) -> StageResult:
 
     profile = load_profile(settings.profile_path)
     with open_writer(settings.warehouse, "build facts", settings.reader_wait_s) as con:
+        check_city(con, profile)
         with _memory_limit(con, settings.duckdb_memory_limit):
             result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(), profile), full)
     fault("after_facts")
@@ -140,6 +142,7 @@ def compute_kpis(settings: Settings, week: Week, force: bool = False) -> StageRe
     keywords = [(k.keyword, k.region) for k in profile.search_keywords]
     digest = definition_digest(settings.zone, keywords)
     with open_writer(settings.warehouse, "compute KPIs", settings.reader_wait_s) as con:
+        check_city(con, profile)
         build_id = last_fact_build(con)
         kept = None if force else kept_kpis(con, week, build_id, digest)
         if kept is not None:
@@ -210,9 +213,12 @@ def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
     """
     from publish.snapshot import publish_week
 
+    profile = load_profile(settings.profile_path)
     with open_writer(settings.warehouse, "publish", settings.reader_wait_s) as con:
+        check_city(con, profile)
         tables = week_tables(con, week)
-        manifest = build_manifest(con, week, settings.zone, gates, completeness)
+        manifest = {"city": {"key": profile.key, "name": profile.city}} | build_manifest(
+            con, week, settings.zone, gates, completeness)
     path = publish_week(settings.snapshots, week.id, tables, manifest)
     report = write_reports(settings, week)
     return StageResult("publish", {"manifest": str(path), "report": str(report), "kpi rows": tables["kpi_weekly"].height})

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from cityimage.atomic import replacing, write_bytes_atomic
 from cityimage.faults import fault
+from cityimage.settings import SettingsError
 
 # Temporaries of a publish, beside the tables' folders, never inside them.
 INCOMING = ".incoming"
@@ -90,8 +91,17 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+class SnapshotCityMismatch(SettingsError):
+    """The snapshot folder holds another city's weeks."""
+
+
 def publish_week(root: Path, week_id: str, tables: dict[str, pl.DataFrame], manifest: dict[str, Any]) -> Path:
-    """Write the week's tables, then its manifest; returns the manifest's path."""
+    """Write the week's tables, then its manifest; returns the manifest's path.
+
+    A manifest naming its city (``manifest["city"]["key"]``) is refused in a folder whose weeks are
+    another city's, before anything is written: two cities sharing a folder would overwrite each other.
+    """
+    _check_folder_city(root, manifest.get("city"))
     published = []
     incoming = root / INCOMING
     if incoming.is_dir():  # what a killed publish left; publishing holds the writer lock, so nobody else's
@@ -108,6 +118,17 @@ def publish_week(root: Path, week_id: str, tables: dict[str, pl.DataFrame], mani
     target = manifest_path(root, week_id)
     write_text_atomic(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n", target)
     return target
+
+
+def _check_folder_city(root: Path, city: dict[str, str] | None) -> None:
+    weeks = published_weeks(root)
+    if city is None or not weeks:
+        return
+    theirs = (read_manifest(root, weeks[-1]) or {}).get("city")
+    if theirs is not None and theirs["key"] != city["key"]:
+        raise SnapshotCityMismatch(
+            f"the snapshot folder {root} holds {theirs['name']}'s weeks and this run publishes {city['name']}'s: "
+            "each city needs its own snapshot folder (CITYIMAGE_SNAPSHOT_PATH), docs/deployment.md, 'Several cities'.")
 
 
 def read_manifest(root: Path, week_id: str) -> dict[str, Any] | None:

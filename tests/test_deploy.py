@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 import yaml
 
-from cityimage.settings import Settings
+from cityimage.settings import DEFAULT_PROFILE, Settings
 from flows import deploy as spec
 from tests.servers import Postgres, free_port, postgres_server
 
@@ -28,7 +28,8 @@ WEEK = "2026-W47"
 def test_prefect_yaml_declares_what_cityimage_deploy_registers() -> None:
     config = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in config["deployments"]}
-    weekly, backfill = deployments[spec.WEEKLY_NAME], deployments[spec.BACKFILL_NAME]
+    weekly_name, backfill_name = spec.deployment_names("chongqing")  # the bundled profile's city
+    weekly, backfill = deployments[weekly_name], deployments[backfill_name]
     assert weekly["entrypoint"] == spec.WEEKLY_ENTRYPOINT and backfill["entrypoint"] == spec.BACKFILL_ENTRYPOINT
     defaults = Settings(author_key=AUTHOR_KEY)
     assert weekly["schedules"] == [{"cron": defaults.weekly_cron, "timezone": defaults.reporting_timezone, "active": True}]
@@ -36,6 +37,8 @@ def test_prefect_yaml_declares_what_cityimage_deploy_registers() -> None:
     assert weekly["parameters"] == spec.WEEKLY_PARAMETERS
     assert weekly["concurrency_limit"] == backfill["concurrency_limit"] == spec.CONCURRENCY_LIMIT == 1
     assert weekly["work_pool"]["name"] == backfill["work_pool"]["name"] == "cityimage-process"
+    assert weekly["work_pool"]["work_queue_name"] == backfill["work_pool"]["work_queue_name"] == "chongqing"
+    assert spec.city_key(defaults) == "chongqing"
     assert list(config["pull"][0]) == ["prefect.deployments.steps.set_working_directory"]
     assert (ROOT / spec.WEEKLY_ENTRYPOINT.split(":")[0]).is_file()
 
@@ -167,25 +170,34 @@ def test_a_triggered_weekly_deployment_publishes_the_week(server: str, database:
     _run([str(BIN / "prefect"), "--no-prompt", "deploy", "--prefect-file", "deploy/prefect.yaml", "--all"], environment)
     # 3. The CLI path again: idempotent, and the run below goes through what it registered.
     out = _run([str(BIN / "cityimage"), "deploy"], environment).stdout
-    assert "weekly-pipeline/weekly" in out and "backfill/backfill" in out and "created process work pool" not in out
+    assert "weekly-pipeline/weekly-chongqing" in out and "backfill/backfill-chongqing" in out
+    assert "created process work pool" not in out and "--work-queue chongqing" in out
+    # 4. A second city on the same server registers its own deployments beside the first's.
+    hangzhou = tmp_path / "hangzhou.yaml"
+    hangzhou.write_text(DEFAULT_PROFILE.read_text(encoding="utf-8").replace("city: Chongqing", "city: Hangzhou", 1))
+    out = _run([str(BIN / "cityimage"), "deploy"], environment | {"CITYIMAGE_PROFILE_PATH": str(hangzhou)}).stdout
+    assert "weekly-pipeline/weekly-hangzhou" in out and "--work-queue hangzhou" in out
     log = tmp_path / "worker.log"
     with log.open("w") as sink:
         worker = subprocess.Popen(
-            [str(BIN / "prefect"), "worker", "start", "--pool", "cityimage-process", "--type", "process"],
+            [str(BIN / "prefect"), "worker", "start", "--pool", "cityimage-process", "--work-queue", "chongqing",
+             "--type", "process"],
             env=environment, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path,
         )
     try:
         with temporary_settings({PREFECT_API_URL: server}):
             with get_client(sync_client=True) as client:
-                weekly = client.read_deployment_by_name("weekly-pipeline/weekly")
-                backfill = client.read_deployment_by_name("backfill/backfill")
+                weekly = client.read_deployment_by_name("weekly-pipeline/weekly-chongqing")
+                backfill = client.read_deployment_by_name("backfill/backfill-chongqing")
+                other = client.read_deployment_by_name("weekly-pipeline/weekly-hangzhou")
             assert weekly.global_concurrency_limit is not None and weekly.global_concurrency_limit.limit == 1
             assert backfill.global_concurrency_limit is not None and backfill.global_concurrency_limit.limit == 1
             assert [s.schedule.cron for s in weekly.schedules] == ["0 6 * * 1"]
             assert weekly.schedules[0].schedule.timezone == "Asia/Shanghai" and backfill.schedules == []
             assert weekly.parameters == {"week": None, "ingest": True}
-            assert weekly.work_pool_name == "cityimage-process"
-            run = run_deployment("weekly-pipeline/weekly", parameters={"week": WEEK}, timeout=300, poll_interval=2,
+            assert weekly.work_pool_name == "cityimage-process" and weekly.work_queue_name == "chongqing"
+            assert other.work_queue_name == "hangzhou" and other.id != weekly.id
+            run = run_deployment("weekly-pipeline/weekly-chongqing", parameters={"week": WEEK}, timeout=300, poll_interval=2,
                                  as_subflow=False)
         assert run.state is not None and run.state.is_completed(), (run.state, log.read_text()[-4000:])
     finally:
@@ -222,19 +234,19 @@ def test_cityimage_serve_keeps_the_workers_deployments_and_runs_the_weekly_flow_
                 assert serving.poll() is None, log.read_text()[-3000:]
                 try:
                     with get_client(sync_client=True) as client:
-                        weekly = client.read_deployment_by_name("weekly-pipeline/weekly-served")
+                        weekly = client.read_deployment_by_name("weekly-pipeline/weekly-chongqing-served")
                 except ObjectNotFound:
                     time.sleep(1)
             assert weekly is not None, log.read_text()[-3000:]
             assert weekly.global_concurrency_limit is not None and weekly.global_concurrency_limit.limit == 1
             # The worker's deployment keeps its pool, checkout and the Monday schedule; the served one has none.
             with get_client(sync_client=True) as client:
-                registered = client.read_deployment_by_name("weekly-pipeline/weekly")
+                registered = client.read_deployment_by_name("weekly-pipeline/weekly-chongqing")
             assert registered.work_pool_name == "cityimage-process" and registered.pull_steps
             assert [(s.schedule.cron, s.schedule.timezone) for s in registered.schedules] == [("0 6 * * 1", "Asia/Shanghai")]
             assert weekly.schedules == [] and weekly.work_pool_name is None
-            assert "already holds the Monday schedule" in log.read_text()
-            run = run_deployment("weekly-pipeline/weekly-served", parameters={"week": WEEK}, timeout=300,
+            assert "already holds the weekly schedule" in log.read_text()
+            run = run_deployment("weekly-pipeline/weekly-chongqing-served", parameters={"week": WEEK}, timeout=300,
                                  poll_interval=2, as_subflow=False)
         assert run.state is not None and run.state.is_completed(), (run.state, log.read_text()[-4000:])
     finally:

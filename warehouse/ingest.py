@@ -36,6 +36,7 @@ from readers.base import ReadError, ReadResult, SourceFile
 from readers.entities import ENTITIES
 from transforms.pseudonymise import Registry, pseudonymise_comments, pseudonymise_posts
 from transforms.schema_drift import drift_note
+from warehouse.city import check_city
 from warehouse.connection import insert_frame
 from warehouse.row_rules import apply_row_rules
 from warehouse.transaction import transaction
@@ -332,6 +333,7 @@ class Loader:
     def __init__(self, con: duckdb.DuckDBPyConnection, ctx: IngestContext) -> None:
         self.con, self.ctx = con, ctx
         check_key(con, ctx.author_key)
+        check_city(con, ctx.profile)
         self.summary = start_load(con)
         self.loaded = {d for (d,) in con.execute("SELECT file_sha256 FROM ops_file_ledger WHERE status = 'loaded'").fetchall()}
         self.settled = _settled_stats(con) if ctx.trust_file_stat else {}

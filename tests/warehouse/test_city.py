@@ -1,0 +1,80 @@
+"""One warehouse and one snapshot folder per city: another city's profile is refused before it can
+change a row or a published file, with the way out. Real DuckDB files, the sample inbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cityimage.profile import load_profile
+from cityimage.settings import DEFAULT_PROFILE
+from cityimage.sample import default_weeks, write_sample_inbox
+from flows import stages
+from publish.snapshot import SnapshotCityMismatch, publish_week
+from tests.resilience.digest import snapshot_bytes, warehouse_digest
+from tests.resilience.hostile import Lab
+from warehouse.city import CityMismatch
+
+WEEK = default_weeks()[-1]
+
+
+def _other_city(tmp_path: Path, name: str = "Hangzhou") -> Path:
+    text = DEFAULT_PROFILE.read_text(encoding="utf-8").replace("city: Chongqing", f"city: {name}", 1)
+    path = tmp_path / f"{name.lower()}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_city_key_is_the_name_in_lower_case_words_joined() -> None:
+    profile = load_profile(DEFAULT_PROFILE)
+    assert profile.key == "chongqing"
+    assert profile.model_copy(update={"city": "Hong Kong SAR"}).key == "hong-kong-sar"
+    assert profile.model_copy(update={"city": "重庆"}).key == "重庆"
+
+
+def test_another_citys_profile_is_refused_by_every_stage_and_changes_nothing(tmp_path: Path) -> None:
+    lab = Lab(tmp_path / "home")
+    write_sample_inbox(lab.settings.inbox, [WEEK], scale=0.3)
+    stages.ingest(lab.settings)
+    stages.build_facts(lab.settings)
+    stages.compute_kpis(lab.settings, WEEK)
+    stages.publish(lab.settings, WEEK)
+    assert lab.query("SELECT city_key, city FROM ops_city") == [("chongqing", "Chongqing")]
+    before, published = warehouse_digest(lab.warehouse), snapshot_bytes(lab.settings.snapshots)
+
+    other = lab.settings.model_copy(update={"profile_path": _other_city(tmp_path)})
+    for stage in (lambda: stages.ingest(other), lambda: stages.build_facts(other, full=True),
+                  lambda: stages.compute_kpis(other, WEEK, force=True), lambda: stages.publish(other, WEEK)):
+        with pytest.raises(CityMismatch, match="holds Chongqing's data .* the city profile is Hangzhou's"):
+            stage()
+    assert warehouse_digest(lab.warehouse) == before
+    assert snapshot_bytes(lab.settings.snapshots) == published
+
+
+def test_a_snapshot_folder_of_another_city_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    import polars as pl
+
+    root = tmp_path / "snapshots"
+    frames = {"kpi_weekly": pl.DataFrame({"week_id": [WEEK.id], "value": [1.0]})}
+    publish_week(root, "2026-W01", frames, {"inputs": []})  # a folder from before cities were named: adopted
+    publish_week(root, "2026-W02", frames, {"city": {"key": "chongqing", "name": "Chongqing"}})
+    with pytest.raises(SnapshotCityMismatch, match="holds Chongqing's weeks and this run publishes Hangzhou's"):
+        publish_week(root, "2026-W03", frames, {"city": {"key": "hangzhou", "name": "Hangzhou"}})
+    assert not (root / "manifests" / "week=2026-W03.json").exists()
+    assert not (root / "kpi_weekly" / "week=2026-W03").exists()
+
+
+def test_the_command_line_exits_2_naming_both_cities(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from cityimage.cli import exit_code
+
+    lab = Lab(tmp_path / "home")
+    write_sample_inbox(lab.settings.inbox, [WEEK], scale=0.2)
+    stages.ingest(lab.settings)
+    monkeypatch.setenv("CITYIMAGE_HOME", str(lab.home))
+    monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", lab.settings.author_key.get_secret_value())
+    monkeypatch.setenv("CITYIMAGE_PROFILE_PATH", str(_other_city(tmp_path)))
+    assert exit_code(["build-facts"]) == 2
+    err = capsys.readouterr().err
+    assert "Chongqing" in err and "Hangzhou" in err and "CITYIMAGE_HOME" in err
