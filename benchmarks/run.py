@@ -249,9 +249,9 @@ def summarise(scale: float, dataset: dict, r: dict, stg_comments: int, subset_fi
         "zips, UTF-16 and preamble CSVs")
     gx_m = {"seconds": v["gx"]["seconds"], "peak_rss_mb": v["gx"]["peak_rss_mb"], "import_seconds": v["gx"]["import_seconds"]}
     fl_m = {"seconds": v["duckdb"]["seconds"], "peak_rss_mb": v["duckdb"]["peak_rss_mb"]}
-    vt = row("validation: stg_comment suite (GX, SQL path) — time", gx_m, fl_m, TARGETS["validation"][0], 2.0,
-             note=f"{v['rows']} synthetic comments = the year's stg_comment rows; {v['expectations']} expectations",
-             floor_note="the same checks as one hand-written DuckDB aggregate")
+    row("validation: stg_comment suite (GX, SQL path) — time", gx_m, fl_m, TARGETS["validation"][0], 2.0,
+        note=f"{v['rows']} synthetic comments = the year's stg_comment rows; {v['expectations']} expectations",
+        floor_note="the same checks as one hand-written DuckDB aggregate")
     row("validation: stg_comment suite — memory growth", {"seconds": None, "peak_rss_mb": v["gx"]["rss_growth_mb"]},
         {"seconds": None, "peak_rss_mb": v["duckdb"]["rss_growth_mb"]}, TARGETS["validation"][0], 2.0,
         value=v["memory_growth_ratio"], note=f"peak RSS ratio {v['peak_memory_ratio']} (imports included)")

@@ -25,7 +25,6 @@ from readers.base import (
     Probe,
     ReadError,
     ReadResult,
-    Reject,
     Skip,
     SourceFile,
     check_datetimes,

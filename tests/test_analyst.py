@@ -10,7 +10,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pytest
 from typer.testing import CliRunner
 
 from cityimage.analyst import SNAPSHOT_TABLES, analyst_views, open_session, run_query, split_statements

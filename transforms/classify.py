@@ -35,7 +35,7 @@ import yaml
 
 import numpy as np
 
-from cityimage.vocabulary import LYNCH_ELEMENTS, SENTIMENTS, THEMES
+from cityimage.vocabulary import LYNCH_ELEMENTS, THEMES
 from transforms import language as language_mod
 from transforms import sentiment as sentiment_mod
 from transforms import textmodel

@@ -17,7 +17,7 @@ from cityimage.sample import default_weeks, write_sample_inbox
 from tests.resilience.digest import table_digest, warehouse_digest
 from tests.resilience.hostile import FIRST_ID, KEY, X_NAME, Lab, x_csv
 from warehouse.backup import BackupError, backup, list_backups, prune, restore
-from warehouse.lock import WarehouseBusy, lock_path
+from warehouse.lock import WarehouseBusy
 
 
 def full_digest(path: Path) -> dict:

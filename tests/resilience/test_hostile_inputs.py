@@ -10,14 +10,13 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from readers import registry
 from readers.base import ReadError, SourceFile
-from tests.resilience.hostile import FIRST_ID, KEY, X_HEADER, X_NAME, Lab, build_zip, csv_text, x_csv, x_rows
+from tests.resilience.hostile import FIRST_ID, X_HEADER, X_NAME, Lab, build_zip, csv_text, x_csv, x_rows
 
 GOOD = x_csv(3, text="already loaded", start=FIRST_ID - 100)
 TEXT = "Café 重庆 🎉 naïve"
