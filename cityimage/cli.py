@@ -330,7 +330,7 @@ def _supervised(settings: Settings) -> None:
     started = datetime.now(timezone.utc)
 
     def interrupted(why: str) -> None:
-        from flows.stages import close_interrupted
+        from flows.runs import close_interrupted
 
         close_interrupted(settings, why, since=started)
         err.print(f"[red]interrupted:[/red] {why}")

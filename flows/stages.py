@@ -8,31 +8,23 @@ connections.
 
 from __future__ import annotations
 
-import json
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
-import duckdb
 import polars as pl
 
-from cityimage import __version__
 from cityimage.faults import fault
 from cityimage.profile import load_profile
 from cityimage.settings import Settings
 from cityimage.weeks import Week
-from transforms.model import FACT_TABLES, Facts
 from warehouse.city import check_city
-from warehouse.connection import insert_frame, open_writer
-from warehouse.deliveries import deliveries, week_files, week_rows
-from warehouse.extracts import WEEK_EXTRACTS, extract_query
+from warehouse.connection import memory_limit, open_writer
+from warehouse.deliveries import deliveries, week_rows
+from warehouse.extracts import week_tables
 from warehouse.ingest import IngestContext, LoadSummary, ingest_paths
-from warehouse.transaction import transaction
+from warehouse.kpis import kept_kpis, last_fact_build, read_facts, store_kpis
+
 
 @dataclass(frozen=True)
 class StageResult:
@@ -84,22 +76,12 @@ def build_facts(settings: Settings, full: bool = False) -> StageResult:
     profile = load_profile(settings.profile_path)
     with open_writer(settings.warehouse, "build facts", settings.reader_wait_s) as con:
         check_city(con, profile)
-        with _memory_limit(con, settings.duckdb_memory_limit):
+        with memory_limit(con, settings.duckdb_memory_limit):
             result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(), profile), full)
     fault("after_facts")
     return StageResult("facts", {"mode": result.mode, "new loads": result.new_loads, "posts rebuilt": result.posts,
                                  "comments rebuilt": result.comments, "post texts classified": result.classified_posts,
                                  "comment texts classified": result.classified_texts} | result.rows)
-
-
-@contextmanager
-def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    """DuckDB spills to disk beyond ``limit`` for the duration (it would otherwise take most of the RAM)."""
-    con.execute(f"SET memory_limit = '{limit}'")
-    try:
-        yield
-    finally:
-        con.execute("RESET memory_limit")
 
 
 class EmptyWeek(RuntimeError):
@@ -147,61 +129,9 @@ def compute_kpis(settings: Settings, week: Week, force: bool = False) -> StageRe
         kept = None if force else kept_kpis(con, week, build_id, digest)
         if kept is not None:
             return StageResult("kpis", kept)
-        facts = Facts(**{name: read_table(con, name) for name in FACT_TABLES if name != "fct_comment"},
-                      fct_comment=week_comments(con, week, settings.zone))
-        kpis = compute(facts, week, settings.zone, keywords)
-        with transaction(con):
-            con.execute("DELETE FROM kpi_weekly WHERE week_id = ?", [week.id])
-            insert_frame(con, "kpi_weekly", kpis)
-            con.execute("DELETE FROM ops_kpi_computation WHERE week_id = ?", [week.id])
-            con.execute("INSERT INTO ops_kpi_computation VALUES (?, ?, ?, now(), ?)", [week.id, build_id, digest, kpis.height])
+        kpis = compute(read_facts(con, week, settings.zone), week, settings.zone, keywords)
+        store_kpis(con, week, kpis, build_id, digest)
     return StageResult("kpis", {"rows": kpis.height, "absent": kpis.filter(pl.col("status") == "absent").height})
-
-
-def last_fact_build(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The last fact build that changed the facts, or None before the first."""
-    last = con.execute("SELECT build_id FROM ops_fact_build ORDER BY finished_at DESC LIMIT 1").fetchall()
-    return last[0][0] if last else None
-
-
-def kept_kpis(con: duckdb.DuckDBPyConnection, week: Week, build_id: str | None, digest: str) -> dict[str, Any] | None:
-    """The figures of the week's KPI rows when they came from this fact build and these definitions, else None."""
-    rows = con.execute(
-        "SELECT c.computed_at, count(k.kpi_id), count(k.kpi_id) FILTER (WHERE k.status = 'absent') "
-        "FROM ops_kpi_computation c LEFT JOIN kpi_weekly k ON k.week_id = c.week_id "
-        "WHERE c.week_id = $1 AND c.build_id IS NOT DISTINCT FROM $2 AND c.fingerprint = $3 "
-        "GROUP BY c.computed_at, c.kpi_rows HAVING count(k.kpi_id) = c.kpi_rows",
-        [week.id, build_id, digest],
-    ).fetchall()
-    if not rows:
-        return None
-    computed_at, count, absent = rows[0]
-    return {"rows": count, "absent": absent, "kept": f"unchanged since {computed_at:%Y-%m-%d %H:%M %Z}: same facts, same definitions"}
-
-
-def week_comments(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo) -> pl.DataFrame:
-    """The comments a week's KPIs can look at: created in the week, or undated and labelled with it.
-
-    The KPIs select the same rows again (``Context._week_filter``); reading only these keeps the
-    KPI stage's memory at one week of comments instead of the whole history, the largest table.
-    """
-    start, end = week.bounds_utc(zone)
-    return _relabel_utc(con.sql(
-        "SELECT * FROM fct_comment WHERE (created_at >= $1 AND created_at < $2) OR (created_at IS NULL AND created_week = $3)",
-        params=[start, end, week.id],
-    ).pl())
-
-
-def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
-    """A whole table as Polars, timestamps relabelled ``UTC``."""
-    return _relabel_utc(con.sql(f"SELECT * FROM {table}").pl())
-
-
-def _relabel_utc(frame: pl.DataFrame) -> pl.DataFrame:
-    """Timestamps relabelled ``UTC``: DuckDB hands them over as ``Etc/UTC``, the transforms compare with ``UTC``."""
-    return frame.with_columns(
-        [pl.col(c).dt.convert_time_zone("UTC") for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
-    )
 
 
 def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
@@ -211,6 +141,7 @@ def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
     ``gates``: what the quality gates found (``flows.weekly.gate_record``); ``completeness``: the
     figures of ``check_completeness``. An incomplete week says so in its manifest.
     """
+    from publish.manifest import build_manifest
     from publish.snapshot import publish_week
 
     profile = load_profile(settings.profile_path)
@@ -234,121 +165,9 @@ def mirror(settings: Settings, week: Week) -> StageResult:
     return StageResult("mirror", {"objects": len(written), "to": settings.snapshot_mirror_url.split("?", 1)[0]})
 
 
-def week_tables(con: duckdb.DuckDBPyConnection, week: Week) -> dict[str, pl.DataFrame]:
-    """The KPI rows and fact extracts of one week (``warehouse.extracts``), sorted for byte-stable Parquet."""
-    tables = {}
-    for table in WEEK_EXTRACTS:
-        query, params = extract_query(table, week.id, week.monday, week.sunday)
-        tables[table] = con.sql(query, params=params).pl()
-    return tables
-
-
-def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, gates: dict[str, Any] | None = None,
-                   completeness: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the snapshot was made from: code and lexicon versions, input files by hash (``in_week``:
-    the file holds rows dated in the week), what the gates found, and whether the week received every
-    expected export (``completeness``: status and missing exports)."""
-    from transforms.classify import load_lexicons
-
-    gates = gates or {}
-    in_week = week_files(con, week, zone)
-    inputs = con.sql(
-        "SELECT file_sha256, file_name, detected_format, rows_read, rows_loaded, rows_quarantined, rows_skipped, rows_duplicate "
-        "FROM ops_file_ledger WHERE status = 'loaded' ORDER BY file_sha256"
-    ).pl()
-    warnings = gates.get("warnings", [])
-    return {
-        "code_version": code_version(),
-        "lexicon_version": load_lexicons().version,
-        "inputs": [row | {"in_week": row["file_sha256"] in in_week} for row in inputs.to_dicts()],
-        "validation": {key: gates.get(key, 0) for key in ("expectations", "passed", "fallbacks")}
-                      | {"notes": list(gates.get("notes", []))},
-        "validation_warnings": sorted(warnings, key=lambda w: json.dumps(w, sort_keys=True, default=str)),
-        "classifier_report": classifier_report(con),
-        "classifier_public": classifier_public(),
-        "completeness": ({"status": completeness["status"], "missing": list(completeness["missing"])}
-                         if completeness else {"status": "not checked", "missing": []}),
-    }
-
-
-def classifier_public() -> list[dict[str, Any]]:
-    """The comment models' out-of-fold figures on the public labelled sets, with 95 % intervals.
-
-    Measured once by ``cityimage train`` (``transforms/models/evaluation.json``), not at each publish.
-    """
-    from transforms.evaluate import public_figures
-
-    return public_figures().to_dicts()
-
-
-def classifier_report(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Precision and recall of each classifier on the project's own labelled holdout rows.
-
-    A smoke test (the rows were written here), published with each snapshot beside the public figures.
-    Measured once per classifier version and holdout set (``ops_classifier_report``): it takes seconds
-    and depends on nothing the week brings.
-    """
-    from transforms.evaluate import evaluate, report_key
-
-    key = report_key()
-    stored = con.execute("SELECT report_json FROM ops_classifier_report WHERE report_key = ?", [key]).fetchall()
-    if stored:
-        return json.loads(stored[0][0])
-    report = evaluate(split="holdout").to_dicts()
-    with transaction(con):
-        con.execute("INSERT INTO ops_classifier_report VALUES (?, ?, now())", [key, json.dumps(report)])
-    return report
-
-
-def code_version() -> str:
-    """The package version, plus the commit when running from a checkout."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{__version__}+{commit}" if commit else __version__
-
-
 def write_reports(settings: Settings, week: Week) -> Path:
     """Render the week's report and the index from the published snapshots."""
     from publish.reporting import write_week_report
 
     fault("during_report")
     return write_week_report(settings, week)
-
-
-def record_run(settings: Settings, run_id: str, week: Week, status: str, message: str | None, flow_run_id: str | None = None) -> None:
-    """Upsert the run's row in ``ops_run`` so `cityimage status` can show it."""
-    now = datetime.now(timezone.utc)
-    with open_writer(settings.warehouse, "record run", settings.reader_wait_s) as con:
-        con.execute(
-            "INSERT INTO ops_run (run_id, week_id, flow_run_id, started_at, status, message) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, message = excluded.message, finished_at = ?",
-            [run_id, week.id, flow_run_id, now, status, message, now if status != "running" else None],
-        )
-
-
-def close_interrupted(settings: Settings, why: str | None = None, since: datetime | None = None) -> int:
-    """Mark runs and loads left ``running`` by a killed process as ``interrupted``; returns how many.
-
-    Called under the writer lock, so nothing else can be running: a ``running`` row is a crash's trace.
-    Their data needs no repair (each batch of files and each stage's swap is one transaction). With
-    ``since`` (a supervised run stopped by a signal, ``cityimage.supervise``), the runs it started that
-    ended ``failed`` on the way down are interrupted too, and ``why`` says by what.
-    """
-    if not settings.warehouse.is_file():
-        return 0
-    now = datetime.now(timezone.utc)
-    why = why or "the process ended without finishing (killed or power cut); the next run redid its work"
-    stopped = "status = 'running'" if since is None else "(status = 'running' OR (status = 'failed' AND started_at >= $since))"
-    with open_writer(settings.warehouse, "close interrupted runs", settings.reader_wait_s) as con:
-        runs = con.execute(
-            f"UPDATE ops_run SET status = 'interrupted', finished_at = $now, "
-            f"message = CASE WHEN status = 'failed' THEN $why ELSE coalesce(message, $why) END WHERE {stopped}",
-            {"now": now, "why": why} | ({"since": since} if since else {})).fetchall()
-        loads = con.execute(
-            "UPDATE ops_load SET status = 'interrupted', finished_at = ? WHERE status = 'running'", [now]).fetchall()
-    return int(runs[0][0] if runs else 0) + int(loads[0][0] if loads else 0)

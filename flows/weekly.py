@@ -21,7 +21,7 @@ from prefect.states import Completed, State
 
 from cityimage.settings import Settings, load_settings, unknown_variables
 from cityimage.weeks import Week, week_range
-from flows import stages
+from flows import runs, stages
 from publish.mirror import MirrorError
 from warehouse.backup import backup
 from warehouse.lock import writer_lock
@@ -240,21 +240,21 @@ def _run_weeks(weeks: list[Week], ingest: bool) -> list[dict[str, Any]]:
     settings = load_settings()
     for line in unknown_variables():  # a deployment's worker environment is where a typo hides longest
         get_run_logger().warning("%s", line)
-    runs = {w.id: f"{w.id}-{uuid.uuid4().hex[:8]}" for w in weeks}
+    run_ids = {w.id: f"{w.id}-{uuid.uuid4().hex[:8]}" for w in weeks}
     gated = weeks[-1]
     span = gated.id if len(weeks) == 1 else f"{weeks[0].id}..{gated.id}"
     with writer_lock(settings.warehouse, f"weekly pipeline {span}"):
         backup(settings.warehouse, settings.backups, settings.backup_keep)  # before anything is written
-        stages.close_interrupted(settings)
+        runs.close_interrupted(settings)
         for week in weeks:
-            stages.record_run(settings, runs[week.id], week, "running", None, str(flow_run.get_id() or ""))
+            runs.record_run(settings, run_ids[week.id], week, "running", None, str(flow_run.get_id() or ""))
         try:
-            shared, gates = _shared_stages(gated, runs[gated.id], ingest)
+            shared, gates = _shared_stages(gated, run_ids[gated.id], ingest)
         except BaseException as exc:
             for week in weeks:
-                stages.record_run(settings, runs[week.id], week, "failed", f"{type(exc).__name__}: {exc}")
+                runs.record_run(settings, run_ids[week.id], week, "failed", f"{type(exc).__name__}: {exc}")
             raise
-        return [_publish_week(settings, week, runs[week.id], shared, gates) for week in weeks]
+        return [_publish_week(settings, week, run_ids[week.id], shared, gates) for week in weeks]
 
 
 def _shared_stages(gated: Week, run_id: str, ingest: bool) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -283,16 +283,16 @@ def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str,
             summary["mirror"] = _mirrored(week)
     except stages.EmptyWeek as exc:
         get_run_logger().warning("%s", exc)
-        stages.record_run(settings, run_id, week, "refused", f"{type(exc).__name__}: {exc}")
+        runs.record_run(settings, run_id, week, "refused", f"{type(exc).__name__}: {exc}")
         return {"week": week.id, "run_id": run_id, "refused": str(exc)}
     except BaseException as exc:
-        stages.record_run(settings, run_id, week, "failed", f"{type(exc).__name__}: {exc}")
+        runs.record_run(settings, run_id, week, "failed", f"{type(exc).__name__}: {exc}")
         raise
     missing = summary["completeness"]["missing"]
     notes = [_incomplete(missing)] if missing else []
     if "failed" in summary.get("mirror", {}):
         notes.append(f"not copied to object storage: {summary['mirror']['failed']}")
-    stages.record_run(settings, run_id, week, "incomplete" if missing else "published", "; ".join(notes) or None)
+    runs.record_run(settings, run_id, week, "incomplete" if missing else "published", "; ".join(notes) or None)
     _artifact(week, summary)
     return summary
 

@@ -1,6 +1,6 @@
 """What a week's snapshot publishes: for each table, the rows that belong to the week and their order.
 
-One place for both the publisher (``flows.stages.week_tables``) and the analyst's views
+One place for both the publisher (``week_tables``) and the analyst's views
 (``cityimage.analyst``). Rows are sorted on their key so the same warehouse gives byte-identical
 Parquet. ``dim_account`` is not published: it holds every commenter, not the week's facts.
 """
@@ -8,6 +8,11 @@ Parquet. ``dim_account`` is not published: it holds every commenter, not the wee
 from __future__ import annotations
 
 from datetime import date
+
+import duckdb
+import polars as pl
+
+from cityimage.weeks import Week
 
 #: table -> (the week's rows, given $week, $monday and $sunday; the sort order, a total order on the table's key)
 WEEK_EXTRACTS: dict[str, tuple[str, str]] = {
@@ -32,3 +37,12 @@ def extract_query(table: str, week_id: str, monday: date, sunday: date) -> tuple
     params = {"week": week_id, "monday": monday, "sunday": sunday}
     return (f"SELECT * FROM {table} WHERE {condition} ORDER BY {order}",
             {name: value for name, value in params.items() if f"${name}" in condition})
+
+
+def week_tables(con: duckdb.DuckDBPyConnection, week: Week) -> dict[str, pl.DataFrame]:
+    """The KPI rows and fact extracts of one week, sorted for byte-stable Parquet."""
+    tables = {}
+    for table in WEEK_EXTRACTS:
+        query, params = extract_query(table, week.id, week.monday, week.sunday)
+        tables[table] = con.sql(query, params=params).pl()
+    return tables

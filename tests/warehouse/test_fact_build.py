@@ -17,6 +17,7 @@ import transforms.classify as classify
 from cityimage.settings import Settings
 from cityimage.tables import TABLES
 from flows import stages
+from warehouse.kpis import read_table
 from transforms.classify import classifier_version, load_lexicons
 from warehouse import facts
 from warehouse.connection import open_writer
@@ -51,7 +52,7 @@ def _load(settings: Settings, posts: list[dict], comments: list[dict] | None = N
 
 def _facts(settings: Settings) -> dict[str, pl.DataFrame]:
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        return {name: stages.read_table(con, name) for name in FACT_TABLES}
+        return {name: read_table(con, name) for name in FACT_TABLES}
 
 
 def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
