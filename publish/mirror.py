@@ -1,8 +1,9 @@
 """A copy of each published week on object storage (S3 and S3-compatible stores), for analysts elsewhere.
 
 The snapshot folder stays the publication of record; after a week is published there, its files are
-copied to ``snapshot_mirror_url`` with pyarrow's file systems, in the folder layout analysts know
-(``<table>/week=<id>/<table>.parquet``, ``manifests/week=<id>.json``). Each file is one object PUT,
+copied to ``snapshot_mirror_url`` with pyarrow's file systems, in the folder layout analysts know, under
+the city's key, so one store holds a network of cities side by side
+(``city=<key>/<table>/week=<id>/<table>.parquet``, ``city=<key>/manifests/week=<id>.json``). Each file is one object PUT,
 whole or absent; the manifest goes last, so a reader that waits for a week's manifest never reads a
 half-copied week. Copying the same week again writes the same bytes, so a failed copy is mended by the
 next run. The URL carries the store's options: ``s3://bucket/prefix?endpoint_override=host:9000&scheme=http``;
@@ -36,9 +37,11 @@ def mirror_week(root: Path, week_id: str, url: str) -> list[str]:
         raise MirrorError(f"week {week_id} is not published in {root}: nothing to copy to {url}")
     files = [root / f["path"] for f in manifest["files"]] + [manifest_path(root, week_id)]
     filesystem, base = _filesystem(url)
+    city = (manifest.get("city") or {}).get("key")
+    prefix = base.rstrip("/") + (f"/city={city}" if city else "")
     written = []
     for path in files:
-        key = f"{base.rstrip('/')}/{path.relative_to(root).as_posix()}"
+        key = f"{prefix}/{path.relative_to(root).as_posix()}"
         try:
             with path.open("rb") as source, filesystem.open_output_stream(key) as target:
                 shutil.copyfileobj(source, target, length=8 * 2**20)

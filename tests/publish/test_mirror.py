@@ -57,11 +57,22 @@ def test_a_published_week_is_copied_whole_with_its_manifest_last(published: Lab,
     expected = [f["path"] for f in manifest["files"]] + [f"manifests/week={WEEK.id}.json"]
     written = mirror_week(root, WEEK.id, store.url)  # again: the same objects, the same bytes
     assert result.figures["objects"] == len(expected) == len(written)
-    assert [key.split("snapshots/", 1)[1] for key in written] == expected  # the manifest last
+    assert [key.split("snapshots/city=chongqing/", 1)[1] for key in written] == expected  # the manifest last
     for key, relative in zip(written, expected):
         assert _read_back(store, key) == (root / relative).read_bytes(), relative
     # On the server's disk, in the layout analysts know.
-    assert (store.root / "observatory" / "snapshots" / "kpi_weekly" / f"week={WEEK.id}" / "kpi_weekly.parquet").is_file()
+    city = store.root / "observatory" / "snapshots" / "city=chongqing"  # a network store holds cities side by side
+    assert (city / "kpi_weekly" / f"week={WEEK.id}" / "kpi_weekly.parquet").is_file()
+    # An analyst elsewhere reads the store as a hive-partitioned dataset: city and week become columns.
+    import pyarrow.dataset as ds
+    import pyarrow.fs
+    import pyarrow.parquet as pq
+
+    filesystem, base = pyarrow.fs.FileSystem.from_uri(store.url)
+    table = ds.dataset(f"{base}/city=chongqing/kpi_weekly", filesystem=filesystem, format="parquet",
+                       partitioning="hive").to_table()
+    local = pq.read_table(root / "kpi_weekly" / f"week={WEEK.id}" / "kpi_weekly.parquet")
+    assert table.num_rows == local.num_rows > 0 and set(table.column("week").to_pylist()) == {WEEK.id}
 
 
 def test_a_store_that_is_down_fails_the_copy_by_name_and_the_week_stays_published(published: Lab, store: S3Store) -> None:
@@ -103,7 +114,7 @@ def test_a_weekly_run_copies_the_week_and_exits_9_when_the_store_is_down(publish
     cli = [sys.executable, "-m", "cityimage", "run", "--week", WEEK.id, "--no-ingest"]
     done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    copied = store.root / "observatory" / "snapshots" / "manifests" / f"week={WEEK.id}.json"
+    copied = store.root / "observatory" / "snapshots" / "city=chongqing" / "manifests" / f"week={WEEK.id}.json"
     assert copied.read_bytes() == (home / "snapshots" / "manifests" / f"week={WEEK.id}.json").read_bytes()
 
     closed = store.url.replace(store.url.split("endpoint_override=")[1].split("&")[0], "127.0.0.1:9")
