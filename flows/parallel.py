@@ -28,7 +28,7 @@ class DaskUnavailable(RuntimeError):
     """prefect-dask (and distributed) are not installed in this environment."""
 
 
-def dask_runner(address: str | None = None, n_workers: int = 2, processes: bool = True) -> TaskRunner[Any]:
+def dask_runner(address: str | None = None, n_workers: int = 2) -> TaskRunner[Any]:
     """A Dask task runner: a temporary local cluster, or the scheduler at ``address`` (tcp://host:8786)."""
     try:
         from prefect_dask import DaskTaskRunner
@@ -39,7 +39,15 @@ def dask_runner(address: str | None = None, n_workers: int = 2, processes: bool 
         ) from exc
     if address:
         return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": n_workers, "processes": processes, "threads_per_worker": 1})
+    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(n_workers))
+
+
+def local_cluster_kwargs(n_workers: int) -> dict[str, Any]:
+    """A local cluster reachable from this machine only: its scheduler, workers and dashboard listen on
+    127.0.0.1 (the dashboard on a free port; Dask's default is every interface, port 8787), since the
+    workers receive the pseudonymisation key and raw export bytes."""
+    return {"n_workers": n_workers, "processes": True, "threads_per_worker": 1, "host": "127.0.0.1",
+            "dashboard_address": "127.0.0.1:0"}
 
 
 @task(name="read files", retries=1, retry_delay_seconds=2)

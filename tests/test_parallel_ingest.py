@@ -106,7 +106,7 @@ def test_the_flow_on_a_dask_local_cluster_matches_the_serial_path(inbox: Path, t
     serial = _settings(tmp_path / "serial", monkeypatch)
     serial_ingest(serial, [inbox])
     parallel = _settings(tmp_path / "parallel", monkeypatch)
-    figures = _run_flow(dask_runner(n_workers=2, processes=True), inbox)
+    figures = _run_flow(dask_runner(n_workers=2), inbox)
     assert figures["loaded"] > 10
     assert contents(parallel.warehouse) == contents(serial.warehouse)
 
@@ -156,3 +156,15 @@ def test_the_cli_without_dask_says_what_to_install(tmp_path: Path, monkeypatch) 
     _hide_dask(monkeypatch)
     result = CliRunner().invoke(app, ["parallel-ingest", str(tmp_path)])
     assert result.exit_code == 2 and "prefect-dask" in result.output and "Traceback" not in result.output
+
+
+def test_the_local_cluster_listens_on_loopback_only() -> None:
+    pytest.importorskip("distributed", reason="distributed is not installed (pyproject pins it; run `make setup`)")
+    from distributed import LocalCluster
+
+    from flows.parallel import local_cluster_kwargs
+
+    with LocalCluster(**local_cluster_kwargs(n_workers=1)) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        assert cluster.dashboard_link.startswith("http://127.0.0.1:") and ":8787/" not in cluster.dashboard_link
+        assert all(w.address.startswith("tcp://127.0.0.1:") for w in cluster.workers.values())
