@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -166,6 +167,27 @@ class ExportFormat:
 
 # ---------------------------------------------------------------------------------------------
 # Decoding and tabulating
+
+
+def json_documents(text: str, name: str) -> tuple[list[object], bool]:
+    """The JSON documents of a file's text, and whether it was JSON lines.
+
+    The whole text as one document; else one document per non-empty line (JSON lines, as twarc and
+    paged API dumps write them). A line that is not JSON refuses the whole file, naming the line and
+    column: every JSON reader parses through here, so they all refuse alike.
+    """
+    try:
+        return [json.loads(text)], False
+    except json.JSONDecodeError:
+        pass
+    documents = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                documents.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ReadError(f"{name}: line {number} is not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    return documents, True
 
 
 def decode_text(source: SourceFile) -> str:

@@ -12,7 +12,6 @@ can have been true. That is documented in the format table and is the only choic
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -31,6 +30,7 @@ from readers.base import (
     Reject,
     SourceFile,
     decode_text,
+    json_documents,
     end_of_day_utc,
     select_entity_columns,
     type_columns,
@@ -63,19 +63,7 @@ def documents(parsed: object) -> list[object]:
 
 def load_documents(source: SourceFile) -> list[object]:
     """Parse the file as JSON (or JSON lines); a broken file is refused whole, naming the line."""
-    text = decode_text(source).strip()
-    try:
-        return [json.loads(text)]
-    except json.JSONDecodeError:
-        pass
-    pages = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                pages.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ReadError(f"{source.name}: line {number} is not valid JSON ({exc.msg})") from exc
-    return pages
+    return json_documents(decode_text(source).strip(), source.name)[0]
 
 
 def page_items(doc: object) -> list[dict]:

@@ -8,11 +8,12 @@ format and what did not match, so the user can see whether the platform changed 
 from __future__ import annotations
 
 import csv
-import json
 from contextlib import contextmanager
 from typing import Iterator
 
-from readers.base import ExportFormat, Probe, ReadError, ReadResult, SourceFile, UnknownFormat, csv_header, decode_text
+from readers.base import (
+    ExportFormat, Probe, ReadError, ReadResult, SourceFile, UnknownFormat, csv_header, decode_text, json_documents,
+)
 from readers import facebook, instagram, search_console, tiktok, x, youtube
 
 MATCH_THRESHOLD = 0.8
@@ -44,20 +45,9 @@ def probe(source: SourceFile) -> Probe:
 
 
 def _parse_json(text: str, source: SourceFile) -> object:
-    """A JSON document, or the list of documents of a JSON-lines file."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    documents = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            documents.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ReadError(f"{source.name}: line {number} is not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    return {"__jsonl__": documents}
+    """A JSON document, or the documents of a JSON-lines file under ``__jsonl__``."""
+    documents, lines = json_documents(text, source.name)
+    return {"__jsonl__": documents} if lines else documents[0]
 
 
 def detect(source: SourceFile) -> ExportFormat:

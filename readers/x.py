@@ -14,7 +14,6 @@ unescape it so a post reads as it was written.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, datetime, timedelta
 from typing import Iterable
@@ -33,6 +32,7 @@ from readers.base import (
     SourceFile,
     check_datetimes,
     decode_text,
+    json_documents,
     end_of_day_utc,
     parse_datetimes,
     select_entity_columns,
@@ -309,19 +309,8 @@ def _page_tweets(page: dict) -> list[object]:
 
 def _load_pages(source: SourceFile) -> list[dict]:
     """Parse one JSON response or JSON lines; a line that is not JSON refuses the file, naming the line."""
-    text = decode_text(source).strip()
-    try:
-        return api_pages(json.loads(text))
-    except json.JSONDecodeError:
-        pass
-    pages = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                pages.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ReadError(f"{source.name}: line {number} is not valid JSON ({exc.msg})") from exc
-    return api_pages({"__jsonl__": pages})
+    documents, lines = json_documents(decode_text(source).strip(), source.name)
+    return api_pages({"__jsonl__": documents} if lines else documents[0])
 
 
 def _text(value: object) -> str | None:
