@@ -56,11 +56,34 @@ class Week:
         end = start + timedelta(days=7)
         return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
+    def contains(self, instant: datetime | None, zone: ZoneInfo, week_id: str | None = None) -> bool:
+        """Whether a row belongs to the week: its instant decides; an undated row goes by its week column.
+
+        The one rule of week membership. ``in_week_sql`` is the same rule in DuckDB and
+        ``transforms.kpis.base.Context`` in Polars; a test holds the forms equal at the week's edges."""
+        if instant is None:
+            return week_id == self.id
+        start, end = self.bounds_utc(zone)
+        return start <= instant < end
+
+    def sql_params(self, zone: ZoneInfo) -> dict[str, object]:
+        """The parameters ``in_week_sql`` names: ``$start``, ``$end`` and ``$week``."""
+        start, end = self.bounds_utc(zone)
+        return {"start": start, "end": end, "week": self.id}
+
     def shift(self, weeks: int) -> "Week":
         return Week.of(self.monday + timedelta(weeks=weeks))
 
     def __str__(self) -> str:
         return self.id
+
+
+def in_week_sql(at: str, week_column: str | None = None) -> str:
+    """``Week.contains`` as a DuckDB ``WHERE`` condition on the instant column ``at``, with
+    ``Week.sql_params``: the instant decides; an undated row counts by ``week_column`` where the table
+    has one (a row it keeps out may evaluate to NULL rather than false)."""
+    dated = f"({at} >= $start AND {at} < $end)"
+    return f"({dated} OR ({at} IS NULL AND {week_column} = $week))" if week_column else dated
 
 
 def week_range(first: Week, last: Week) -> list[Week]:

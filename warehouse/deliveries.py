@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
-from cityimage.weeks import Week
+from cityimage.weeks import Week, in_week_sql
 from transforms.completeness import DELIVERY_SCHEMA
 
 #: Every sighting of a loaded file with the account its folders (or, failing them, its own rows) name.
@@ -49,22 +49,21 @@ def deliveries(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def week_rows(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo) -> dict[str, int]:
     """How many facts fall in the week, by kind: all zero means there is nothing to report on."""
-    start, end = week.bounds_utc(zone)
-    monday, sunday = week.monday, week.sunday
+    instants, days = week.sql_params(zone), {"monday": week.monday, "sunday": week.sunday}
     queries = {
-        "posts published": ("SELECT count(*) FROM fct_post WHERE published_at >= ? AND published_at < ?", [start, end]),
-        "comments written": ("SELECT count(*) FROM fct_comment WHERE created_at >= ? AND created_at < ?", [start, end]),
-        "account days": ("SELECT count(*) FROM fct_follower_day WHERE day BETWEEN ? AND ?", [monday, sunday]),
-        "search windows": ("SELECT count(*) FROM fct_search_query WHERE window_start <= ? AND window_end >= ?",
-                           [sunday, monday]),
+        "posts published": (f"SELECT count(*) FROM fct_post WHERE {in_week_sql('published_at', 'published_week')}", instants),
+        "comments written": (f"SELECT count(*) FROM fct_comment WHERE {in_week_sql('created_at', 'created_week')}", instants),
+        "account days": ("SELECT count(*) FROM fct_follower_day WHERE day BETWEEN $monday AND $sunday", days),
+        "search windows": ("SELECT count(*) FROM fct_search_query WHERE window_start <= $sunday AND window_end >= $monday",
+                           days),
     }
     return {label: int(con.execute(sql, params).fetchall()[0][0]) for label, (sql, params) in queries.items()}
 
 
 #: Files holding at least one staged row dated in the week: the files a week's figures are read from.
-_WEEK_FILES = """
-SELECT source_file_sha256 FROM stg_post WHERE published_at >= $start AND published_at < $end
-UNION SELECT source_file_sha256 FROM stg_comment WHERE created_at >= $start AND created_at < $end
+_WEEK_FILES = f"""
+SELECT source_file_sha256 FROM stg_post WHERE {in_week_sql("published_at")}
+UNION SELECT source_file_sha256 FROM stg_comment WHERE {in_week_sql("created_at")}
 UNION SELECT source_file_sha256 FROM stg_account_day WHERE day BETWEEN $monday AND $sunday
 UNION SELECT source_file_sha256 FROM stg_audience WHERE window_start <= $sunday AND window_end >= $monday
 UNION SELECT source_file_sha256 FROM stg_search WHERE window_start <= $sunday AND window_end >= $monday

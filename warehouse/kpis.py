@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
-from cityimage.weeks import Week
+from cityimage.weeks import Week, in_week_sql
 from transforms.model import FACT_TABLES, Facts
 from warehouse.connection import insert_frame
 from warehouse.transaction import transaction
@@ -57,11 +57,8 @@ def week_comments(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo) ->
     The KPIs select the same rows again (``Context._week_filter``); reading only these keeps the
     KPI stage's memory at one week of comments instead of the whole history, the largest table.
     """
-    start, end = week.bounds_utc(zone)
-    return _relabel_utc(con.sql(
-        "SELECT * FROM fct_comment WHERE (created_at >= $1 AND created_at < $2) OR (created_at IS NULL AND created_week = $3)",
-        params=[start, end, week.id],
-    ).pl())
+    condition = in_week_sql("created_at", "created_week")
+    return _relabel_utc(con.sql(f"SELECT * FROM fct_comment WHERE {condition}", params=week.sql_params(zone)).pl())
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
