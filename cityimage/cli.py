@@ -732,6 +732,22 @@ def serve() -> None:
     serve_deployments(settings)
 
 
+@app.command()
+def network(
+    week: Annotated[str, typer.Option(help="ISO week, e.g. 2026-W47.")],
+    snapshots: Annotated[list[Path], typer.Option("--snapshots", help="A city's snapshot folder; repeat per city.")],
+    out: Annotated[Path, typer.Option(help="Folder of the network's table, manifest and page.")],
+) -> None:
+    """Compare the cities' published weeks: each city's KPIs beside the network's median (read only)."""
+    from publish.network import publish_network
+
+    summary = publish_network(_parse_week(week), snapshots, out)
+    console.print(f"network {week}: {len(summary['cities'])} cities ({', '.join(summary['cities'])}), "
+                  f"{summary['rows']} rows, in {out}")
+    if summary["absent"]:
+        err.print("[yellow]not published for this week:[/yellow] " + ", ".join(summary["absent"]))
+
+
 @app.command("parallel-ingest")
 def parallel_ingest(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders; default: the inbox.")] = None,

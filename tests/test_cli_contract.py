@@ -24,8 +24,8 @@ from warehouse.lock import WarehouseBusy
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
-#: Commands that work on the shipped classifiers alone and read no setting.
-WITHOUT_SETTINGS = {"evaluate", "train", "classify"}
+#: Commands that read no setting: the shipped classifiers alone, or the snapshot folders they are given.
+WITHOUT_SETTINGS = {"evaluate", "train", "classify", "network"}
 #: The fewest arguments each command needs to get as far as reading its settings.
 ARGUMENTS = {"ingest": ["."], "parallel-ingest": ["."], "restore": ["backup.duckdb"], "sql": ["SELECT 1"],
              "backfill": ["--from", "2026-W01", "--to", "2026-W02"]}
