@@ -33,6 +33,7 @@ from cityimage.atomic import write_bytes_atomic
 from cityimage.weeks import Week
 from publish import charts
 from readers.definitions import DefinitionChange
+from transforms.kpis import load_catalogue
 from transforms.model import KPI_COLUMNS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -79,37 +80,22 @@ class Present:
 
 
 THEMES = (*vocabulary.THEMES, vocabulary.NO_THEME)
-
-PRESENT: dict[str, Present] = {
-    "A1": Present(better=0),
-    "A2": Present(decimals=2),
-    "A3": Present(decimals=2),
-    "A4": Present(decimals=2),
-    "A5": Present(),
-    "A6": Present(),
-    "B1": Present(better=0, order=THEMES),
-    "B2": Present(overall="Culture resonance"),
-    "B3": Present(better=0, overall="Diversity (entropy, 0 to 1)", order=("entropy", "diversity", *vocabulary.FORMATS)),
-    "B4": Present(overall="Video lift"),
-    "C1": Present(gap="C6"),
-    "C2": Present(),
-    "C3": Present(better=0, overall="Median hours to first reply"),
-    "C4": Present(),
-    "C5": Present(better=-1),
-    "C6": Present(signed=True),
-    "D1": Present(),
-    "D2": Present(better=0, rank=True, numbered=True),
-    "D3": Present(signed=True, overall="Net sentiment"),
-    "D4": Present(better=0, overall="Coverage (elements with 5 % or more)", order=("coverage", *vocabulary.LYNCH_ELEMENTS)),
-    "D5": Present(overall="Travel intent"),
-    "E1": Present(),
-    "E2": Present(),
-    "F1": Present(rank=True, overall="Languages", order=("non en zh",)),
-    "F2": Present(rank=True, numbered=True, overall="Countries"),
-    "F3": Present(rank=True),
-    "F4": Present(overall="Visibility score"),
-    "F5": Present(overall="Click-through rate"),
+#: The vocabulary lists a catalogue entry's ``present.order`` names as ``@list``.
+ORDER_LISTS: dict[str, tuple[str, ...]] = {
+    "@themes": THEMES, "@formats": tuple(vocabulary.FORMATS), "@lynch_elements": tuple(vocabulary.LYNCH_ELEMENTS),
 }
+PRESENT_FIELDS = {"decimals", "better", "overall", "order", "rank", "numbered", "signed", "gap"}
+
+
+def _present(entry: dict) -> Present:
+    """A KPI's presentation from its catalogue entry (``present``), vocabulary lists expanded."""
+    given = {k: v for k, v in entry.get("present", {}).items() if k in PRESENT_FIELDS}
+    if "order" in given:
+        given["order"] = tuple(v for item in given["order"] for v in ORDER_LISTS.get(item, (item,)))
+    return Present(**given)
+
+
+PRESENT: dict[str, Present] = {kpi_id: _present(entry) for kpi_id, entry in load_catalogue().items()}
 
 HEADLINE = ("C1", "A3", "A1", "A2", "D3")
 # KPIs whose per-platform rows stay in the main table (C1 carries the per-platform gap C6); for the others
@@ -125,48 +111,62 @@ class Section:
     title: str
     findings: tuple[str, ...]
     intro: str
-    kpis: tuple[str, ...]
     extra: str | None = None  # which special block the template adds (charts, livestream table)
+
+    @property
+    def kpis(self) -> tuple[str, ...]:
+        """The KPIs whose catalogue entry puts them in this section, in their positions."""
+        return SECTION_KPIS.get(self.anchor, ())
 
 
 SECTIONS: tuple[Section, ...] = (
     Section("posting", "Posting and engagement", ("c", "e"),
-            "How much the accounts publish, how their audience grows and how much each post engages it.",
-            ("A1", "A2", "A3", "A4", "A5", "A6")),
+            "How much the accounts publish, how their audience grows and how much each post engages it."),
     Section("culture", "Culture in the feed", ("a",),
             "The study found that overseas posts favour food, scenery, economy and daily life over the city's "
             "culture: Bayu culture, the wartime capital, Hongyan, heritage, dialect, customs. This is the theme mix, "
-            "with culture highlighted, and how well culture posts land.",
-            ("B1", "B2"), "themes"),
+            "with culture highlighted, and how well culture posts land.", "themes"),
     Section("formats", "Formats and video", ("c",),
             "Mostly picture posts, said the study. The format mix and its diversity (entropy: 0 = one format only, "
-            "1 = all formats equally), and how much better video does than images.",
-            ("B3", "B4", "E1"), "formats"),
+            "1 = all formats equally), and how much better video does than images.", "formats"),
     Section("conversation", "Conversation: replies and moderation", ("b",),
             "The study found a one-way voice: no replies to praise (\u201cnice\u201d, \u201cbeautiful\u201d) or questions "
             "(\u201cwhere?\u201d, \u201cwhen?\u201d), negative comments and spam left alone, while the peer account answers "
-            "\u201cthank you! Visit Hangzhou!\u201d.",
-            ("C1", "C3", "C2", "C4", "C5"), "conversation"),
+            "\u201cthank you! Visit Hangzhou!\u201d.", "conversation"),
     Section("image", "How the city is seen", ("d", "g", "h"),
             "What overseas users say when they post about the city themselves: the labels they use (\u201cmountain "
             "city\u201d, \u201cbridge city\u201d, \u201c3D\u201d, \u201cgiant\u201d), the tone, which of Lynch's five elements "
             "(paths, edges, districts, nodes, landmarks) they picture, and whether a good impression turns into "
-            "an intent to visit.",
-            ("D1", "D2", "D3", "D4", "D5"), "image"),
+            "an intent to visit.", "image"),
     Section("livestreams", "Livestreams", ("c",),
             "Livestreams struggle to keep viewers, said the study. Each live of the week against the paper's best "
             "one (2019 Smart Expo: 954,000 views, 12,000 likes, 1,253 comments, i.e. 1.39\u00a0% engagement per view "
-            "and 1.31 comments per 1,000 views).",
-            ("E2",), "livestreams"),
+            "and 1.31 comments per 1,000 views).", "livestreams"),
     Section("languages", "Reach through languages", ("e",),
             "One video in seven languages reached 60+ countries, said the study. How many languages the owned "
-            "accounts post in, how many countries they reach, and how multi-language assets do.",
-            ("F1", "F2", "F3")),
+            "accounts post in, how many countries they reach, and how multi-language assets do."),
     Section("search", "Search visibility", ("f",),
             "Content should appear in the first five result pages for \u201cChinese investment\u201d, \u201cChinese "
-            "culture\u201d and \u201cChinese tourism\u201d.",
-            ("F4", "F5")),
+            "culture\u201d and \u201cChinese tourism\u201d."),
 )
+
+
+
+def _section_kpis(catalogue: dict[str, dict]) -> dict[str, tuple[str, ...]]:
+    """Section anchor -> its KPIs by position, from the catalogue; an unknown section is an error."""
+    placed: dict[str, list[tuple[int, str]]] = {}
+    anchors = {s.anchor for s in SECTIONS}
+    for kpi_id, entry in catalogue.items():
+        section = entry.get("present", {}).get("section")
+        if section is None:
+            continue
+        if section not in anchors:
+            raise ValueError(f"kpi_catalogue.yaml: {kpi_id} is placed in section {section!r}, which the report lacks")
+        placed.setdefault(section, []).append((entry["present"].get("position", 0), kpi_id))
+    return {anchor: tuple(kpi for _, kpi in sorted(kpis)) for anchor, kpis in placed.items()}
+
+
+SECTION_KPIS = _section_kpis(load_catalogue())
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SAFE_HREF = re.compile(r"^(?![a-z][a-z0-9+.-]*:)(?!//)[^\s\"'<>`]+$", re.I)

@@ -652,3 +652,16 @@ def test_rankings_are_numbered_and_long_ones_fold() -> None:
     visible, folded = f2.split("<details>", 1)
     assert 'class="rank">12</span>' in visible and 'class="rank">13</span>' not in visible
     assert "8 more" in folded and 'class="rank">20</span>' in folded
+
+
+def test_a_kpis_presentation_and_section_come_from_its_catalogue_entry() -> None:
+    from publish.report import PRESENT, SECTIONS
+    from transforms.kpis import load_catalogue
+
+    catalogue = load_catalogue()
+    assert set(PRESENT) == set(catalogue)
+    placed = [kpi for section in SECTIONS for kpi in section.kpis]
+    assert sorted(placed) == sorted(k for k, e in catalogue.items() if "section" in e.get("present", {}))
+    assert len(placed) == len(set(placed)) and all(section.kpis for section in SECTIONS)
+    assert [s.kpis for s in SECTIONS if s.anchor == "conversation"] == [("C1", "C3", "C2", "C4", "C5")]
+    assert PRESENT["C5"].better == -1 and PRESENT["C1"].gap == "C6" and PRESENT["B1"].order[:1] == ("culture",)

@@ -46,6 +46,9 @@ SORT_KEY = ["kpi_id", "scope", "platform", "account_key", "role", "dimension"]
 """The key of a KPI row and the order of the published rows (nulls last, as DuckDB's ORDER BY)."""
 
 CATALOGUE_FILE = "kpi_catalogue.yaml"
+#: What a catalogue entry's ``present`` may say (the report's ``publish.report.Present``, its section and place).
+PRESENT_KEYS = frozenset({"section", "position", "better", "decimals", "overall", "order", "rank", "numbered",
+                          "signed", "gap"})
 
 
 def load_catalogue() -> dict[str, dict]:
@@ -60,6 +63,9 @@ def load_catalogue() -> dict[str, dict]:
             raise ValueError(f"{CATALOGUE_FILE}: entry {entry.get('id', '?')} lacks {sorted(missing)}")
         if entry["id"] in catalogue:
             raise ValueError(f"{CATALOGUE_FILE}: {entry['id']} is listed twice")
+        unknown = set(entry.get("present", {})) - PRESENT_KEYS
+        if unknown:
+            raise ValueError(f"{CATALOGUE_FILE}: {entry['id']}: present takes {sorted(PRESENT_KEYS)}, not {sorted(unknown)}")
         span = entry.get("input_days", {})
         if set(span) - {"before", "after"} or not all(isinstance(v, int) and v >= 0 for v in span.values()):
             raise ValueError(f"{CATALOGUE_FILE}: {entry['id']}: input_days takes before and after, whole days >= 0")
