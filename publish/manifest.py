@@ -12,16 +12,17 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from cityimage import __version__
+from cityimage.profile import CityProfile
 from cityimage.weeks import Week
 from warehouse.deliveries import week_files
 from warehouse.transaction import transaction
 
 
-def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, gates: dict[str, Any] | None = None,
-                   completeness: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the snapshot was made from: code and lexicon versions, input files by hash (``in_week``:
-    the file holds rows dated in the week), what the gates found, and whether the week received every
-    expected export (``completeness``: status and missing exports)."""
+def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, city: CityProfile,
+                   gates: dict[str, Any] | None = None, completeness: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the snapshot was made from: the city, code and lexicon versions, input files by hash
+    (``in_week``: the file holds rows dated in the week), what the gates found, and whether the week
+    received every expected export (``completeness``: status and missing exports)."""
     from transforms.classify import load_lexicons
 
     gates = gates or {}
@@ -32,6 +33,7 @@ def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, g
     ).pl()
     warnings = gates.get("warnings", [])
     return {
+        "city": {"key": city.key, "name": city.city},
         "code_version": code_version(),
         "lexicon_version": load_lexicons().version,
         "inputs": [row | {"in_week": row["file_sha256"] in in_week} for row in inputs.to_dicts()],
