@@ -156,12 +156,12 @@ def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
 
 def mirror(settings: Settings, week: Week) -> StageResult:
     """Copy the published week to ``snapshot_mirror_url`` (``publish.mirror``); nothing when none is set."""
-    from publish.mirror import mirror_week
+    from publish.mirror import mirror_week, shown_url
 
     if not settings.snapshot_mirror_url:
         return StageResult("mirror", {"objects": 0})
     written = mirror_week(settings.snapshots, week.id, settings.snapshot_mirror_url)
-    return StageResult("mirror", {"objects": len(written), "to": settings.snapshot_mirror_url.split("?", 1)[0]})
+    return StageResult("mirror", {"objects": len(written), "to": shown_url(settings.snapshot_mirror_url)})
 
 
 def write_reports(settings: Settings, week: Week) -> Path:

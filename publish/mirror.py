@@ -49,7 +49,7 @@ def mirror_week(root: Path, week_id: str, url: str) -> list[str]:
                 raise OSError(f"the store holds {filesystem.get_file_info(key).size} bytes, the file {path.stat().st_size}")
         except OSError as exc:
             raise MirrorError(
-                f"copying week {week_id} to {_shown(url)} failed at {path.relative_to(root)}: {exc}. The week stays "
+                f"copying week {week_id} to {shown_url(url)} failed at {path.relative_to(root)}: {exc}. The week stays "
                 f"published in {root}; the next run copies it again."
             ) from exc
         written.append(key)
@@ -64,9 +64,9 @@ def _filesystem(url: str):
     try:
         return pyarrow.fs.FileSystem.from_uri(url)
     except (OSError, ValueError) as exc:
-        raise MirrorError(f"snapshot_mirror_url {_shown(url)} is not a store pyarrow can open: {exc}") from exc
+        raise MirrorError(f"snapshot_mirror_url {shown_url(url)} is not a store pyarrow can open: {exc}") from exc
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """The URL without its query (which may carry keys), for messages."""
     return url.split("?", 1)[0]
