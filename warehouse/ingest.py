@@ -485,6 +485,7 @@ class Loader:
                      and (len(places) > 1 or self.read_as.get(d) not in {name for name, _, _ in places})]
         earlier = self._earlier_places(unsettled)
         batch: list[Leaf] = []
+        held = 0
         for digest in unsettled:
             name, path, root = min(self.places[digest] + earlier.get(digest, []), key=_context_order)
             if self.read_as.get(digest) == name:
@@ -493,9 +494,10 @@ class Loader:
             source = self._source_again(path, root, digest)  # read one at a time: batches bound the bytes held
             if source is not None:
                 batch.append(Leaf(self._take_seq(), source, digest))
-            if len(batch) >= self.ctx.batch_files or sum(len(b.source.data) for b in batch) >= self.ctx.batch_bytes:
+                held += len(source.data)
+            if len(batch) >= self.ctx.batch_files or held >= self.ctx.batch_bytes:
                 self._replace(read_batch(batch, self.ctx))
-                batch = []
+                batch, held = [], 0
         if batch:
             self._replace(read_batch(batch, self.ctx))
 
