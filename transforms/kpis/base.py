@@ -35,11 +35,13 @@ from transforms.model import Facts
 COHORT_AGE_DAYS = 7.0
 """Cohort KPIs read each post's metrics at this age."""
 COHORT_MIN_AGE_DAYS = 6.0
+"""A snapshot younger than this is "far below" 7 days: used only when nothing older exists, and flagged."""
 POST_KEY = ["platform", "post_id"]
 METRICS = ("engagements", "reach", "impressions", "views")
 SNAPSHOT_FIELDS = (*POST_KEY, "exported_at", "age_days", *METRICS)
 """The columns of ``fct_post_metric_snapshot`` the KPIs read (metrics at 7 days, A6's export steps)."""
-"""A snapshot younger than this is "far below" 7 days: used only when nothing older exists, and flagged."""
+AT_7_DAYS = [pl.col(metric).alias(name) for metric, name in zip(METRICS, ("e7", "reach7", "impressions7", "views7"))]
+"""A post's metrics as the KPIs name them at 7 days, from a snapshot's (or the post's own) columns."""
 REPLY_WINDOW_HOURS = 7 * 24.0
 """C1/C2 count a reply within 7 days of the comment."""
 
@@ -455,12 +457,11 @@ def _metrics_at_7_days(posts: pl.DataFrame, snapshots: pl.DataFrame) -> pl.DataF
     closest to 7 days among those at least 6 days old, the older on a tie; when every snapshot is
     younger, the oldest one, marked ``young``; with no snapshot, the post's latest metrics at the age of
     its latest export. Among equals the earlier export wins, and with no age at all the latest."""
-    days = lambda later, earlier: (later - earlier).dt.total_microseconds().cast(pl.Float64) / 1e6 / 86400.0  # noqa: E731
     snaps = (
         snapshots.join(posts.select(*POST_KEY, "published_at"), on=POST_KEY, how="inner")
         .sort([*POST_KEY, "exported_at"], nulls_last=True, maintain_order=True)
         .with_row_index("order")
-        .with_columns(age=pl.coalesce(pl.col("age_days").cast(pl.Float64), days(pl.col("exported_at"), pl.col("published_at"))))
+        .with_columns(age=pl.coalesce(pl.col("age_days").cast(pl.Float64), _days_between(pl.col("exported_at"), pl.col("published_at"))))
     )
     old, aged = pl.col("age") >= COHORT_MIN_AGE_DAYS, pl.col("age").is_not_null()
     order = pl.col("order").cast(pl.Int64)
@@ -473,17 +474,19 @@ def _metrics_at_7_days(posts: pl.DataFrame, snapshots: pl.DataFrame) -> pl.DataF
         )
         .sort([*POST_KEY, "rank_class", "rank_first", "rank_then", "rank_last"])
         .group_by(POST_KEY, maintain_order=True).first()
-        .select(*POST_KEY, *(pl.col(c).alias(f"{c}_at_7") for c in METRICS), age7=pl.col("age"))
+        .select(*POST_KEY, *AT_7_DAYS, age7="age")
     )
     fallback = posts.join(chosen, on=POST_KEY, how="anti").select(
-        *POST_KEY, *(pl.col(c).alias(f"{c}_at_7") for c in METRICS),
-        age7=days(pl.col("latest_exported_at"), pl.col("published_at")),
+        *POST_KEY, *AT_7_DAYS, age7=_days_between(pl.col("latest_exported_at"), pl.col("published_at")),
     )
     both = pl.concat([chosen, fallback], how="vertical_relaxed")
-    return both.select(
-        *POST_KEY, e7="engagements_at_7", reach7="reach_at_7", impressions7="impressions_at_7", views7="views_at_7",
-        age7="age7", young=pl.col("age7").is_null() | (pl.col("age7") < COHORT_MIN_AGE_DAYS),
-    )
+    return both.with_columns(young=pl.col("age7").is_null() | (pl.col("age7") < COHORT_MIN_AGE_DAYS))
+
+
+
+def _days_between(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    """Days from ``earlier`` to ``later``, as Python's ``timedelta.total_seconds() / 86400`` computes them."""
+    return (later - earlier).dt.total_microseconds().cast(pl.Float64) / 1e6 / 86400.0
 
 
 def _latest_exports(posts: pl.DataFrame, snapshots: pl.DataFrame) -> dict[str, datetime]:
