@@ -95,7 +95,8 @@ def _present(entry: dict) -> Present:
     return Present(**given)
 
 
-PRESENT: dict[str, Present] = {kpi_id: _present(entry) for kpi_id, entry in load_catalogue().items()}
+_CATALOGUE = load_catalogue()  # the shipped catalogue: how each KPI is presented and in which section
+PRESENT: dict[str, Present] = {kpi_id: _present(entry) for kpi_id, entry in _CATALOGUE.items()}
 
 HEADLINE = ("C1", "A3", "A1", "A2", "D3")
 # KPIs whose per-platform rows stay in the main table (C1 carries the per-platform gap C6); for the others
@@ -166,7 +167,7 @@ def _section_kpis(catalogue: dict[str, dict]) -> dict[str, tuple[str, ...]]:
     return {anchor: tuple(kpi for _, kpi in sorted(kpis)) for anchor, kpis in placed.items()}
 
 
-SECTION_KPIS = _section_kpis(load_catalogue())
+SECTION_KPIS = _section_kpis(_CATALOGUE)
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SAFE_HREF = re.compile(r"^(?![a-z][a-z0-9+.-]*:)(?!//)[^\s\"'<>`]+$", re.I)
