@@ -122,7 +122,7 @@ def build(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, zone: str, cla
              f"UNION ALL SELECT input_sha256, text, language AS language_raw FROM ({models.MENTION_INPUTS})")
     classified_texts = _classify(con, texts, "ops_comment_classification", classifiers.comment_version,
                                  classifiers.classify_texts, COMMENT_OUTCOMES)
-    _stage_comment_facts(con, zone, classifiers)
+    _stage_comment_facts(con, zone, classifiers, mode)
     _apply(con, mode, reason, fingerprint)
     return BuildResult(mode, reason, new_loads, _count(con, "scope_post"), _count(con, "scope_comment"),
                        classified_posts, classified_texts, _rows(con))
@@ -191,9 +191,15 @@ def _stage_post_facts(con: duckdb.DuckDBPyConnection, zone: str, classifiers: Cl
 
 def _scope_comments(con: duckdb.DuckDBPyConnection, mode: str) -> None:
     """``scope_comment`` (the comments to rebuild), ``scope_comment_link`` (them and the replies under
-    them) and ``scope_comment_merge`` (those and the comments they reply to)."""
+    them) and ``scope_comment_merge`` (those and the comments they reply to).
+
+    In a full build all three are every staged comment: a reply's id is staged, and a parent that is
+    not staged has no row to merge. Copying the scope spares the two unions over the whole history.
+    """
     if mode == "full":
         con.execute("CREATE OR REPLACE TEMP TABLE scope_comment AS SELECT DISTINCT platform, comment_id FROM stg_comment")
+        for name in ("scope_comment_link", "scope_comment_merge"):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM scope_comment")
     else:
         con.execute("""
             CREATE OR REPLACE TEMP TABLE tmp_new_comment AS
@@ -207,12 +213,12 @@ def _scope_comments(con: duckdb.DuckDBPyConnection, mode: str) -> None:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE scope_comment AS
             SELECT platform, comment_id FROM tmp_scope_comment UNION {_parents('tmp_scope_comment')}""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE scope_comment_link AS
-        SELECT platform, comment_id FROM scope_comment UNION {_children('scope_comment')}""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE scope_comment_merge AS
-        SELECT platform, comment_id FROM scope_comment_link UNION {_parents('scope_comment')}""")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE scope_comment_link AS
+            SELECT platform, comment_id FROM scope_comment UNION {_children('scope_comment')}""")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE scope_comment_merge AS
+            SELECT platform, comment_id FROM scope_comment_link UNION {_parents('scope_comment')}""")
 
 
 def _children(keys: str) -> str:
@@ -268,16 +274,19 @@ def _batches(relation: duckdb.DuckDBPyRelation) -> Iterator[pl.DataFrame]:
 # -- the swap ------------------------------------------------------------------------------------------
 
 
-def _stage_comment_facts(con: duckdb.DuckDBPyConnection, zone: str, classifiers: Classifiers) -> None:
+def _stage_comment_facts(con: duckdb.DuckDBPyConnection, zone: str, classifiers: Classifiers, mode: str) -> None:
     """The rest of the fact rows, ready to go in (``tmp_fct_comment``, ``tmp_fct_mention``), and what
-    ``dim_account`` loses. All of it is computed before the transaction, where DuckDB can spill: the
-    transaction only deletes and appends."""
+    ``dim_account`` loses (an incremental build's question: a full one rebuilds ``dim_account`` whole).
+    All of it is computed before the transaction, where DuckDB can spill: the transaction only deletes
+    and appends."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_post_owner AS {models.POST_OWNERS}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_comment_link AS {models.comment_links()}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_fct_comment AS {models.FCT_COMMENT}",
                 {"zone": zone, "comment_version": classifiers.comment_version})
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_fct_mention AS {models.FCT_MENTION}",
                 {"comment_version": classifiers.comment_version})
+    if mode == "full":
+        return
     con.execute("""CREATE OR REPLACE TEMP TABLE tmp_old_account AS
                    SELECT account_key, platform FROM fct_post f SEMI JOIN scope_post s USING (platform, post_id)
                    UNION SELECT author_key, platform FROM fct_comment c SEMI JOIN scope_comment s USING (platform, comment_id)""")
