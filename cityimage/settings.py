@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "chongqing.yaml"
+from cityimage.citypack import DEFAULT_PACK, CityPack, CityPackError, load_pack, pack_folder
+
+DEFAULT_PROFILE = pack_folder(DEFAULT_PACK) / "profile.yaml"
 CONFIG_FILE_ENV = "CITYIMAGE_CONFIG"
 
 
@@ -42,12 +44,17 @@ class Settings(BaseSettings):
     report_path: Path | None = Field(default=None, description="HTML reports; default <home>/reports")
     backup_path: Path | None = Field(default=None, description="Warehouse backups; default <home>/backups")
     backup_keep: int = Field(default=4, ge=1, description="How many warehouse backups to keep (one per weekly run)")
-    reporting_timezone: str = Field(default="Asia/Shanghai", description="IANA zone that defines the week")
+    city_pack: str = Field(
+        default=DEFAULT_PACK,
+        description="The city pack (cityimage/citypack.py): a bundled pack's key (chongqing, hangzhou) or a pack "
+                    "folder's path. It supplies the profile, the city's lexicons, the zone and the report's references")
+    reporting_timezone: str | None = Field(
+        default=None, description="IANA zone that defines the week; default: the city pack's (Asia/Shanghai)")
     weekly_cron: str = Field(
         default="0 6 * * 1", pattern=r"^\S+(\s+\S+){4}$",
         description="When the scheduled weekly run starts: five cron fields in the reporting zone (default Monday "
                     "06:00, the week just ended)")
-    profile_path: Path = Field(default=DEFAULT_PROFILE, description="City profile YAML")
+    profile_path: Path | None = Field(default=None, description="City profile YAML; default: the city pack's profile.yaml")
     author_key: SecretStr = Field(
         default=SecretStr(""),
         description="Secret for the keyed hash that pseudonymises public authors; never in the repository",
@@ -101,14 +108,44 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _ConfigFileSource(settings_cls))
 
+    _pack: CityPack = PrivateAttr()
+
     @field_validator("reporting_timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_zone(value)
         return value
+
+    @field_validator("city_pack")
+    @classmethod
+    def _readable_pack(cls, value: str) -> str:
+        try:
+            _check_zone(load_pack(value).timezone)
+        except CityPackError as exc:
+            raise ValueError(str(exc)) from None
+        except ValueError as exc:
+            raise ValueError(f"the pack's city.yaml: timezone: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _from_city_pack(self) -> "Settings":
+        """What the settings leave unset comes from the city pack."""
+        self._pack = load_pack(self.city_pack)
+        if self.reporting_timezone is None:
+            self.reporting_timezone = self._pack.timezone
+        if self.profile_path is None:
+            self.profile_path = self._pack.profile_path
+        return self
+
+    @property
+    def pack(self) -> CityPack:
+        return self._pack
+
+    @property
+    def lexicon_dir(self) -> Path:
+        """The lexicons the city is classified with: its pack's, over the package's universal ones."""
+        return self._pack.lexicon_dir
 
     @field_validator("warehouse_path")
     @classmethod
@@ -145,8 +182,8 @@ class Settings(BaseSettings):
 
     @field_validator("profile_path")
     @classmethod
-    def _profile_exists(cls, value: Path) -> Path:
-        if not value.is_file():
+    def _profile_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
             raise ValueError(f"no city profile at {value}")
         return value
 
@@ -200,6 +237,14 @@ class Settings(BaseSettings):
                 "replaces public authors' ids and names (see README, 'For data engineers')."
             )
         return key.encode()
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
+    return value
 
 
 def snapshot_url_path(url: str) -> Path | None:

@@ -77,7 +77,7 @@ def build_facts(settings: Settings, full: bool = False) -> StageResult:
     with open_writer(settings.warehouse, "build facts", settings.reader_wait_s) as con:
         check_city(con, profile)
         with memory_limit(con, settings.duckdb_memory_limit):
-            result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(), profile), full)
+            result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(settings.lexicon_dir), profile), full)
     fault("after_facts")
     return StageResult("facts", {"mode": result.mode, "new loads": result.new_loads, "posts rebuilt": result.posts,
                                  "comments rebuilt": result.comments, "post texts classified": result.classified_posts,
@@ -148,7 +148,7 @@ def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
     with open_writer(settings.warehouse, "publish", settings.reader_wait_s) as con:
         check_city(con, profile)
         tables = week_tables(con, week)
-        manifest = build_manifest(con, week, settings.zone, profile, gates, completeness)
+        manifest = build_manifest(con, week, settings.zone, profile, settings.lexicon_dir, gates, completeness)
     path = publish_week(settings.snapshots, week.id, tables, manifest)
     report = write_reports(settings, week)
     return StageResult("publish", {"manifest": str(path), "report": str(report), "kpi rows": tables["kpi_weekly"].height})

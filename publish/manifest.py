@@ -18,11 +18,12 @@ from warehouse.deliveries import week_files
 from warehouse.transaction import transaction
 
 
-def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, city: CityProfile,
+def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, city: CityProfile, lexicon_dir: Path,
                    gates: dict[str, Any] | None = None, completeness: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the snapshot was made from: the city, code and lexicon versions, input files by hash
-    (``in_week``: the file holds rows dated in the week), what the gates found, and whether the week
-    received every expected export (``completeness``: status and missing exports)."""
+    """What the snapshot was made from: the city, code and lexicon versions (the city pack's lexicons in
+    ``lexicon_dir`` over the package's), input files by hash (``in_week``: the file holds rows dated in
+    the week), what the gates found, and whether the week received every expected export
+    (``completeness``: status and missing exports)."""
     from transforms.classify import load_lexicons
 
     gates = gates or {}
@@ -35,7 +36,7 @@ def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, c
     return {
         "city": {"key": city.key, "name": city.city},
         "code_version": code_version(),
-        "lexicon_version": load_lexicons().version,
+        "lexicon_version": load_lexicons(lexicon_dir).version,
         "inputs": [row | {"in_week": row["file_sha256"] in in_week} for row in inputs.to_dicts()],
         "validation": {key: gates.get(key, 0) for key in ("expectations", "passed", "fallbacks")}
                       | {"notes": list(gates.get("notes", []))},

@@ -23,12 +23,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cityimage import vocabulary
+from cityimage.citypack import LiveReference
 from cityimage.atomic import write_bytes_atomic
 from cityimage.weeks import Week
 from publish import charts
@@ -60,10 +61,6 @@ ROLES: dict[str, str] = {"owned": "Owned", "benchmark": "Benchmark", "public": "
 ALL_PLATFORMS = "All platforms"
 MINUS = "\u2212"
 NBSP = "\u00a0"
-
-# The paper's best livestream (2019 Smart Expo): 954,000 views, 12,000 likes, 1,253 comments.
-LIVE_REFERENCE = {"views": 954_000.0, "epv": (12_000 + 1_253) / 954_000, "cpk": 1_253 / 954}
-
 
 @dataclass(frozen=True)
 class Present:
@@ -124,33 +121,41 @@ SECTIONS: tuple[Section, ...] = (
     Section("posting", "Posting and engagement", ("c", "e"),
             "How much the accounts publish, how their audience grows and how much each post engages it."),
     Section("culture", "Culture in the feed", ("a",),
-            "The study found that overseas posts favour food, scenery, economy and daily life over the city's "
-            "culture: Bayu culture, the wartime capital, Hongyan, heritage, dialect, customs. This is the theme mix, "
-            "with culture highlighted, and how well culture posts land.", "themes"),
+            "The theme mix, with culture highlighted, and how well culture posts land.", "themes"),
     Section("formats", "Formats and video", ("c",),
-            "Mostly picture posts, said the study. The format mix and its diversity (entropy: 0 = one format only, "
-            "1 = all formats equally), and how much better video does than images.", "formats"),
+            "The format mix and its diversity (entropy: 0 = one format only, 1 = all formats equally), and how "
+            "much better video does than images.", "formats"),
     Section("conversation", "Conversation: replies and moderation", ("b",),
-            "The study found a one-way voice: no replies to praise (\u201cnice\u201d, \u201cbeautiful\u201d) or questions "
-            "(\u201cwhere?\u201d, \u201cwhen?\u201d), negative comments and spam left alone, while the peer account answers "
-            "\u201cthank you! Visit Hangzhou!\u201d.", "conversation"),
+            "How many comments the accounts answer, and how soon; what the comments ask, praise or complain "
+            "about, and how much of it is spam.", "conversation"),
     Section("image", "How the city is seen", ("d", "g", "h"),
-            "What overseas users say when they post about the city themselves: the labels they use (\u201cmountain "
-            "city\u201d, \u201cbridge city\u201d, \u201c3D\u201d, \u201cgiant\u201d), the tone, which of Lynch's five elements "
-            "(paths, edges, districts, nodes, landmarks) they picture, and whether a good impression turns into "
-            "an intent to visit.", "image"),
+            "What overseas users say when they post about the city themselves: the labels they use, the tone, "
+            "which of Lynch's five elements (paths, edges, districts, nodes, landmarks) they picture, and whether "
+            "a good impression turns into an intent to visit.", "image"),
     Section("livestreams", "Livestreams", ("c",),
-            "Livestreams struggle to keep viewers, said the study. Each live of the week against the paper's best "
-            "one (2019 Smart Expo: 954,000 views, 12,000 likes, 1,253 comments, i.e. 1.39\u00a0% engagement per view "
-            "and 1.31 comments per 1,000 views).", "livestreams"),
+            "Each live of the week: its audience, how long it kept it, and how much it engaged.", "livestreams"),
     Section("languages", "Reach through languages", ("e",),
-            "One video in seven languages reached 60+ countries, said the study. How many languages the owned "
-            "accounts post in, how many countries they reach, and how multi-language assets do."),
+            "How many languages the owned accounts post in, how many countries they reach, and how multi-language "
+            "assets do."),
     Section("search", "Search visibility", ("f",),
-            "Content should appear in the first five result pages for \u201cChinese investment\u201d, \u201cChinese "
-            "culture\u201d and \u201cChinese tourism\u201d."),
+            "Where the city's site ranks for the tracked queries, and how often it is clicked."),
 )
+#: The sections a city pack may give context to (``report_context`` in its city.yaml).
+SECTION_ANCHORS = tuple(s.anchor for s in SECTIONS)
 
+
+def _section_intro(section: Section, context: str | None, live: LiveReference | None) -> str:
+    """The city's context (a pack's words), then what the section shows; the livestreams name their reference."""
+    words = [context, section.intro]
+    if section.anchor == "livestreams" and live is not None:
+        words.append(f"The reference: {live_reference_text(live)}.")
+    return " ".join(w.strip() for w in words if w)
+
+
+def live_reference_text(live: LiveReference) -> str:
+    return (f"{live.intro}: {live.views:,.0f} views, {live.likes:,.0f} likes, {live.comments:,.0f} comments, i.e. "
+            f"{live.engagements_per_view * 100:.2f}{NBSP}% engagement per view and "
+            f"{live.comments_per_thousand_views:.2f} comments per 1,000 views")
 
 
 def _section_kpis(catalogue: dict[str, dict]) -> dict[str, tuple[str, ...]]:
@@ -188,6 +193,8 @@ def render_week(
     top_posts: pl.DataFrame | None = None,
     kpi_csv: str | None = None,
     definitions: Iterable[DefinitionChange] = (),
+    live_reference: LiveReference | None = None,
+    city_context: Mapping[str, str] | None = None,
 ) -> str:
     """The week's report as one self-contained HTML page.
 
@@ -196,8 +203,14 @@ def render_week(
     ``kpi_csv``: the file name of the week's KPI table as CSV, linked beside the page;
     ``definitions``: the register of metric definition changes (``readers.definitions``): a figure
     whose row names one in ``series_break``, or whose previous week's row does, is marked as a series
-    break with the change told in words.
+    break with the change told in words; ``live_reference``: the livestream of the city pack that the
+    week's lives are compared with (none: the lives stand alone); ``city_context``: the city pack's words
+    before a section's own (what the study found there), by section anchor.
     """
+    context = dict(city_context or {})
+    unknown = sorted(set(context) - set(SECTION_ANCHORS))
+    if unknown:
+        raise ValueError(f"report_context: unknown section {unknown[0]!r} (known: {', '.join(SECTION_ANCHORS)})")
     catalogue, changes = _catalogue(catalogue), tuple(definitions)
     now_rows = [r for r in _rows(_with_series_breaks(kpis, catalogue, changes)) if r["week_id"] in (week_id, None)]
     hist_rows = _rows(_with_series_breaks(history, catalogue, changes))
@@ -206,7 +219,7 @@ def render_week(
     weeks = sorted({r["week_id"] for r in hist_rows if r["week_id"] and r["week_id"] <= week_id})
     previous = max((w for w in weeks if w < week_id), default=None)
     prev_index = {_key(r): r for r in hist_rows if r["week_id"] == previous} if previous else {}
-    ctx = _Context(week_id, previous, now_rows, prev_index, catalogue, changes=changes)
+    ctx = _Context(week_id, previous, now_rows, prev_index, catalogue, changes=changes, live_reference=live_reference)
 
     sections = []
     for section in SECTIONS:
@@ -227,7 +240,7 @@ def render_week(
             "anchor": section.anchor,
             "title": section.title,
             "findings": [_finding(f) for f in section.findings],
-            "intro": section.intro,
+            "intro": _section_intro(section, context.get(section.anchor), live_reference),
             "reading": _reading(ctx, section.extra),
             "blocks": _compact(blocks),
         })
@@ -346,6 +359,7 @@ class _Context:
     by_kpi: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: "_Notes" = field(default_factory=lambda: _Notes())
     changes: tuple[DefinitionChange, ...] = ()
+    live_reference: LiveReference | None = None
 
     def __post_init__(self) -> None:
         for row in self.rows:
@@ -1169,7 +1183,8 @@ def _e2_parse(dimension: str | None) -> tuple[str | None, str] | None:
 
 
 def _livestreams(ctx: _Context) -> dict | None:
-    """Each live of the week and the totals, against the paper's best live; None if E2 is not understood."""
+    """Each live of the week and the totals, against the city pack's reference live when it has one; None
+    if E2 is not understood."""
     rows = ctx.by_kpi.get("E2", [])
     groups: dict[tuple, dict[str, dict]] = {}
     unparsed = []
@@ -1225,7 +1240,7 @@ def _livestreams(ctx: _Context) -> dict | None:
             cell = _cell(ctx, row, "E2", with_meta=False)
             if cell and not cell["na"]:
                 cell["text"] = _e2_text(row, key)
-                cell["ref"] = _e2_reference(row, key)
+                cell["ref"] = _e2_reference(row, key, ctx.live_reference)
             cells.append(cell)
         where = _platform(platform)
         sub = f"{ROLES.get(role, role or '—')} · {where}" + (f" · {account}" if account and live is not None else "")
@@ -1235,14 +1250,16 @@ def _livestreams(ctx: _Context) -> dict | None:
             label = ("Week's total: no livestream" if none_streamed else
                      "Week's total" if count is None else f"Week's total: {count:,.0f} {'live' if count == 1 else 'lives'}")
         table.append({"label": label, "sub": sub, "total": live is None, "cells": cells})
+    ref = ctx.live_reference
     reference = [
-        {"text": f"{LIVE_REFERENCE['views']:,.0f}"}, None, None, None, None,
-        {"text": f"{LIVE_REFERENCE['epv'] * 100:.2f}{NBSP}%"}, {"text": f"{LIVE_REFERENCE['cpk']:.2f}"},
-    ]
+        {"text": f"{ref.views:,.0f}"}, None, None, None, None,
+        {"text": f"{ref.engagements_per_view * 100:.2f}{NBSP}%"}, {"text": f"{ref.comments_per_thousand_views:.2f}"},
+    ] if ref else None
+    against = f", against {ref.intro}" if ref else ""
     return {"first": "Live", "head": [label for _k, label in E2_COLUMNS], "rows": table, "reference": reference,
-            "reference_label": "Reference: the study's best live (2019)",
-            "intro": "Each live of the week, and the week's total, against the paper's best live (the 2019 Smart Expo, "
-                     "autonomous driving). Average ÷ peak is how much of its peak audience a live kept on average.",
+            "reference_label": ref.label if ref else None,
+            "intro": f"Each live of the week, and the week's total{against}. Average ÷ peak is how much of its peak "
+                     "audience a live kept on average.",
             "unparsed": _kpi_block(ctx, "E2", only=unparsed) if unparsed else None}
 
 
@@ -1259,10 +1276,10 @@ def _e2_text(row: dict[str, Any], key: str) -> str:
     return _fmt_value(value, unit or "count", "E2")
 
 
-def _e2_reference(row: dict[str, Any], key: str) -> dict | None:
-    if key not in ("epv", "cpk") or (key == "epv" and row["unit"] not in ("ratio", "")):
+def _e2_reference(row: dict[str, Any], key: str, live: LiveReference | None) -> dict | None:
+    if live is None or key not in ("epv", "cpk") or (key == "epv" and row["unit"] not in ("ratio", "")):
         return None
-    ref = LIVE_REFERENCE[key]
+    ref = live.engagements_per_view if key == "epv" else live.comments_per_thousand_views
     if math.isclose(row["value"], ref, rel_tol=0.005):
         return {"text": "= ref.", "tone": "flat"}
     above = row["value"] > ref
@@ -1430,7 +1447,7 @@ def _definitions(ctx: _Context) -> list[dict]:
             "name": ctx.name(kpi),
             "rows": parts,
             "absent_when": _catalogue_text(entry, "absent_when"),
-            "reference": _catalogue_text(entry, "reference"),
+            "reference": live_reference_text(ctx.live_reference) if kpi == "E2" and ctx.live_reference else None,
             "definition": _catalogue_text(entry, "definition") or "Not in the KPI catalogue.",
             "unit": _catalogue_text(entry, "unit") or ", ".join(sorted({r["unit"] for r in ctx.by_kpi.get(kpi, []) if r["unit"]})),
             "findings": _findings_of(entry),

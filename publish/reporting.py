@@ -48,7 +48,8 @@ def _write_page(settings: Settings, week_id: str, published: list[str], city: st
     page = settings.reports / f"{week_id}.html"
     write_report(page, render_week(week_id, kpis, history, load_catalogue(), read_manifest(root, week_id) or {}, city,
                                    published=published, top_posts=posts, kpi_csv=csv_name,
-                                   definitions=load_register()))
+                                   definitions=load_register(), live_reference=settings.pack.livestream_reference,
+                                   city_context=settings.pack.report_context))
     return page
 
 

@@ -35,6 +35,7 @@ import yaml
 
 import numpy as np
 
+from cityimage.citypack import DEFAULT_PACK, load_pack
 from cityimage.vocabulary import LYNCH_ELEMENTS, THEMES
 from transforms import language as language_mod
 from transforms import sentiment as sentiment_mod
@@ -160,8 +161,9 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _read(folder: Path, name: str) -> tuple[dict, bytes]:
-    path = folder / f"{name}.yaml"
+def _read(folders: list[Path], name: str) -> tuple[dict, bytes]:
+    """The lexicon ``name`` from the first of ``folders`` that holds it."""
+    path = next((f / f"{name}.yaml" for f in folders if (f / f"{name}.yaml").is_file()), folders[-1] / f"{name}.yaml")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -312,16 +314,21 @@ class Lexicons:
 
 
 def load_lexicons(folder: Path | None = None) -> Lexicons:
-    """Load, validate and compile the lexicon files of ``folder`` (default: ``transforms/lexicons``).
+    """Load, validate and compile the lexicons: each file from ``folder`` when it holds it (a city pack's
+    ``lexicons/``, or a complete set), else from ``transforms/lexicons`` (the universal ones).
 
-    Raises :class:`LexiconError` naming the file and the entry at the first problem: an unknown key,
-    a term that is not text, a term listed twice, a malformed ``*``, a number out of range...
+    Without ``folder``, the city files come from the default city pack's: callers that run for a city
+    pass its pack's folder (``Settings.lexicon_dir``). The version hashes each file's name and content,
+    wherever it was read from. Raises :class:`LexiconError` naming the file and the entry at the first
+    problem: an unknown key, a term that is not text, a term listed twice, a malformed ``*``, a number
+    out of range...
     """
-    folder = Path(folder) if folder is not None else LEXICON_DIR
+    first = Path(folder) if folder is not None else load_pack(DEFAULT_PACK).lexicon_dir
+    folders = [first, LEXICON_DIR]
     data: dict[str, dict] = {}
     hasher = hashlib.sha256()
     for name in LEXICON_FILES:
-        content, raw = _read(folder, name)
+        content, raw = _read(folders, name)
         data[name] = content
         hasher.update(name.encode() + b"\0" + raw)
 

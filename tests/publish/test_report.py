@@ -11,10 +11,12 @@ from typing import Any
 import polars as pl
 import pytest
 
+from cityimage.citypack import LiveReference, load_pack
 from publish.report import index_headline, render_index, render_week, write_report
 from transforms.model import KPI_COLUMNS
 
 CITY = "Chongqing"
+CHONGQING = load_pack("chongqing")
 WEEK = "2026-W47"
 PREVIOUS = "2026-W46"
 
@@ -204,9 +206,11 @@ def history_frames(weeks: tuple[str, ...] = ("2026-W44", "2026-W45", PREVIOUS, W
     return history.filter(pl.col("week_id") == weeks[-1]), history
 
 
-def render(kpis: pl.DataFrame, history: pl.DataFrame | None = None, manifest: dict | None = None) -> str:
+def render(kpis: pl.DataFrame, history: pl.DataFrame | None = None, manifest: dict | None = None,
+           live_reference: LiveReference | None = CHONGQING.livestream_reference) -> str:
     return render_week(WEEK, kpis, kpis if history is None else history, CATALOGUE,
-                       MANIFEST if manifest is None else manifest, CITY)
+                       MANIFEST if manifest is None else manifest, CITY, live_reference=live_reference,
+                       city_context=CHONGQING.report_context)
 
 
 def text_of(html: str) -> str:
@@ -550,6 +554,14 @@ def test_livestreams_compare_with_the_papers_reference() -> None:
     # the owned week's total first, then each live by views; the benchmark's week without lives says so
     assert live.index("Week's total: 2 lives") < live.index("yt-Hx81") < live.index("yt-Dz07") < live.index("Week's total: no livestream")
     assert live.count("Week's total") == 2  # owned and benchmark across platforms; the YouTube and account totals repeat them
+
+
+def test_a_city_pack_without_a_reference_live_shows_the_lives_alone() -> None:
+    kpis, history = history_frames()
+    html = render(kpis, history, live_reference=None)
+    assert 'id="live-table"' not in html and 'class="ref"' not in html and "ref." not in html
+    live = block_text(html, "E2")
+    assert "yt-Hx81" in live and "1.15 %" in live and "study" not in live
     assert "Lynch" not in live
 
 

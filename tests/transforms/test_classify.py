@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cityimage.citypack import load_pack
 from transforms.classify import (
     LEXICON_DIR,
     THEMES,
@@ -456,6 +457,7 @@ def test_the_version_names_every_file_and_a_content_hash(lex):
 def folder(tmp_path: Path) -> Path:
     target = tmp_path / "lexicons"
     shutil.copytree(LEXICON_DIR, target)
+    shutil.copytree(load_pack("chongqing").lexicon_dir, target, dirs_exist_ok=True)  # a complete set in one folder
     return target
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from cityimage.citypack import load_pack
 from cityimage.training import Labelled, train_sentiment, train_spam
 from transforms import textmodel
 from transforms.classify import LEXICON_DIR, classify_comments, load_lexicons
@@ -80,6 +81,7 @@ def test_a_language_without_a_model_or_words_is_not_rated(lex):
 def test_an_override_term_fixes_the_sentiment_before_the_model(tmp_path):
     folder = tmp_path / "lexicons"
     shutil.copytree(LEXICON_DIR, folder)
+    shutil.copytree(load_pack("chongqing").lexicon_dir, folder, dirs_exist_ok=True)
     path = folder / "sentiment.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace(
         "overrides: {}", 'overrides:\n  en:\n    "spicy": positive\n'), encoding="utf-8")

@@ -295,7 +295,7 @@ def test_a_new_lexicon_version_rebuilds_everything_and_forgets_the_old_outcomes(
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         versions = con.execute("SELECT DISTINCT classifier_version FROM ops_comment_classification").fetchall()
         reasons = con.execute("SELECT mode, reason FROM ops_fact_build ORDER BY finished_at").fetchall()
-    assert versions == [(classifier_version(load_lexicons(folder)),)]
+    assert versions == [(classifier_version(load_lexicons(home.lexicon_dir)),)]  # the pack's, over the edited copy
     assert reasons[-1][0] == "full" and "classifiers changed" in reasons[-1][1]
     _assert_same_facts(_facts(home), first)  # the same words, the same outcomes
 
