@@ -68,7 +68,11 @@ def _quiet_prefect() -> None:
 def demo(
     home: Annotated[Path, typer.Option(help="Folder for the sample inbox, warehouse, snapshots and reports.")] = Path("var"),
 ) -> None:
-    """Write the bundled sample inbox, run the weekly flow over its weeks, and say where everything is."""
+    """Write the bundled sample inbox, run the weekly flow over its weeks, and say where everything is.
+
+    The sample's accounts are the city pack's (``CITYIMAGE_CITY_PACK``); its texts are the bundled ones.
+    """
+    from cityimage.profile import load_profile
     from cityimage.sample import default_weeks, write_sample_inbox
 
     os.environ["CITYIMAGE_HOME"] = str(home)
@@ -77,7 +81,7 @@ def demo(
     weeks = default_weeks()
     first, last = weeks[0], weeks[-1]
     with console.status("writing the sample inbox"):
-        truth = write_sample_inbox(settings.inbox, weeks)
+        truth = write_sample_inbox(settings.inbox, weeks, profile=load_profile(settings.profile_path))
     console.print(f"sample inbox: [bold]{settings.inbox}[/bold] ({len(truth.files)} files)")
     _run_backfill(settings, first, last)
     _print_outputs(settings, last)
