@@ -253,20 +253,36 @@ FACTS_FLOOR = [
 
 @task
 def facts_floor(args: dict) -> dict:
+    """The floor's SQL; with ``memory_mb``, under DuckDB memory limits from that size up (×1.5 after each
+    out-of-memory failure) until it completes, so it can be compared with the build under its budget.
+    The time is the completed attempt's; the failed budgets are listed."""
     clock = Clock()
     import duckdb
 
+    budget, failed = args.get("memory_mb"), []
     clock.begin()
-    con = duckdb.connect(args["warehouse"])
-    con.execute("SET preserve_insertion_order = false")
-    con.execute("BEGIN TRANSACTION")
-    for query in FACTS_FLOOR:
-        con.execute(query)
-    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-              for t in ("floor_post", "floor_post_snapshot", "floor_comment")}
-    con.execute("ROLLBACK")  # leave the warehouse as it was
-    con.close()
-    return clock.done(tables=counts)
+    while True:
+        con = duckdb.connect(args["warehouse"])
+        con.execute("SET preserve_insertion_order = false")
+        if budget:
+            con.execute(f"SET memory_limit = '{int(budget)}MB'")
+        started = time.perf_counter()
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for query in FACTS_FLOOR:
+                con.execute(query)
+            counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                      for t in ("floor_post", "floor_post_snapshot", "floor_comment")}
+        except duckdb.OutOfMemoryException:
+            con.close()
+            failed.append(int(budget))
+            budget *= 1.5
+            continue
+        con.execute("ROLLBACK")  # leave the warehouse as it was
+        con.close()
+        result = clock.done(tables=counts, memory_limit_mb=int(budget) if budget else None, failed_budgets_mb=failed)
+        result["seconds"] = round(time.perf_counter() - started, 3)
+        return result
 
 
 @task

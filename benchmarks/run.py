@@ -62,6 +62,21 @@ TARGETS = {
 }
 
 
+
+def _facts_budget() -> str:
+    """The DuckDB memory limit the fact build runs under (``CITYIMAGE_DUCKDB_MEMORY_LIMIT``)."""
+    from cityimage.settings import Settings
+
+    return Settings().duckdb_memory_limit
+
+
+def _megabytes(size: str) -> float:
+    """``1GB``, ``512 MiB`` … in megabytes (DuckDB's units: KB/MB/GB are 1000s, KiB/MiB/GiB 1024s)."""
+    number, unit = float(size.rstrip("KMGTBi ").strip()), size.lstrip("0123456789. ").upper()
+    factor = {"KB": 1e-3, "MB": 1, "GB": 1e3, "TB": 1e6, "KIB": 1024 / 1e6, "MIB": 1.048576, "GIB": 1073.741824,
+              "TIB": 1099511.627776}
+    return number * factor[unit]
+
 def log(message: str) -> None:
     print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -122,6 +137,8 @@ def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, pre
     r["gates"] = run_child("gates", {"warehouse": str(full / "warehouse.duckdb"), "week": week52, "zone": zone})
     r["facts_cached"] = run_child("facts", {"home": str(full), "full": True})
     r["facts_floor"] = run_child("facts_floor", {"warehouse": str(full / "warehouse.duckdb")})
+    r["facts_floor_budget"] = run_child("facts_floor", {"warehouse": str(full / "warehouse.duckdb"),
+                                                        "memory_mb": _megabytes(_facts_budget())})
     r["kpis_publish"] = run_child("kpis_publish", {"home": str(full), "week": week52})
     stg_comments = count_rows(full / "warehouse.duckdb", "stg_comment")
 
@@ -269,6 +286,12 @@ def summarise(scale: float, dataset: dict, r: dict, stg_comments: int, subset_fi
         note=f"the first build of weeks 1–51 (its cache empty: {f['seconds']} s) less the classifiers' own time "
              f"(posts {f['parts'].get('classify_posts')} s, comments {f['parts'].get('classify_comments')} s): reading "
              "inputs, storing outcomes, merging; its floor is the whole year's, a little larger", floor_note="as above")
+    fb = r["facts_floor_budget"]
+    row("facts over every key vs the floor held to a memory budget", fc, fb, "reported (the floor's time at the "
+        "smallest budget it completes in)", None,
+        note=f"the build under its DuckDB budget ({_facts_budget()}); the floor as above",
+        floor_note=f"DuckDB memory_limit {fb['memory_limit_mb']} MB; out of memory at "
+                   f"{', '.join(f'{b} MB' for b in fb['failed_budgets_mb']) or 'no smaller budget tried'}")
     row("classification alone (posts + comments, every text of weeks 1–51)", {"seconds": round(cls, 3), "peak_rss_mb": None},
         None, "no SQL floor", None, note=f"{f['tables'].get('comment texts classified', '?'):,} comment texts and "
                                          f"{f['tables'].get('post texts classified', '?'):,} post texts")
