@@ -405,6 +405,28 @@ def build_facts(
     console.print(result.line())
 
 
+@app.command("accept-profile")
+def accept_profile() -> None:
+    """Record the city profile's accounts as the ones the warehouse holds.
+
+    The stages refuse a profile that changes an account's role, city or id, or drops an account, since
+    it would re-label every week of history; after this command the next fact build applies it to all.
+    """
+    from cityimage.profile import load_profile
+    from warehouse.city import accept_profile as accept
+    from warehouse.connection import open_writer
+
+    settings = _settings()
+    if not settings.warehouse.is_file():
+        _fail(f"no warehouse at {settings.warehouse} yet: the first run records the profile by itself", 2)
+    with open_writer(settings.warehouse, "accept profile", settings.reader_wait_s) as con:
+        changes = accept(con, load_profile(settings.profile_path))
+    for change in changes:
+        console.print(f"  {change}")
+    console.print(f"recorded {len(changes)} change(s); the next fact build rebuilds every fact under the profile"
+                  if changes else "the profile's accounts are the ones the warehouse holds: nothing to record")
+
+
 @app.command()
 def validate(
     week: Annotated[Optional[str], typer.Option(help="ISO week the volume checks compare; default: last complete week.")] = None,

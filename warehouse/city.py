@@ -1,5 +1,6 @@
-"""One warehouse, one city: the city is recorded by the first stage that writes, and another city's
-profile is refused with the way out, before it can change a row."""
+"""One warehouse, one city, one account registry: the city and its registered accounts are recorded by
+the first stage that writes; another city's profile, or a profile that changes or drops an account the
+warehouse holds, is refused with the way out, before it can change a row."""
 
 from __future__ import annotations
 
@@ -9,25 +10,99 @@ from cityimage.profile import CityProfile
 from cityimage.settings import SettingsError
 from warehouse.transaction import transaction
 
+#: An account as the registry compares it: (platform, id, role, city), by account key.
+Registry = dict[str, tuple[str, str | None, str, str | None]]
+
 
 class CityMismatch(SettingsError):
     """The profile is another city's than the one the warehouse holds."""
 
 
-def check_city(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> None:
-    """Record the profile's city on the first write; refuse a profile of any other city.
+class ProfileContradiction(SettingsError):
+    """The profile changes or drops an account the warehouse holds under another role, city or id."""
 
-    Under another city's profile the accounts change roles: the owned figures of one city would be
-    computed over the other's accounts and published over its snapshots."""
-    rows = con.execute("SELECT city_key, city FROM ops_city").fetchall()
-    if not rows:
+
+def check_city(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> None:
+    """Record the profile's city and accounts on the first write; refuse a profile of any other city,
+    or one that contradicts the accounts held; record the accounts a profile adds.
+
+    Under another city's profile, or a changed role, the accounts change sides: owned figures would be
+    computed over other accounts, for every week of the history, and published over the snapshots."""
+    city = _held_city(con)
+    if city is None:
         with transaction(con):
             con.execute("INSERT INTO ops_city VALUES (?, ?, now())", [profile.key, profile.city])
+            _record(con, _registry(profile))
         return
-    key, city = rows[0]
+    _same_city(city, profile)
+    held, given = _held(con), _registry(profile)
+    changes = _changes(held, given) if held else []
+    if changes:
+        raise ProfileContradiction(
+            f"the city profile contradicts the accounts this warehouse holds: {'; '.join(changes)}. Applied, "
+            "the next fact build would re-label every week of their history. If the profile is right, run "
+            "`cityimage accept-profile` to record it (the next build then rebuilds every fact under it); if "
+            "not, restore the profile (CITYIMAGE_PROFILE_PATH, or the city pack's profile.yaml).")
+    added = {key: values for key, values in given.items() if key not in held}
+    if added:  # a new peer or channel contradicts nothing; a warehouse from before the registry adopts all
+        with transaction(con):
+            _record(con, added)
+
+
+def accept_profile(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> list[str]:
+    """Record the profile's accounts as the ones the warehouse holds; returns what changed, in words. The
+    profile must be the warehouse's city's."""
+    city = _held_city(con)
+    if city is not None:
+        _same_city(city, profile)
+    held, given = _held(con), _registry(profile)
+    changes = _changes(held, given) + [f"{key} ({given[key][2]}) is added" for key in sorted(given.keys() - held.keys())]
+    with transaction(con):
+        if city is None:
+            con.execute("INSERT INTO ops_city VALUES (?, ?, now())", [profile.key, profile.city])
+        con.execute("DELETE FROM ops_registered_account")
+        _record(con, given)
+    return changes
+
+
+def _held_city(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    rows = con.execute("SELECT city_key, city FROM ops_city").fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def _same_city(held: tuple[str, str], profile: CityProfile) -> None:
+    key, city = held
     if key != profile.key:
         raise CityMismatch(
             f"this warehouse holds {city}'s data (city key {key}) and the city profile is {profile.city}'s "
             f"({profile.key}): one warehouse holds one city. Give each city its own CITYIMAGE_HOME (or "
             "CITYIMAGE_WAREHOUSE_PATH and CITYIMAGE_SNAPSHOT_PATH), or set CITYIMAGE_PROFILE_PATH to "
             f"{city}'s profile (docs/deployment.md, 'Several cities').")
+
+
+def _registry(profile: CityProfile) -> Registry:
+    return {a.key: (a.platform, a.id, a.role, a.city) for a in profile.accounts}
+
+
+def _held(con: duckdb.DuckDBPyConnection) -> Registry:
+    rows = con.execute("SELECT account_key, platform, account_id, role, city FROM ops_registered_account").fetchall()
+    return {key: (platform, account_id, role, city) for key, platform, account_id, role, city in rows}
+
+
+def _record(con: duckdb.DuckDBPyConnection, accounts: Registry) -> None:
+    con.executemany("INSERT INTO ops_registered_account VALUES (?, ?, ?, ?, ?, now())",
+                    [[key, *values] for key, values in sorted(accounts.items())])
+
+
+def _changes(held: Registry, given: Registry) -> list[str]:
+    """Each held account the profile changes or leaves out, in words."""
+    changes = []
+    for key, (_, account_id, role, city) in sorted(held.items()):
+        if key not in given:
+            changes.append(f"{key} ({role}) is no longer in the profile")
+            continue
+        _, new_id, new_role, new_city = given[key]
+        for what, old, new in (("role", role, new_role), ("city", city, new_city), ("id", account_id, new_id)):
+            if old != new:
+                changes.append(f"{key}: {what} {old or 'none'} → {new or 'none'}")
+    return changes

@@ -78,3 +78,74 @@ def test_the_command_line_exits_2_naming_both_cities(tmp_path: Path, monkeypatch
     assert exit_code(["build-facts"]) == 2
     err = capsys.readouterr().err
     assert "Chongqing" in err and "Hangzhou" in err and "CITYIMAGE_HOME" in err
+
+
+def _edited_profile(tmp_path: Path, old: str, new: str, name: str = "edited") -> Path:
+    text = DEFAULT_PROFILE.read_text(encoding="utf-8")
+    assert old in text, old
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+OWNED_FACEBOOK = ('    handle: iChongqing\n    id: "100064548282347"\n    role: owned\n')
+
+
+def test_a_profile_that_changes_or_drops_a_held_account_is_refused_until_accepted(tmp_path: Path) -> None:
+    from warehouse.city import ProfileContradiction, accept_profile
+    from warehouse.connection import open_writer
+
+    lab = Lab(tmp_path / "home")
+    write_sample_inbox(lab.settings.inbox, [WEEK], scale=0.2)
+    stages.ingest(lab.settings)
+    stages.build_facts(lab.settings)
+    assert ("facebook:ichongqing", "owned") in lab.query("SELECT account_key, role FROM ops_registered_account")
+    before = warehouse_digest(lab.warehouse)
+
+    demoted = _edited_profile(tmp_path, OWNED_FACEBOOK, OWNED_FACEBOOK.replace("owned", "benchmark"))
+    dropped = _edited_profile(tmp_path, "  - {platform: x,         handle: XHNews,          id: null,               role: media,     city: null}\n", "", "dropped")
+    for path, words in ((demoted, "facebook:ichongqing: role owned → benchmark"),
+                        (dropped, "x:xhnews (media) is no longer in the profile")):
+        other = lab.settings.model_copy(update={"profile_path": path})
+        with pytest.raises(ProfileContradiction) as info:
+            stages.build_facts(other, full=True)
+        assert words in str(info.value) and "cityimage accept-profile" in str(info.value)
+    assert warehouse_digest(lab.warehouse) == before  # refused before a row changed
+
+    other = lab.settings.model_copy(update={"profile_path": demoted})
+    with open_writer(lab.warehouse, "test") as con:
+        assert accept_profile(con, load_profile(demoted)) == ["facebook:ichongqing: role owned → benchmark"]
+    result = stages.build_facts(other)
+    assert result.figures["mode"] == "full"  # the registered accounts changed: every fact under the new roles
+    assert lab.query("SELECT DISTINCT role FROM fct_post WHERE account_key = 'facebook:ichongqing'") == [("benchmark",)]
+
+
+def test_a_profile_that_adds_an_account_is_recorded_not_refused(tmp_path: Path) -> None:
+    lab = Lab(tmp_path / "home")
+    write_sample_inbox(lab.settings.inbox, [WEEK], scale=0.2)
+    stages.ingest(lab.settings)
+    added = _edited_profile(tmp_path, "search_keywords:\n",
+                            "  - {platform: x, handle: NingboCity, id: \"42\", role: benchmark, city: Ningbo}\n"
+                            "search_keywords:\n")
+    stages.build_facts(lab.settings.model_copy(update={"profile_path": added}))
+    assert ("x:ningbocity", "benchmark") in lab.query("SELECT account_key, role FROM ops_registered_account")
+
+
+def test_accept_profile_on_the_command_line_says_what_it_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from cityimage.cli import exit_code
+
+    lab = Lab(tmp_path / "home")
+    write_sample_inbox(lab.settings.inbox, [WEEK], scale=0.2)
+    stages.ingest(lab.settings)
+    monkeypatch.setenv("CITYIMAGE_HOME", str(lab.home))
+    monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", lab.settings.author_key.get_secret_value())
+    monkeypatch.setenv("CITYIMAGE_PROFILE_PATH", str(_edited_profile(
+        tmp_path, OWNED_FACEBOOK, OWNED_FACEBOOK.replace("owned", "media"))))
+    assert exit_code(["build-facts"]) == 2
+    assert "role owned → media" in capsys.readouterr().err
+    assert exit_code(["accept-profile"]) == 0
+    assert "facebook:ichongqing: role owned → media" in capsys.readouterr().out
+    assert exit_code(["accept-profile"]) == 0
+    assert "nothing to record" in capsys.readouterr().out
+    assert exit_code(["build-facts"]) == 0
