@@ -9,15 +9,32 @@ Polars, on texts the build has not classified before.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from cityimage.profile import CityProfile
 from transforms.classify import Lexicons, classifier_version, classify_comments, classify_posts
-from warehouse.facts import Classifiers
 
 ACCOUNT_SCHEMA = {"platform": pl.String, "handle_lc": pl.String, "registered_id": pl.String, "account_key": pl.String,
                   "role": pl.String, "city": pl.String, "handle": pl.String}
+
+
+@dataclass(frozen=True)
+class Classifiers:
+    """The text classifiers, as the fact build needs them; the version names the outcomes it keeps.
+
+    ``classify_posts`` takes input_sha256, title, text, language_raw and returns input_sha256 with the
+    build's ``POST_OUTCOMES``; ``classify_texts`` takes input_sha256, text, language_raw and returns
+    input_sha256 with its ``COMMENT_OUTCOMES`` (comments, and the tone of public posts). Defined on
+    the pure side, so the build (``warehouse.facts``) depends on it and not the other way round.
+    """
+
+    post_version: str
+    comment_version: str
+    classify_posts: Callable[[pl.DataFrame], pl.DataFrame] = field(compare=False)
+    classify_texts: Callable[[pl.DataFrame], pl.DataFrame] = field(compare=False)
 
 
 def account_keys(profile: CityProfile) -> pl.DataFrame:

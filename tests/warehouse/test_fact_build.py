@@ -21,7 +21,8 @@ from warehouse.kpis import read_table
 from transforms.classify import classifier_version, load_lexicons
 from warehouse import facts
 from warehouse.connection import open_writer
-from warehouse.facts import FACT_TABLES, Classifiers
+from transforms.facts import Classifiers
+from warehouse.facts import FACT_TABLES
 
 T0 = datetime(2026, 11, 16, 2, 0, tzinfo=timezone.utc)  # 10:00 Monday of 2026-W47 in Shanghai
 PAGE = "100064548282347"  # iChongqing's Facebook page: its replies are the post account's

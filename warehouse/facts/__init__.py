@@ -19,7 +19,7 @@ Texts are classified only when their input (text and language tag, or a post's t
 language tag) has no outcome under the classifier's current version; outcomes are kept in
 ``ops_comment_classification`` and ``ops_post_classification`` and committed batch by batch, so a
 build that fails later keeps its classification work. The classifiers are handed in by the caller
-(:class:`Classifiers`): this package runs SQL and stores what it is given.
+(:class:`transforms.facts.Classifiers`): this package runs SQL and stores what it is given.
 
 Everything the facts show changes in one transaction: scoped rows deleted, recomputed rows inserted,
 the loads recorded as built. Readers see the facts before or after, never half.
@@ -31,9 +31,10 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -41,6 +42,9 @@ import polars as pl
 from cityimage.tables import TABLES, FrameMismatch, tables_of
 from warehouse.facts import models
 from warehouse.transaction import transaction
+
+if TYPE_CHECKING:  # the classifiers are the pure side's; the build only calls them
+    from transforms.facts import Classifiers
 
 #: The classifier inputs read and classified this many at a time: memory is bounded by a batch.
 BATCH_ROWS = 50_000
@@ -62,21 +66,6 @@ POST_OUTCOMES = {
     "language": "language", "themes": "themes", "labels": "labels", "places": "places",
     "lynch_elements": "lynch_elements", "is_city_mention": "is_city_mention", "rules": "classification_rules",
 }
-
-
-@dataclass(frozen=True)
-class Classifiers:
-    """The text classifiers, as the build needs them; the version names the outcomes it keeps.
-
-    ``classify_posts`` takes input_sha256, title, text, language_raw and returns input_sha256 with the
-    :data:`POST_OUTCOMES`; ``classify_texts`` takes input_sha256, text, language_raw and returns
-    input_sha256 with the :data:`COMMENT_OUTCOMES` (comments, and the tone of public posts).
-    """
-
-    post_version: str
-    comment_version: str
-    classify_posts: Callable[[pl.DataFrame], pl.DataFrame] = field(compare=False)
-    classify_texts: Callable[[pl.DataFrame], pl.DataFrame] = field(compare=False)
 
 
 @dataclass(frozen=True)
