@@ -25,11 +25,13 @@ demo: $(STAMP)
 ## Set up and run the whole suite (slow end-to-end tests included), spread over the cores.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n auto -q
 
 ## Everything but the slow end-to-end tests, for the edit-run loop.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n auto -q -m "not slow"
 
 ## Benchmark against the DuckDB-only floor; writes BENCHMARKS.md and benchmarks/results.json.
