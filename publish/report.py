@@ -14,7 +14,8 @@ cross-platform roll-ups, and each KPI's table lists all its rows, with per-platf
 rows in a fold-out. A KPI whose status is ``absent`` reads "not available" with its reason, never 0;
 a ``flagged`` one carries ⚑ and its note.
 
-``write_report`` is the only function here that touches the disk.
+Numbers, names and dates are written by ``publish.formatting``; ``write_report`` is the only function
+here that touches the disk.
 """
 
 from __future__ import annotations
@@ -28,13 +29,30 @@ from typing import Any, Iterable, Mapping
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from cityimage import vocabulary
 from cityimage.citypack import LiveReference
 from cityimage.atomic import write_bytes_atomic
 from cityimage.weeks import Week
 from publish import charts
+from publish.formatting import (
+    ALL_PLATFORMS,
+    CATALOGUE,
+    NBSP,
+    PRESENT,
+    ROLES,
+    Present,
+    count_text,
+    decimals_of,
+    fmt_value,
+    kpi_sort,
+    minus,
+    norm,
+    platform_label,
+    platform_sort,
+    pretty,
+    role_sort,
+    week_dates,
+)
 from readers.definitions import DefinitionChange
-from transforms.kpis import load_catalogue
 from transforms.model import KPI_COLUMNS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -50,50 +68,6 @@ FINDINGS: dict[str, str] = {
     "h": "from impression to visit",
 }
 
-PLATFORMS: dict[str, str] = {
-    "facebook": "Facebook",
-    "instagram": "Instagram",
-    "youtube": "YouTube",
-    "x": "X",
-    "tiktok": "TikTok",
-}
-ROLES: dict[str, str] = {"owned": "Owned", "benchmark": "Benchmark", "public": "Public", "media": "Media"}
-ALL_PLATFORMS = "All platforms"
-MINUS = "\u2212"
-NBSP = "\u00a0"
-
-@dataclass(frozen=True)
-class Present:
-    """How a KPI is shown: decimals of its percentages, which way is better, how rows are ordered."""
-
-    decimals: int | None = None      # decimals of a ratio shown as a percentage (None: 1, or 2 below 1 %)
-    better: int = 1                  # +1 higher is better, -1 lower is better, 0 neither
-    overall: str = "All"             # label of the row without a dimension
-    order: tuple[str, ...] = ()      # dimension values in this order (matched on their normalised prefix)
-    rank: bool = False               # dimension values sorted by value, largest first
-    numbered: bool = False           # and numbered 1, 2, 3 … in the table
-    signed: bool = False             # show a + on positive values (differences, net scores)
-    gap: str | None = None           # a KPI whose rows give this one's gap column (C1 ← C6)
-
-
-THEMES = (*vocabulary.THEMES, vocabulary.NO_THEME)
-#: The vocabulary lists a catalogue entry's ``present.order`` names as ``@list``.
-ORDER_LISTS: dict[str, tuple[str, ...]] = {
-    "@themes": THEMES, "@formats": tuple(vocabulary.FORMATS), "@lynch_elements": tuple(vocabulary.LYNCH_ELEMENTS),
-}
-PRESENT_FIELDS = {"decimals", "better", "overall", "order", "rank", "numbered", "signed", "gap"}
-
-
-def _present(entry: dict) -> Present:
-    """A KPI's presentation from its catalogue entry (``present``), vocabulary lists expanded."""
-    given = {k: v for k, v in entry.get("present", {}).items() if k in PRESENT_FIELDS}
-    if "order" in given:
-        given["order"] = tuple(v for item in given["order"] for v in ORDER_LISTS.get(item, (item,)))
-    return Present(**given)
-
-
-_CATALOGUE = load_catalogue()  # the shipped catalogue: how each KPI is presented and in which section
-PRESENT: dict[str, Present] = {kpi_id: _present(entry) for kpi_id, entry in _CATALOGUE.items()}
 
 HEADLINE = ("C1", "A3", "A1", "A2", "D3")
 # KPIs whose per-platform rows stay in the main table (C1 carries the per-platform gap C6); for the others
@@ -172,7 +146,7 @@ def _section_kpis(catalogue: dict[str, dict]) -> dict[str, tuple[str, ...]]:
     return {anchor: tuple(kpi for _, kpi in sorted(kpis)) for anchor, kpis in placed.items()}
 
 
-SECTION_KPIS = _section_kpis(_CATALOGUE)
+SECTION_KPIS = _section_kpis(CATALOGUE)
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SAFE_HREF = re.compile(r"^(?![a-z][a-z0-9+.-]*:)(?!//)[^\s\"'<>`]+$", re.I)
@@ -245,7 +219,7 @@ def render_week(
             "blocks": _compact(blocks),
         })
     known = {k for s in SECTIONS for k in s.kpis} | {"C6"}
-    others = sorted({r["kpi_id"] for r in now_rows if r["kpi_id"] and r["kpi_id"] not in known}, key=_kpi_sort)
+    others = sorted({r["kpi_id"] for r in now_rows if r["kpi_id"] and r["kpi_id"] not in known}, key=kpi_sort)
     if others:
         sections.append({"anchor": "other", "title": "Other figures", "findings": [], "reading": [],
                          "intro": "Figures in this week's snapshot that the report has no dedicated place for.",
@@ -259,7 +233,7 @@ def render_week(
     page = {
         "city": city,
         "week_id": week_id,
-        "dates": _week_dates(week_id),
+        "dates": week_dates(week_id),
         "previous": previous,
         "weeks_published": len(weeks),
         "headline": headline,
@@ -306,7 +280,7 @@ def render_index(weeks: list[dict], city: str) -> str:
         path = str(entry.get("path") or "")
         rows.append({
             "week_id": str(entry["week_id"]),
-            "dates": _week_dates(str(entry["week_id"]), short=True),
+            "dates": week_dates(str(entry["week_id"]), short=True),
             "href": path if _SAFE_HREF.match(path) else None,
             "figures": figures,
             "missing": list(entry.get("missing") or []),
@@ -333,7 +307,7 @@ def index_headline(kpis: pl.DataFrame) -> dict[str, str]:
         row, _ = _headline_row(rows, kpi, role)
         text = "not available"
         if row is not None and _has_value(row):
-            text = _fmt_value(row["value"], row["unit"], kpi)
+            text = fmt_value(row["value"], row["unit"], kpi)
             if row["status"] != "ok":
                 text += f"{NBSP}⚑"
         figures[label] = text
@@ -455,7 +429,7 @@ def _headline_row(
         return overall[0], None
     platforms = sorted({r["platform"] for r in candidates})
     if len(platforms) == 1:
-        return candidates[0], _platform(platforms[0])
+        return candidates[0], platform_label(platforms[0])
     return None, ("reported per platform only: see the table below" if candidates else None)
 
 
@@ -463,48 +437,13 @@ def _headline_row(
 # Formatting
 
 
-def _fmt_value(value: float, unit: str, kpi: str, decimals: int | None = None) -> str:
-    present = PRESENT.get(kpi, Present())
-    if unit == "ratio":
-        pct = value * 100
-        d = decimals if decimals is not None else present.decimals
-        if d is None:
-            d = 1 if abs(pct) >= 1 or pct == 0 else 2
-        text = f"{pct:,.{d}f}{NBSP}%"
-    elif unit == "count":
-        text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.{decimals or 1}f}"
-    elif unit == "hours":
-        text = f"{value:,.1f}{NBSP}h"
-    elif unit == "pp":
-        text = f"{value:+,.1f}{NBSP}pp"
-    elif unit == "per_1000":
-        text = f"{value:,.2f}"
-    elif unit == "rank":
-        text = f"#{value:,.0f}"
-    elif unit in ("score", "index"):
-        d = decimals if decimals is not None else (2 if abs(value) < 10 else 1)
-        text = f"{value:{'+' if present.signed else ''},.{d}f}"
-    else:
-        text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.{decimals or 2}f}"
-    return _minus(text)
-
-
-def _minus(text: str) -> str:
-    return text.replace("-", MINUS)
-
-
-def _decimals_of(text: str) -> int:
-    match = re.search(r"\.(\d+)", text)
-    return len(match.group(1)) if match else 0
-
-
 def _delta(row: dict[str, Any], prev: dict[str, Any] | None, kpi: str, previous_week: str | None) -> dict | None:
     """▲/▼ and the change since the previous week, in the KPI's own terms (pp for ratios)."""
     if prev is None or not _has_value(row) or not _has_value(prev) or prev["unit"] != row["unit"]:
         return None
     unit = row["unit"]
-    shown = _fmt_value(row["value"], unit, kpi)
-    decimals = _decimals_of(shown)
+    shown = fmt_value(row["value"], unit, kpi)
+    decimals = decimals_of(shown)
     diff = row["value"] - prev["value"]
     if unit == "ratio":
         diff, suffix, decimals = diff * 100, f"{NBSP}pp", max(decimals, 1)
@@ -522,7 +461,7 @@ def _delta(row: dict[str, Any], prev: dict[str, Any] | None, kpi: str, previous_
         direction = 1 if diff > 0 else -1
         better = _better(kpi, row)
         tone = "neutral" if row["role"] != "owned" or better == 0 else ("good" if direction == better else "bad")
-    was = _fmt_value(prev["value"], unit, kpi)
+    was = fmt_value(prev["value"], unit, kpi)
     return {
         "text": f"{arrow}{NBSP}{magnitude}{suffix}",
         "tone": tone,
@@ -532,7 +471,7 @@ def _delta(row: dict[str, Any], prev: dict[str, Any] | None, kpi: str, previous_
 
 
 def _better(kpi: str, row: dict[str, Any]) -> int:
-    dim = _norm(row["dimension"])
+    dim = norm(row["dimension"])
     if kpi == "B1":
         return 1 if dim.startswith("culture") else 0
     if kpi == "B3":
@@ -587,14 +526,14 @@ def _cell(ctx: _Context, row: dict[str, Any] | None, kpi: str, with_meta: bool =
         return _missing(reason, ctx.notes)
     changed = ctx.breaks_of(row)
     if changed:
-        note = "; ".join([*(f"series break: {_platform(c.platform)}: {c.meaning[:1].lower()}{c.meaning[1:].rstrip('.')} "
+        note = "; ".join([*(f"series break: {platform_label(c.platform)}: {c.meaning[:1].lower()}{c.meaning[1:].rstrip('.')} "
                             f"({c.when()}), so this figure or its change mixes two definitions" for c in changed),
                           *([note] if note else [])])
     inline, number = ctx.notes.place(note)
     return {
         "na": False,
         "break": bool(changed),
-        "text": _fmt_value(row["value"], row["unit"], kpi),
+        "text": fmt_value(row["value"], row["unit"], kpi),
         "range": _range(row, kpi),
         "flagged": row["status"] != "ok",
         "thin": _is_thin(row),
@@ -620,96 +559,12 @@ def _range(row: dict[str, Any], kpi: str) -> str | None:
     low, high = row.get("value_low"), row.get("value_high")
     if low is None or high is None:
         return None
-    return f"{_fmt_value(low, row['unit'], kpi)}–{_fmt_value(high, row['unit'], kpi)}"
+    return f"{fmt_value(low, row['unit'], kpi)}–{fmt_value(high, row['unit'], kpi)}"
 
 
 def _missing(reason: str, notes: _Notes | None = None) -> dict:
     inline, number = notes.place(reason) if notes is not None else (reason, None)
     return {"na": True, "reason": inline, "fn": number}
-
-
-def _platform(platform: str | None) -> str:
-    if platform is None:
-        return ALL_PLATFORMS
-    return PLATFORMS.get(platform, platform)
-
-
-def _platform_sort(platform: str | None) -> tuple[int, str]:
-    order = [None, *PLATFORMS]
-    return (order.index(platform) if platform in order else len(order), platform or "")
-
-
-def _role_sort(role: str | None) -> tuple[int, str]:
-    order = list(ROLES)
-    return (order.index(role) if role in order else len(order), role or "")
-
-
-def _norm(text: str | None) -> str:
-    return re.sub(r"[^0-9a-z\u00c0-\uffff]+", " ", (text or "").lower()).strip()
-
-
-NAMES: dict[str, dict[str, str]] = {
-    "B1": {"culture": "Culture & heritage", "food": "Food", "scenery": "Scenery", "economy": "Economy & investment",
-           "livelihood": "Livelihood", "infrastructure": "Infrastructure & transport", "events": "Events & festivals",
-           "other": "Other"},
-    "B2": {"engagement_share": "Culture's share of engagements", "post_share": "Culture's share of the posts with engagements (B1: of all posts)"},
-    "B3": {"image": "Image", "carousel": "Carousel", "video": "Video", "short_video": "Short video", "live": "Live",
-           "text": "Text or link", "text_link": "Text or link", "entropy": "Diversity (entropy, 0 to 1)",
-           "unknown": "Format unknown"},
-    "C3": {"0-2h": "0–2 h", "2-8h": "2–8 h", "8-24h": "8–24 h", "over_24h": "Over 24 h", "never": "Never"},
-    "D2": {"3d_8d_magic": "3D / 8D / magic city", "largest_municipality": "Largest municipality / giant",
-           "spirited_away": "Spirited Away"},
-    "D3": {"not_rated_share": "Share not rated (language not covered)"},
-    "D5": {"conversion": "Conversion (intent ÷ positive comments)"},
-    "F1": {"non_en_zh_share": "Share of posts in neither English nor Chinese"},
-    "F4": {"top50_share": "Share of keywords in the top 50"},
-    "F5": {"clicks": "Clicks", "impressions": "Impressions"},
-}
-COUNTRIES = {
-    "US": "United States", "GB": "United Kingdom", "CA": "Canada", "AU": "Australia", "NZ": "New Zealand",
-    "IE": "Ireland", "IN": "India", "PK": "Pakistan", "BD": "Bangladesh", "LK": "Sri Lanka", "NP": "Nepal",
-    "PH": "Philippines", "ID": "Indonesia", "MY": "Malaysia", "SG": "Singapore", "TH": "Thailand", "VN": "Vietnam",
-    "KH": "Cambodia", "MM": "Myanmar", "JP": "Japan", "KR": "South Korea", "TW": "Taiwan", "HK": "Hong Kong",
-    "MO": "Macao", "CN": "China", "MN": "Mongolia", "KZ": "Kazakhstan", "UZ": "Uzbekistan", "RU": "Russia",
-    "BY": "Belarus", "UA": "Ukraine", "DE": "Germany", "FR": "France", "ES": "Spain", "IT": "Italy", "PT": "Portugal",
-    "NL": "Netherlands", "BE": "Belgium", "CH": "Switzerland", "AT": "Austria", "PL": "Poland", "CZ": "Czechia",
-    "SE": "Sweden", "NO": "Norway", "DK": "Denmark", "FI": "Finland", "GR": "Greece", "TR": "Türkiye", "RO": "Romania",
-    "HU": "Hungary", "RS": "Serbia", "IL": "Israel", "AE": "United Arab Emirates", "SA": "Saudi Arabia",
-    "QA": "Qatar", "IR": "Iran", "IQ": "Iraq", "EG": "Egypt", "MA": "Morocco", "DZ": "Algeria", "TN": "Tunisia",
-    "NG": "Nigeria", "GH": "Ghana", "KE": "Kenya", "ET": "Ethiopia", "TZ": "Tanzania", "ZA": "South Africa",
-    "CM": "Cameroon", "CI": "Côte d'Ivoire", "BR": "Brazil", "MX": "Mexico", "AR": "Argentina", "CL": "Chile",
-    "CO": "Colombia", "PE": "Peru", "VE": "Venezuela", "EC": "Ecuador",
-}
-LANGUAGES = {"en": "English", "zh": "Chinese", "ru": "Russian", "fr": "French", "de": "German", "es": "Spanish",
-             "ar": "Arabic", "ja": "Japanese", "ko": "Korean", "pt": "Portuguese", "it": "Italian", "th": "Thai",
-             "vi": "Vietnamese", "id": "Indonesian", "hi": "Hindi", "tr": "Turkish", "nl": "Dutch", "pl": "Polish"}
-
-
-def _pretty(dimension: str | None, kpi: str) -> str:
-    if dimension is None:
-        return PRESENT.get(kpi, Present()).overall
-    known = NAMES.get(kpi, {}).get(dimension.strip().lower())
-    if known:
-        return known
-    prefix, _, rest = dimension.partition(":")
-    if rest and prefix == "language":
-        return f"Posts in {LANGUAGES.get(rest.lower(), rest)}"
-    if rest and prefix == "country":
-        return COUNTRIES.get(rest.upper(), rest.upper() if len(rest) <= 3 else rest)
-    if rest and prefix == "keyword":
-        keyword, _, region = rest.partition("@")
-        return f"\u201c{keyword}\u201d" + (f" ({region})" if region else "")
-    if rest and prefix == "rank":
-        return _pretty(rest, kpi)
-    if kpi in ("F3", "F4", "F5"):  # asset keys and search keywords are shown as written
-        return dimension
-    text = dimension.replace("_", " ").strip()
-    return text[:1].upper() + text[1:] if text and text[0].isascii() else text
-
-
-def _kpi_sort(kpi: str) -> tuple[str, int, str]:
-    match = re.match(r"^([A-Za-z]+)(\d+)", kpi or "")
-    return (match.group(1), int(match.group(2)), kpi) if match else (kpi or "", 0, kpi or "")
 
 
 def _dimension_sort(kpi: str, rows: list[dict[str, Any]]) -> dict[str | None, tuple]:
@@ -731,13 +586,13 @@ def _dimension_sort(kpi: str, rows: list[dict[str, Any]]) -> dict[str | None, tu
         for r in overall or ranked:
             best[r["dimension"]] = max(best.get(r["dimension"], -math.inf), r["value"])
         for d in dims:
-            norm = _norm(d)
-            position = next((i for i, p in enumerate(present.order) if norm.startswith(p)), len(present.order))
+            normal = norm(d)
+            position = next((i for i, p in enumerate(present.order) if normal.startswith(p)), len(present.order))
             keys[d] = (1, position, -best.get(d, -math.inf), d)
         return keys
     for d in dims:
-        norm = _norm(d)
-        position = next((i for i, p in enumerate(present.order) if norm.startswith(p)), len(present.order))
+        normal = norm(d)
+        position = next((i for i, p in enumerate(present.order) if normal.startswith(p)), len(present.order))
         keys[d] = (1, position, 0.0, d)
     return keys
 
@@ -795,7 +650,7 @@ def _kpi_block(ctx: _Context, kpi: str, only: list[dict[str, Any]] | None = None
     dim_keys = _dimension_sort(kpi, rows)
 
     if role_rows:
-        roles = sorted({r["role"] for r in role_rows}, key=_role_sort)
+        roles = sorted({r["role"] for r in role_rows}, key=role_sort)
         if (has_dims or kpi not in PLATFORMS_INLINE) and any(r["platform"] is None for r in role_rows):
             main = [r for r in role_rows if r["platform"] is None]
             detail = [r for r in role_rows if r["platform"] is not None]
@@ -822,10 +677,10 @@ def _kpi_block(ctx: _Context, kpi: str, only: list[dict[str, Any]] | None = None
     else:
         block["head"] = ["Value"]
         block["rows"] = [
-            {"label": r["account_key"] or "—", "sub": _platform(r["platform"]),
-             "dim": _pretty(r["dimension"], kpi) if has_dims else None, "cells": [_cell(ctx, r, kpi)],
+            {"label": r["account_key"] or "—", "sub": platform_label(r["platform"]),
+             "dim": pretty(r["dimension"], kpi) if has_dims else None, "cells": [_cell(ctx, r, kpi)],
              "highlight": False, "rank": None}
-            for r in sorted(account_rows, key=lambda r: (_platform_sort(r["platform"]), r["account_key"] or "",
+            for r in sorted(account_rows, key=lambda r: (platform_sort(r["platform"]), r["account_key"] or "",
                                                          dim_keys.get(r["dimension"], (9,)), r["unit"]))
         ]
         block["first_col"] = "Account"
@@ -855,8 +710,8 @@ def _pivot(
     def order(k: tuple) -> tuple:
         dim, platform, unit = k
         if by_platform:
-            return (_platform_sort(platform), dim_keys.get(dim, (9,)), unit or "")
-        return (dim_keys.get(dim, (9,)), _platform_sort(platform), unit or "")
+            return (platform_sort(platform), dim_keys.get(dim, (9,)), unit or "")
+        return (dim_keys.get(dim, (9,)), platform_sort(platform), unit or "")
 
     present = PRESENT.get(kpi, Present())
     ranks = {d: i + 1 for i, d in enumerate(sorted({k[0] for k in keys if k[0] is not None}, key=lambda d: dim_keys.get(d, (9,))))}
@@ -866,22 +721,22 @@ def _pivot(
         if with_gap:
             gap = gaps.get((dim, platform))
             cells.append(_cell(ctx, gap, gap["kpi_id"]) if gap else None)
-        label = _pretty(dim, kpi) if has_dims else _platform(platform)
-        sub = _platform(platform) if has_dims and (platform is not None or by_platform) else None
+        label = pretty(dim, kpi) if has_dims else platform_label(platform)
+        sub = platform_label(platform) if has_dims and (platform is not None or by_platform) else None
         out.append({"label": label, "sub": sub, "dim": None, "cells": cells, "key": (dim, platform),
                     "rank": ranks.get(dim) if present.numbered and not by_platform and len(ranks) > 1 else None,
-                    "highlight": kpi == "B1" and _norm(dim).startswith("culture")})
+                    "highlight": kpi == "B1" and norm(dim).startswith("culture")})
     return out
 
 
 def _account_list(ctx: _Context, kpi: str, rows: list[dict[str, Any]], dim_keys: dict) -> list[dict]:
-    rows = sorted(rows, key=lambda r: (_role_sort(r["role"]), _platform_sort(r["platform"]), r["account_key"] or "",
+    rows = sorted(rows, key=lambda r: (role_sort(r["role"]), platform_sort(r["platform"]), r["account_key"] or "",
                                        dim_keys.get(r["dimension"], (9,)), r["unit"]))
     return [{
         "account": r["account_key"] or "—",
-        "platform": _platform(r["platform"]),
+        "platform": platform_label(r["platform"]),
         "role": ROLES.get(r["role"], r["role"] or "—"),
-        "dim": _pretty(r["dimension"], kpi) if r["dimension"] is not None else "",
+        "dim": pretty(r["dimension"], kpi) if r["dimension"] is not None else "",
         "cell": _cell(ctx, r, kpi),
     } for r in rows]
 
@@ -918,14 +773,14 @@ def _headline_card(ctx: _Context, kpi: str) -> dict:
         row, where = _headline_row(ctx.rows, "C6", "owned", any_role=True)
         per_platform = sorted(
             (r for r in ctx.by_kpi.get("C6", []) if r["scope"] == "role" and r["dimension"] is None and r["platform"]),
-            key=lambda r: (_platform_sort(r["platform"]), r["role"] != "owned"))
+            key=lambda r: (platform_sort(r["platform"]), r["role"] != "owned"))
         if row is None and per_platform:
             # C6 compares like with like, so it has no cross-platform row: one line per platform.
             seen = set()
             for r in per_platform:
                 if r["platform"] not in seen:
                     seen.add(r["platform"])
-                    card["lines"].append({"label": f"Gap (C6), {_platform(r['platform'])}",
+                    card["lines"].append({"label": f"Gap (C6), {platform_label(r['platform'])}",
                                           "cell": _cell(ctx, r, "C6", with_meta=False), "where": None})
         else:
             card["lines"].append({"label": "Gap (C6)",
@@ -946,7 +801,7 @@ def _page_breaks(ctx: _Context) -> list[str]:
     for row in ctx.rows:
         for change in ctx.breaks_of(row):
             touched.setdefault(change.definition, set()).add(row["kpi_id"])
-    return [f"{_platform(c.platform)} {c.when()}: {c.meaning} Affected here: {', '.join(sorted(touched[c.definition]))}."
+    return [f"{platform_label(c.platform)} {c.when()}: {c.meaning} Affected here: {', '.join(sorted(touched[c.definition]))}."
             for c in ctx.changes if c.definition in touched]
 
 
@@ -959,9 +814,9 @@ def _story(ctx: _Context) -> list[str]:
         bench, _ = _headline_row(ctx.rows, kpi, "benchmark")
         if owned is None or not _has_value(owned):
             continue
-        text = f"{ctx.name(kpi)} ({kpi}): owned {_fmt_value(owned['value'], owned['unit'], kpi)}"
+        text = f"{ctx.name(kpi)} ({kpi}): owned {fmt_value(owned['value'], owned['unit'], kpi)}"
         if bench is not None and _has_value(bench) and bench["unit"] == owned["unit"]:
-            text += f", benchmark {_fmt_value(bench['value'], bench['unit'], kpi)}"
+            text += f", benchmark {fmt_value(bench['value'], bench['unit'], kpi)}"
             better = _better(kpi, owned)
             if better and owned["value"] != bench["value"]:
                 ahead = (owned["value"] - bench["value"]) * better > 0
@@ -1019,12 +874,12 @@ def _reading(ctx: _Context, kind: str | None) -> list[str]:
         return []
     out = []
     rows = _role_dim_rows(ctx, "B1")
-    culture = next((r["dimension"] for r in rows if _norm(r["dimension"]).startswith("culture")), None)
+    culture = next((r["dimension"] for r in rows if norm(r["dimension"]).startswith("culture")), None)
     shares = {r["role"]: r for r in rows if r["dimension"] == culture and r["unit"] == "ratio"}
     if "owned" in shares:
-        text = f"Culture and heritage are in {_fmt_value(shares['owned']['value'], 'ratio', 'B1')} of owned posts"
+        text = f"Culture and heritage are in {fmt_value(shares['owned']['value'], 'ratio', 'B1')} of owned posts"
         if "benchmark" in shares:
-            text += f", against {_fmt_value(shares['benchmark']['value'], 'ratio', 'B1')} for the benchmark"
+            text += f", against {fmt_value(shares['benchmark']['value'], 'ratio', 'B1')} for the benchmark"
         out.append(text + ".")
     b2, _ = _headline_row(ctx.rows, "B2", "owned")
     if b2 is not None and _has_value(b2):
@@ -1032,7 +887,7 @@ def _reading(ctx: _Context, kind: str | None) -> list[str]:
         verdict = ("land better than their share of the feed would predict" if value > 1 else
                    "land worse than their share of the feed would predict" if value < 1 else
                    "land exactly in line with their share of the feed")
-        out.append(f"Culture resonance (B2) is {_fmt_value(value, b2['unit'] or 'index', 'B2')} for the owned accounts: "
+        out.append(f"Culture resonance (B2) is {fmt_value(value, b2['unit'] or 'index', 'B2')} for the owned accounts: "
                    f"culture posts {verdict} (above 1 is better).")
     return out
 
@@ -1041,19 +896,19 @@ def _block_chart(ctx: _Context, kpi: str) -> str | None:
     """The chart drawn above a KPI's table, for the KPIs whose breakdown reads better as a picture."""
     if kpi == "B1":
         rows = _role_dim_rows(ctx, "B1")
-        culture = next((r["dimension"] for r in rows if _norm(r["dimension"]).startswith("culture")), None)
+        culture = next((r["dimension"] for r in rows if norm(r["dimension"]).startswith("culture")), None)
         return _bars(ctx, "B1", "Share of posts per theme", exclude=lambda r: r["unit"] != "ratio",
-                     highlight=_pretty(culture, "B1") if culture else None)
+                     highlight=pretty(culture, "B1") if culture else None)
     if kpi == "B3":
         return _bars(ctx, "B3", "Share of posts per format",
-                     exclude=lambda r: r["unit"] != "ratio" or _norm(r["dimension"]).startswith(("entropy", "diversity")))
+                     exclude=lambda r: r["unit"] != "ratio" or norm(r["dimension"]).startswith(("entropy", "diversity")))
     if kpi == "C3":
         return _reply_buckets(ctx)
     if kpi == "D2":
         return _bars(ctx, "D2", "Share of mentions carrying each label", exclude=lambda r: r["unit"] != "ratio")
     if kpi == "D4":
         return _bars(ctx, "D4", "Share of place mentions per element",
-                     exclude=lambda r: r["unit"] != "ratio" or _norm(r["dimension"]).startswith("coverage"),
+                     exclude=lambda r: r["unit"] != "ratio" or norm(r["dimension"]).startswith("coverage"),
                      reference=0.05, reference_label="5 % counts as covered")
     return None
 
@@ -1077,8 +932,8 @@ def _bars(ctx: _Context, kpi: str, title: str, exclude=lambda r: False, highligh
     if not rows:
         return None
     keys = _dimension_sort(kpi, rows)
-    order = [_pretty(d, kpi) for d in sorted({r["dimension"] for r in rows}, key=lambda d: keys[d])]
-    data = [{"category": _pretty(r["dimension"], kpi), "role": ROLES.get(r["role"], r["role"]), "value": r["value"]}
+    order = [pretty(d, kpi) for d in sorted({r["dimension"] for r in rows}, key=lambda d: keys[d])]
+    data = [{"category": pretty(r["dimension"], kpi), "role": ROLES.get(r["role"], r["role"]), "value": r["value"]}
             for r in rows]
     return charts.grouped_bars(data, f"bars-{kpi}", f"{title} ({kpi})", units.pop(), order, highlight=highlight,
                                reference=reference, reference_label=reference_label)
@@ -1093,11 +948,11 @@ def _reply_buckets(ctx: _Context) -> str | None:
         return None
     keys = _dimension_sort("C3", rows)
     dims = sorted({r["dimension"] for r in rows}, key=lambda d: keys[d])
-    order = [_pretty(d, "C3") for d in dims]
+    order = [pretty(d, "C3") for d in dims]
     colours = BUCKET_COLOURS[: len(order)]
     if "never" in dims[-1].lower() and len(order) <= 6:
         colours = BUCKET_COLOURS[: len(order) - 1] + ["#7f1d1d"]
-    data = [{"role": ROLES[r["role"]], "bucket": _pretty(r["dimension"], "C3"), "value": r["value"]} for r in rows]
+    data = [{"role": ROLES[r["role"]], "bucket": pretty(r["dimension"], "C3"), "value": r["value"]} for r in rows]
     return charts.stacked_shares(data, "buckets-C3", "Time to the first reply, share of eligible comments (C3)", order, colours)
 
 
@@ -1120,7 +975,7 @@ def _compact(blocks: list[dict]) -> list[dict]:
         roles: list[str] = []
         for b in group["items"]:
             roles += [h for h in b["head"] if h not in roles]
-        roles.sort(key=lambda h: _role_sort(next((k for k, v in ROLES.items() if v == h), h)))
+        roles.sort(key=lambda h: role_sort(next((k for k, v in ROLES.items() if v == h), h)))
         group["head"] = roles
         group["rows"] = []
         group["notes"] = []
@@ -1168,17 +1023,17 @@ def _e2_parse(dimension: str | None) -> tuple[str | None, str] | None:
     """(live, or None for a total; measure), or None when the dimension is not understood."""
     if dimension is None:
         return None
-    if _norm(dimension) in E2_MEASURES:
-        return None, E2_MEASURES[_norm(dimension)]
+    if norm(dimension) in E2_MEASURES:
+        return None, E2_MEASURES[norm(dimension)]
     for sep in (":", "|", "@", "/"):
         if sep not in dimension:
             continue
         live, measure = dimension.rsplit(sep, 1)
-        if _norm(measure) in E2_MEASURES:
-            return (None if _norm(live) in _TOTAL else live.strip()), E2_MEASURES[_norm(measure)]
+        if norm(measure) in E2_MEASURES:
+            return (None if norm(live) in _TOTAL else live.strip()), E2_MEASURES[norm(measure)]
         measure, live = dimension.split(sep, 1)
-        if _norm(measure) in E2_MEASURES:
-            return (None if _norm(live) in _TOTAL else live.strip()), E2_MEASURES[_norm(measure)]
+        if norm(measure) in E2_MEASURES:
+            return (None if norm(live) in _TOTAL else live.strip()), E2_MEASURES[norm(measure)]
     return None
 
 
@@ -1221,7 +1076,7 @@ def _livestreams(ctx: _Context) -> dict | None:
                 shown.append(group)  # per platform, when the role streamed on several
         elif not any(g[1] == role for g in role_totals) and (lives(group) or 0) > 0:
             shown.append(group)  # account totals only when there is no role roll-up
-    ordered = sorted(shown, key=lambda g: (_role_sort(g[1]), g[4] is not None, g[2] is not None, _platform_sort(g[2]),
+    ordered = sorted(shown, key=lambda g: (role_sort(g[1]), g[4] is not None, g[2] is not None, platform_sort(g[2]),
                                            views(g), g[4] or "", g[3] or ""))
     table = []
     for group in ordered:
@@ -1242,7 +1097,7 @@ def _livestreams(ctx: _Context) -> dict | None:
                 cell["text"] = _e2_text(row, key)
                 cell["ref"] = _e2_reference(row, key, ctx.live_reference)
             cells.append(cell)
-        where = _platform(platform)
+        where = platform_label(platform)
         sub = f"{ROLES.get(role, role or '—')} · {where}" + (f" · {account}" if account and live is not None else "")
         count = lives(group)
         label = live
@@ -1266,14 +1121,14 @@ def _livestreams(ctx: _Context) -> dict | None:
 def _e2_text(row: dict[str, Any], key: str) -> str:
     value, unit = row["value"], row["unit"]
     if key == "epv" and unit in ("ratio", ""):
-        return _fmt_value(value, "ratio", "E2", decimals=2)
+        return fmt_value(value, "ratio", "E2", decimals=2)
     if key == "cpk":
         return f"{value:,.2f}"
     if key == "watch" and unit in ("ratio", ""):
-        return _fmt_value(value, "ratio", "E2", decimals=1)
+        return fmt_value(value, "ratio", "E2", decimals=1)
     if key in ("lives", "views", "peak", "avg") and unit in ("count", ""):
         return f"{value:,.0f}"
-    return _fmt_value(value, unit or "count", "E2")
+    return fmt_value(value, unit or "count", "E2")
 
 
 def _e2_reference(row: dict[str, Any], key: str, live: LiveReference | None) -> dict | None:
@@ -1292,7 +1147,7 @@ def _kept(measures: dict[str, dict]) -> dict | None:
         return None
     if not _has_value(peak) or not _has_value(avg) or not peak["value"]:
         return None
-    return {"na": False, "text": _fmt_value(avg["value"] / peak["value"], "ratio", "E2", decimals=0),
+    return {"na": False, "text": fmt_value(avg["value"] / peak["value"], "ratio", "E2", decimals=0),
             "flagged": False, "note": None, "fn": None, "delta": None, "meta": None, "ref": None}
 
 
@@ -1323,10 +1178,10 @@ def _assets(ctx: _Context) -> dict | None:
         return -(row["value"] or 0.0) if row is not None and _has_value(row) else 0.0
 
     table = []
-    for group in sorted(groups, key=lambda g: (_role_sort(g[1]), views(g), g[4], _platform_sort(g[2]), g[3] or "")):
+    for group in sorted(groups, key=lambda g: (role_sort(g[1]), views(g), g[4], platform_sort(g[2]), g[3] or "")):
         scope, role, platform, account, asset = group
         cells = [_cell(ctx, groups[group].get(key), "F3", with_meta=False) for key, _ in F3_COLUMNS]
-        table.append({"label": asset, "sub": f"{ROLES.get(role, role or '—')} · {_platform(platform)}"
+        table.append({"label": asset, "sub": f"{ROLES.get(role, role or '—')} · {platform_label(platform)}"
                       + (f" · {account}" if account else ""), "total": False, "cells": cells})
     return {"first": "Asset", "head": [label for _, label in F3_COLUMNS], "rows": table, "reference": None,
             "reference_label": None, "intro": None,
@@ -1367,7 +1222,7 @@ def _records(items: Any, preferred: tuple[str, ...], percent: tuple[str, ...] = 
             elif c == "file_sha256" and isinstance(value, str):
                 text = value[:12]
             elif numeric:
-                text = _minus(f"{value:,}" if isinstance(value, int) or float(value).is_integer() and abs(value) > 1
+                text = minus(f"{value:,}" if isinstance(value, int) or float(value).is_integer() and abs(value) > 1
                               else f"{value:,.3g}")
             else:
                 text = str(value)
@@ -1421,18 +1276,18 @@ def _status_summary(ctx: _Context) -> dict:
         role = ROLES.get(r["role"], r["role"] or "—").lower()
         if target is not None and role not in target.setdefault(r["kpi_id"], []):
             target[r["kpi_id"]].append(role)
-    missing = [k for k in sorted({*PRESENT, *ctx.catalogue}, key=_kpi_sort) if k not in ctx.by_kpi]
+    missing = [k for k in sorted({*PRESENT, *ctx.catalogue}, key=kpi_sort) if k not in ctx.by_kpi]
 
     def listing(d: dict[str, list[str]]) -> list[dict]:
-        return [{"id": k, "name": ctx.name(k), "roles": sorted(v, key=lambda x: _role_sort(x))}
-                for k, v in sorted(d.items(), key=lambda i: _kpi_sort(i[0]))]
+        return [{"id": k, "name": ctx.name(k), "roles": sorted(v, key=lambda x: role_sort(x))}
+                for k, v in sorted(d.items(), key=lambda i: kpi_sort(i[0]))]
 
     return {"absent": listing(absent), "flagged": listing(flagged),
             "missing": [{"id": k, "name": ctx.name(k)} for k in missing if k != "C6" or "C1" not in ctx.by_kpi]}
 
 
 def _definitions(ctx: _Context) -> list[dict]:
-    ids = sorted({*ctx.catalogue, *ctx.by_kpi} - {None}, key=_kpi_sort)
+    ids = sorted({*ctx.catalogue, *ctx.by_kpi} - {None}, key=kpi_sort)
     out = []
     for kpi in ids:
         entry = ctx.catalogue.get(kpi)
@@ -1495,37 +1350,13 @@ def top_posts_of(posts: pl.DataFrame | None, limit: int = TOP_POSTS) -> list[dic
             text = (r.get("title") or r.get("text") or "").strip().replace("\n", " ")
             url = r.get("post_url") or ""
             out.append({
-                "role": ROLES.get(role, role), "platform": _platform(r["platform"]), "format": r.get("format") or "—",
+                "role": ROLES.get(role, role), "platform": platform_label(r["platform"]), "format": r.get("format") or "—",
                 "text": text if len(text) <= 140 else text[:139] + "…",
                 "themes": ", ".join(r.get("themes") or []) or "—",
-                "engagements": _count(r.get("engagements")), "views": _count(r.get("views")),
+                "engagements": count_text(r.get("engagements")), "views": count_text(r.get("views")),
                 "href": url if _WEB_LINK.match(url) else None,
             })
     return out
-
-
-def _count(value: Any) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def _week_dates(week_id: str, short: bool = False) -> str | None:
-    try:
-        from cityimage.weeks import Week
-
-        week = Week.parse(week_id)
-    except (ValueError, ImportError):
-        return None
-    mon, sun = week.monday, week.sunday
-    if short:
-        if mon.month == sun.month:
-            return f"{mon.day}\u2013{sun.day} {sun:%b} {sun.year}"
-        if mon.year == sun.year:
-            return f"{mon.day} {mon:%b} \u2013 {sun.day} {sun:%b} {sun.year}"
-        return f"{mon.day} {mon:%b} {mon.year} \u2013 {sun.day} {sun:%b} {sun.year}"
-    left = f"{mon.day} {mon:%B}" + (f" {mon.year}" if mon.year != sun.year else "")
-    if mon.month == sun.month and mon.year == sun.year:
-        left = f"{mon.day}"
-    return f"Monday {left} to Sunday {sun.day} {sun:%B} {sun.year}"
 
 
 def _index_figures(entry: dict) -> dict[str, str]:
@@ -1538,11 +1369,11 @@ def _index_figures(entry: dict) -> dict[str, str]:
         if name in ROLES:
             name = f"Reply rate, {name}"
             text = "not available" if value is None else (
-                _fmt_value(float(value), "ratio", "C1") if isinstance(value, (int, float)) else str(value))
+                fmt_value(float(value), "ratio", "C1") if isinstance(value, (int, float)) else str(value))
         elif value is None:
             text = "not available"
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            text = _fmt_value(float(value), "", "")
+            text = fmt_value(float(value), "", "")
         else:
             text = str(value)
         figures[name] = text
