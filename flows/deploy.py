@@ -6,7 +6,8 @@ Two ways to run on a schedule, both with the same names, schedule and limits as
 Both are named after the profile's city (``weekly-<city>``, ``backfill-<city>``), so cities share a server.
 
 - :func:`register` — what ``cityimage deploy`` does: create the process work pool if missing and
-  register both deployments to it, on the city's work queue; a
+  register both deployments to it, on the city's work queue, with the city pack and data folders
+  pinned in their job variables (:func:`pinned_env`); a
   ``prefect worker start --pool <pool> --work-queue <city>`` then runs them.
 - :func:`serve` — what ``cityimage serve`` does: one long-running process that schedules and runs
   the flows itself, with no work pool or worker (the simplest for one machine). Its deployments are
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from cityimage.citypack import BUNDLED, pack_folder
 from cityimage.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +49,20 @@ def city_key(settings: Settings) -> str:
     from cityimage.profile import load_profile
 
     return load_profile(settings.profile_path).key
+
+
+def pinned_env(settings: Settings) -> dict[str, str]:
+    """What a deployment's runs read their city and data from, whichever worker starts them: the city
+    pack, the zone that cuts its weeks and every data folder, as absolute paths. A run's job variables
+    override the worker's own environment, so two workers with different homes still write one
+    warehouse per city."""
+    folder = pack_folder(settings.city_pack)
+    pack = settings.city_pack if folder.parent == BUNDLED else str(folder.resolve())
+    folders = {"HOME": settings.home, "WAREHOUSE_PATH": settings.warehouse, "INBOX_PATH": settings.inbox,
+               "SNAPSHOT_PATH": settings.snapshots, "REPORT_PATH": settings.reports, "BACKUP_PATH": settings.backups,
+               "PROFILE_PATH": settings.profile_path}
+    city = {"CITYIMAGE_CITY_PACK": pack, "CITYIMAGE_REPORTING_TIMEZONE": str(settings.reporting_timezone)}
+    return city | {f"CITYIMAGE_{k}": str(Path(v).expanduser().resolve()) for k, v in folders.items()}
 
 
 def weekly_schedules(settings: Settings) -> list[Any]:
@@ -92,7 +108,7 @@ def register(settings: Settings, work_pool: str, project_root: Path = PROJECT_RO
     common: dict[str, Any] = {
         "work_pool_name": work_pool, "work_queue_name": city, "build": False, "push": False,
         "tags": [*TAGS, city], "print_next_steps": False, "ignore_warnings": True,
-        "concurrency_limit": CONCURRENCY_LIMIT,
+        "concurrency_limit": CONCURRENCY_LIMIT, "job_variables": {"env": pinned_env(settings)},
     }
     weekly = flow.from_source(source=str(project_root), entrypoint=WEEKLY_ENTRYPOINT).deploy(
         name=weekly_name, schedules=weekly_schedules(settings), parameters=dict(WEEKLY_PARAMETERS),

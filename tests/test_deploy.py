@@ -12,10 +12,11 @@ import urllib.request
 from pathlib import Path
 from typing import Iterator
 
+import duckdb
 import pytest
 import yaml
 
-from cityimage.settings import DEFAULT_PROFILE, Settings
+from cityimage.settings import Settings
 from flows import deploy as spec
 from tests.servers import Postgres, free_port, postgres_server
 
@@ -38,6 +39,10 @@ def test_prefect_yaml_declares_what_cityimage_deploy_registers() -> None:
     assert weekly["concurrency_limit"] == backfill["concurrency_limit"] == spec.CONCURRENCY_LIMIT == 1
     assert weekly["work_pool"]["name"] == backfill["work_pool"]["name"] == "cityimage-process"
     assert weekly["work_pool"]["work_queue_name"] == backfill["work_pool"]["work_queue_name"] == "chongqing"
+    for deployment in (weekly, backfill):  # the pack and the home are pinned, as cityimage deploy pins them
+        env = deployment["work_pool"]["job_variables"]["env"]
+        assert env["CITYIMAGE_CITY_PACK"] == defaults.city_pack and env["CITYIMAGE_HOME"] == "{{ $CITYIMAGE_HOME }}"
+        assert set(env) <= set(spec.pinned_env(defaults))
     assert spec.city_key(defaults) == "chongqing"
     assert list(config["pull"][0]) == ["prefect.deployments.steps.set_working_directory"]
     assert (ROOT / spec.WEEKLY_ENTRYPOINT.split(":")[0]).is_file()
@@ -148,6 +153,16 @@ def server(environment: dict[str, str], database: Postgres | None, tmp_path: Pat
         _stop(process)
 
 
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A process worker on the pool's chongqing queue, in its own session (``_stop`` ends it and its runs)."""
+    with log.open("w") as sink:
+        return subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", "cityimage-process", "--work-queue", "chongqing",
+             "--type", "process"],
+            env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, cwd=log.parent,
+        )
+
+
 def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, f"{args}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
@@ -173,17 +188,12 @@ def test_a_triggered_weekly_deployment_publishes_the_week(server: str, database:
     assert "weekly-pipeline/weekly-chongqing" in out and "backfill/backfill-chongqing" in out
     assert "created process work pool" not in out and "--work-queue chongqing" in out
     # 4. A second city on the same server registers its own deployments beside the first's.
-    hangzhou = tmp_path / "hangzhou.yaml"
-    hangzhou.write_text(DEFAULT_PROFILE.read_text(encoding="utf-8").replace("city: Chongqing", "city: Hangzhou", 1))
-    out = _run([str(BIN / "cityimage"), "deploy"], environment | {"CITYIMAGE_PROFILE_PATH": str(hangzhou)}).stdout
+    hangzhou_home = tmp_path / "hangzhou-home"
+    out = _run([str(BIN / "cityimage"), "deploy"],
+               environment | {"CITYIMAGE_CITY_PACK": "hangzhou", "CITYIMAGE_HOME": str(hangzhou_home)}).stdout
     assert "weekly-pipeline/weekly-hangzhou" in out and "--work-queue hangzhou" in out
-    log = tmp_path / "worker.log"
-    with log.open("w") as sink:
-        worker = subprocess.Popen(
-            [str(BIN / "prefect"), "worker", "start", "--pool", "cityimage-process", "--work-queue", "chongqing",
-             "--type", "process"],
-            env=environment, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path,
-        )
+    home = Path(environment["CITYIMAGE_HOME"])
+    worker = _worker(environment, tmp_path / "worker.log")
     try:
         with temporary_settings({PREFECT_API_URL: server}):
             with get_client(sync_client=True) as client:
@@ -197,12 +207,29 @@ def test_a_triggered_weekly_deployment_publishes_the_week(server: str, database:
             assert weekly.parameters == {"week": None, "ingest": True}
             assert weekly.work_pool_name == "cityimage-process" and weekly.work_queue_name == "chongqing"
             assert other.work_queue_name == "hangzhou" and other.id != weekly.id
+            assert weekly.job_variables["env"]["CITYIMAGE_HOME"] == str(home.resolve())
+            assert weekly.job_variables["env"]["CITYIMAGE_CITY_PACK"] == "chongqing"
+            assert other.job_variables["env"]["CITYIMAGE_CITY_PACK"] == "hangzhou"
+            assert other.job_variables["env"]["CITYIMAGE_WAREHOUSE_PATH"] == str((hangzhou_home / "warehouse.duckdb").resolve())
             run = run_deployment("weekly-pipeline/weekly-chongqing", parameters={"week": WEEK}, timeout=300, poll_interval=2,
                                  as_subflow=False)
-        assert run.state is not None and run.state.is_completed(), (run.state, log.read_text()[-4000:])
+        assert run.state is not None and run.state.is_completed(), (run.state, (tmp_path / "worker.log").read_text()[-4000:])
     finally:
         _stop(worker)
-    home = Path(environment["CITYIMAGE_HOME"])
+    # 5. Another worker, started with another home, runs the city's next run into the same warehouse.
+    stray = tmp_path / "stray-home"
+    worker = _worker(environment | {"CITYIMAGE_HOME": str(stray)}, tmp_path / "worker2.log")
+    try:
+        with temporary_settings({PREFECT_API_URL: server}):
+            again = run_deployment("weekly-pipeline/weekly-chongqing", parameters={"week": WEEK}, timeout=300,
+                                   poll_interval=2, as_subflow=False)
+        assert again.state is not None and again.state.is_completed(), (tmp_path / "worker2.log").read_text()[-4000:]
+    finally:
+        _stop(worker)
+    assert not (stray / "warehouse.duckdb").exists()
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        runs = con.execute("SELECT flow_run_id FROM ops_run").fetchall()
+    assert {str(run.id), str(again.id)} <= {r[0] for r in runs}
     assert (home / "snapshots" / "manifests" / f"week={WEEK}.json").is_file()
     assert (home / "snapshots" / "kpi_weekly" / f"week={WEEK}" / "kpi_weekly.parquet").is_file()
     if database is not None:  # the server kept its state in PostgreSQL, not in a SQLite file
