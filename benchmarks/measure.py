@@ -203,7 +203,8 @@ def gates(args: dict) -> dict:
     from expectations.runner import run_gates
 
     clock.begin()
-    report = run_gates(Path(args["warehouse"]), args["week"], "benchmark", None, zone=args["zone"])
+    report = run_gates(Path(args["warehouse"]), args["week"], "benchmark", None, zone=args["zone"],
+                       memory_limit=args.get("memory_limit"))
     return clock.done(passed=report.passed, expectations=len(report.results), critical=len(report.critical),
                       warnings=len(report.warnings))
 
@@ -322,14 +323,17 @@ def weekly_direct(args: dict) -> dict:
     summary = stages.ingest(settings, [Path(p) for p in args["paths"]] if args.get("paths") else None)
     t = clock.part("ingest", t)
     docs = settings.reports / "data_docs"
+    bound = settings.duckdb_memory_limit  # as the flow's gate task holds them
     report = run_gates(settings.warehouse, week.id, run_id, docs, layers=("staging", "operations"), zone=settings.zone,
-                       part="table")
+                       part="table", memory_limit=bound)
     t = clock.part("validate staging", t)
     facts_result = stages.build_facts(settings)
     t = clock.part("facts", t)
-    report2 = run_gates(settings.warehouse, week.id, run_id, docs, layers=("facts",), zone=settings.zone, part="table")
+    report2 = run_gates(settings.warehouse, week.id, run_id, docs, layers=("facts",), zone=settings.zone, part="table",
+                        memory_limit=bound)
     t = clock.part("validate facts", t)
-    run_gates(settings.warehouse, week.id, run_id, docs, layers=("staging", "facts"), zone=settings.zone, part="week")
+    run_gates(settings.warehouse, week.id, run_id, docs, layers=("staging", "facts"), zone=settings.zone, part="week",
+              memory_limit=bound)
     t = clock.part("validate week", t)
     stages.compute_kpis(settings, week)
     t = clock.part("kpis", t)

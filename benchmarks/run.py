@@ -63,8 +63,8 @@ TARGETS = {
 
 
 
-def _facts_budget() -> str:
-    """The DuckDB memory limit the fact build runs under (``CITYIMAGE_DUCKDB_MEMORY_LIMIT``)."""
+def _duckdb_budget() -> str:
+    """The DuckDB memory limit the fact build and the quality gates run under (``CITYIMAGE_DUCKDB_MEMORY_LIMIT``)."""
     from cityimage.settings import Settings
 
     return Settings().duckdb_memory_limit
@@ -134,11 +134,12 @@ def run(scale: float, out: Path, results_path: Path, naive_files: int = 400, pre
     r.update(week52_pairs(history, full, work, inbox, week52, prefect, repeats))
     r["week52_again"] = run_child("weekly_direct", {"home": str(full), "inbox": str(inbox), "week": week52})
     log("full-year stages: validation, facts over every key (every outcome cached), facts floor, KPIs + publish")
-    r["gates"] = run_child("gates", {"warehouse": str(full / "warehouse.duckdb"), "week": week52, "zone": zone})
+    r["gates"] = run_child("gates", {"warehouse": str(full / "warehouse.duckdb"), "week": week52, "zone": zone,
+                                     "memory_limit": _duckdb_budget()})
     r["facts_cached"] = run_child("facts", {"home": str(full), "full": True})
     r["facts_floor"] = run_child("facts_floor", {"warehouse": str(full / "warehouse.duckdb")})
     r["facts_floor_budget"] = run_child("facts_floor", {"warehouse": str(full / "warehouse.duckdb"),
-                                                        "memory_mb": _megabytes(_facts_budget())})
+                                                        "memory_mb": _megabytes(_duckdb_budget())})
     r["kpis_publish"] = run_child("kpis_publish", {"home": str(full), "week": week52})
     stg_comments = count_rows(full / "warehouse.duckdb", "stg_comment")
 
@@ -289,7 +290,7 @@ def summarise(scale: float, dataset: dict, r: dict, stg_comments: int, subset_fi
     fb = r["facts_floor_budget"]
     row("facts over every key vs the floor held to a memory budget", fc, fb, "reported (the floor's time at the "
         "smallest budget it completes in)", None,
-        note=f"the build under its DuckDB budget ({_facts_budget()}); the floor as above",
+        note=f"the build under its DuckDB budget ({_duckdb_budget()}); the floor as above",
         floor_note=f"DuckDB memory_limit {fb['memory_limit_mb']} MB; out of memory at "
                    f"{', '.join(f'{b} MB' for b in fb['failed_budgets_mb']) or 'no smaller budget tried'}")
     row("classification alone (posts + comments, every text of weeks 1–51)", {"seconds": round(cls, 3), "peak_rss_mb": None},

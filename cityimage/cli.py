@@ -440,7 +440,7 @@ def validate(
     target = _parse_week(week) if week else Week.containing(datetime.now(timezone.utc), settings.zone).shift(-1)
     run_id = f"validate-{target.id}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
     report = run_gates(settings.warehouse, target.id, run_id, settings.reports / "data_docs", zone=settings.zone,
-                       reader_wait_s=settings.reader_wait_s)
+                       reader_wait_s=settings.reader_wait_s, memory_limit=settings.duckdb_memory_limit)
     console.print(report.summary_markdown())
     if not report.passed:
         raise typer.Exit(4)

@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     # merged comments are spilled needs more pinned memory than that ("failed to pin block").
     duckdb_memory_limit: str = Field(
         default="1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
-        description="DuckDB's share of memory while it builds the facts; beyond it, it spills beside the warehouse")
+        description="DuckDB's share of memory while it builds the facts and runs the quality gates; beyond it, it spills "
+                    "beside the warehouse")
     follow_inbox_links: bool = Field(
         default=False,
         description="Read the files that symbolic links in the inbox point to, and walk linked folders; by default a "

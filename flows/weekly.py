@@ -98,7 +98,7 @@ def validate_task(week_id: str, run_id: str, layers: tuple[str, ...], part: str 
     settings = load_settings()
     report = run_gates(
         settings.warehouse, week_id, run_id, settings.reports / "data_docs", layers=layers, zone=settings.zone,
-        part=part, reader_wait_s=settings.reader_wait_s,
+        part=part, reader_wait_s=settings.reader_wait_s, memory_limit=settings.duckdb_memory_limit,
     )
     create_markdown_artifact(
         key=f"quality-{week_id.lower()}-{'-'.join(layers)}-{part}", markdown=report.summary_markdown(),
