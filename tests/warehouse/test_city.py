@@ -65,16 +65,22 @@ def test_a_snapshot_folder_of_another_city_is_refused_before_anything_is_written
     assert not (root / "kpi_weekly" / "week=2026-W03").exists()
 
 
-def test_the_command_line_exits_2_naming_both_cities(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from cityimage.cli import exit_code
-
+def _loaded_for_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: Path) -> Lab:
+    """A warehouse with a small sample loaded under the bundled profile; the commands then read ``profile``."""
     lab = Lab(tmp_path / "home")
     write_sample_inbox(lab.settings.inbox, [WEEK], scale=0.2)
     stages.ingest(lab.settings)
     monkeypatch.setenv("CITYIMAGE_HOME", str(lab.home))
     monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", lab.settings.author_key.get_secret_value())
-    monkeypatch.setenv("CITYIMAGE_PROFILE_PATH", str(_other_city(tmp_path)))
+    monkeypatch.setenv("CITYIMAGE_PROFILE_PATH", str(profile))
+    return lab
+
+
+def test_the_command_line_exits_2_naming_both_cities(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from cityimage.cli import exit_code
+
+    _loaded_for_the_command_line(tmp_path, monkeypatch, _other_city(tmp_path))
     assert exit_code(["build-facts"]) == 2
     err = capsys.readouterr().err
     assert "Chongqing" in err and "Hangzhou" in err and "CITYIMAGE_HOME" in err
@@ -135,13 +141,8 @@ def test_accept_profile_on_the_command_line_says_what_it_records(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from cityimage.cli import exit_code
 
-    lab = Lab(tmp_path / "home")
-    write_sample_inbox(lab.settings.inbox, [WEEK], scale=0.2)
-    stages.ingest(lab.settings)
-    monkeypatch.setenv("CITYIMAGE_HOME", str(lab.home))
-    monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", lab.settings.author_key.get_secret_value())
-    monkeypatch.setenv("CITYIMAGE_PROFILE_PATH", str(_edited_profile(
-        tmp_path, OWNED_FACEBOOK, OWNED_FACEBOOK.replace("owned", "media"))))
+    _loaded_for_the_command_line(tmp_path, monkeypatch,
+                                 _edited_profile(tmp_path, OWNED_FACEBOOK, OWNED_FACEBOOK.replace("owned", "media")))
     assert exit_code(["build-facts"]) == 2
     assert "role owned → media" in capsys.readouterr().err
     assert exit_code(["accept-profile"]) == 0
