@@ -667,7 +667,8 @@ def test_rankings_are_numbered_and_long_ones_fold() -> None:
 
 
 def test_a_kpis_presentation_and_section_come_from_its_catalogue_entry() -> None:
-    from publish.report import PRESENT, SECTIONS
+    from publish.formatting import PRESENT
+    from publish.report import SECTIONS
     from transforms.kpis import load_catalogue
 
     catalogue = load_catalogue()
