@@ -464,7 +464,7 @@ def status() -> None:
         _fail(f"no warehouse at {settings.warehouse} yet: run `cityimage demo` or `cityimage run`", 2)
     try:
         with open_reader(settings.warehouse) as con:
-            rows = _status_rows(con)
+            rows = _status_rows(con, settings)
     except duckdb.IOException:
         busy = f"the warehouse is being written by {holder(settings.warehouse)}"
         backups = list_backups(settings.backups)
@@ -473,12 +473,16 @@ def status() -> None:
             return
         console.print(f"[yellow]{busy}[/yellow]; these figures are from the backup {backups[-1].name}, taken before it.")
         with open_reader(backups[-1]) as con:
-            rows = _status_rows(con)
+            rows = _status_rows(con, settings)
     _print_status(settings, *rows)
 
 
-def _status_rows(con: duckdb.DuckDBPyConnection) -> tuple[list, list, list, list]:
-    """The ledger by status, the last ten runs, the first refused files and the last fact build."""
+def _status_rows(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[list, list, list, list, list[str]]:
+    """The ledger by status, the last ten runs, the first refused files, the last fact build, and the
+    profile against the city and accounts the warehouse holds."""
+    from cityimage.profile import load_profile
+    from warehouse.city import standing
+
     ledger = con.execute(
         "SELECT status, count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
         "coalesce(sum(rows_quarantined), 0) FROM ops_file_ledger GROUP BY status ORDER BY status"
@@ -492,10 +496,10 @@ def _status_rows(con: duckdb.DuckDBPyConnection) -> tuple[list, list, list, list
     facts = con.execute(
         "SELECT finished_at, mode, loads, posts, comments, reason FROM ops_fact_build ORDER BY finished_at DESC LIMIT 1"
     ).fetchall()
-    return ledger, runs, refused, facts
+    return ledger, runs, refused, facts, standing(con, load_profile(settings.profile_path))
 
 
-def _print_status(settings: Settings, ledger: list, runs: list, refused: list, facts: list) -> None:
+def _print_status(settings: Settings, ledger: list, runs: list, refused: list, facts: list, city: list[str]) -> None:
     table = Table("files", "count", "rows read", "rows loaded", "rows quarantined", title="file ledger")
     for row in ledger:
         table.add_row(*(str(x) for x in row))
@@ -512,6 +516,8 @@ def _print_status(settings: Settings, ledger: list, runs: list, refused: list, f
                       f"{comments} comments rebuilt)")
     else:
         console.print("facts: never built")
+    for line in city:
+        console.print(line if line.startswith("city:") else f"[yellow]{line}[/yellow]")
     console.print(f"warehouse {settings.warehouse}: {settings.warehouse.stat().st_size / 1e6:.1f} MB")
 
 

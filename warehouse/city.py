@@ -36,7 +36,7 @@ def check_city(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> None:
         return
     _same_city(city, profile)
     held, given = _held(con), _registry(profile)
-    changes = _changes(held, given) if held else []
+    changes = _changes(held, given)
     if changes:
         raise ProfileContradiction(
             f"the city profile contradicts the accounts this warehouse holds: {'; '.join(changes)}. Applied, "
@@ -63,6 +63,25 @@ def accept_profile(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> list
         con.execute("DELETE FROM ops_registered_account")
         _record(con, given)
     return changes
+
+
+def standing(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> list[str]:
+    """What ``cityimage status`` says of the profile against the warehouse: the city held, the accounts
+    recorded, and any change a writing stage would refuse (read only; a warehouse no stage of this
+    version has written yet lacks the tables, and says so)."""
+    present = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('ops_city', "
+                          "'ops_registered_account')").fetchall()[0][0]
+    city = _held_city(con) if present == 2 else None
+    if city is None:
+        return [f"city: none recorded yet (the first run records {profile.city}'s profile)"]
+    lines = [f"city: {city[1]} ({city[0]}), {len(_held(con))} registered account(s) recorded"]
+    if city[0] != profile.key:
+        return [*lines, f"the profile is {profile.city}'s: every writing stage refuses it (exit 2)"]
+    changes = _changes(_held(con), _registry(profile))
+    if changes:
+        lines.append(f"the profile contradicts them: {'; '.join(changes)}; the next run refuses it until "
+                     "`cityimage accept-profile`")
+    return lines
 
 
 def _held_city(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
@@ -95,7 +114,8 @@ def _record(con: duckdb.DuckDBPyConnection, accounts: Registry) -> None:
 
 
 def _changes(held: Registry, given: Registry) -> list[str]:
-    """Each held account the profile changes or leaves out, in words."""
+    """Each held account the profile changes or leaves out, in words (none while nothing is held: a
+    warehouse from before the registry adopts the profile it first meets)."""
     changes = []
     for key, (_, account_id, role, city) in sorted(held.items()):
         if key not in given:

@@ -145,8 +145,13 @@ def test_accept_profile_on_the_command_line_says_what_it_records(tmp_path: Path,
                                  _edited_profile(tmp_path, OWNED_FACEBOOK, OWNED_FACEBOOK.replace("owned", "media")))
     assert exit_code(["build-facts"]) == 2
     assert "role owned → media" in capsys.readouterr().err
+    assert exit_code(["status"]) == 0
+    assert "the profile contradicts them: facebook:ichongqing: role owned → media" in " ".join(capsys.readouterr().out.split())
     assert exit_code(["accept-profile"]) == 0
     assert "facebook:ichongqing: role owned → media" in capsys.readouterr().out
     assert exit_code(["accept-profile"]) == 0
     assert "nothing to record" in capsys.readouterr().out
+    assert exit_code(["status"]) == 0
+    shown = capsys.readouterr().out
+    assert "city: Chongqing (chongqing)" in shown and "contradicts" not in shown
     assert exit_code(["build-facts"]) == 0
