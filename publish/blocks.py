@@ -177,7 +177,7 @@ def headline_row(
 
 
 # ---------------------------------------------------------------------------------------------------
-# Formatting
+# Cells: a figure, its change since last week, its notes
 
 
 def _delta(row: dict[str, Any], prev: dict[str, Any] | None, kpi: str, previous_week: str | None) -> dict | None:
@@ -932,7 +932,7 @@ def asset_table(ctx: Context) -> dict | None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Data quality, definitions, navigation
+# Data quality, definitions, top posts
 
 
 WARNING_COLUMNS = ("table", "expectation", "unexpected_count", "message")

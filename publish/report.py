@@ -66,9 +66,6 @@ from publish.formatting import CATALOGUE, NBSP, ROLES, fmt_value, kpi_sort, week
 from readers.definitions import DefinitionChange
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-
 TRENDS = (("C1", "Reply rate"), ("A3", "Engagement rate by followers"), ("A2", "Follower growth"))
 
 

@@ -74,10 +74,11 @@ def standing(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> list[str]:
     city = _held_city(con) if present == 2 else None
     if city is None:
         return [f"city: none recorded yet (the first run records {profile.city}'s profile)"]
-    lines = [f"city: {city[1]} ({city[0]}), {len(_held(con))} registered account(s) recorded"]
+    held = _held(con)
+    lines = [f"city: {city[1]} ({city[0]}), {len(held)} registered account(s) recorded"]
     if city[0] != profile.key:
         return [*lines, f"the profile is {profile.city}'s: every writing stage refuses it (exit 2)"]
-    changes = _changes(_held(con), _registry(profile))
+    changes = _changes(held, _registry(profile))
     if changes:
         lines.append(f"the profile contradicts them: {'; '.join(changes)}; the next run refuses it until "
                      "`cityimage accept-profile`")
