@@ -24,6 +24,8 @@ import yaml
 
 BUNDLED = Path(__file__).parent / "cities"
 DEFAULT_PACK = "chongqing"
+#: A pack's layout: its own settings, its profile, its lexicons.
+CITY_FILE, PROFILE_FILE, LEXICON_FOLDER = "city.yaml", "profile.yaml", "lexicons"
 #: Lexicon files that describe one city: a pack must carry them (the others are the package's).
 CITY_LEXICONS = ("gazetteer.yaml", "labels.yaml")
 _CITY_KEYS = {"version", "timezone", "livestream_reference", "report_context"}
@@ -62,11 +64,11 @@ class CityPack:
 
     @property
     def profile_path(self) -> Path:
-        return self.folder / "profile.yaml"
+        return self.folder / PROFILE_FILE
 
     @property
     def lexicon_dir(self) -> Path:
-        return self.folder / "lexicons"
+        return self.folder / LEXICON_FOLDER
 
 
 def pack_folder(spec: str) -> Path:
@@ -76,7 +78,7 @@ def pack_folder(spec: str) -> Path:
         return bundled
     folder = Path(spec).expanduser()
     if not folder.is_dir():
-        known = ", ".join(sorted(p.name for p in BUNDLED.iterdir() if (p / "city.yaml").is_file()))
+        known = ", ".join(sorted(p.name for p in BUNDLED.iterdir() if (p / CITY_FILE).is_file()))
         raise CityPackError(f"no city pack {spec!r}: neither a bundled pack ({known}) nor a folder")
     return folder
 
@@ -84,10 +86,10 @@ def pack_folder(spec: str) -> Path:
 def load_pack(spec: str = DEFAULT_PACK) -> CityPack:
     """Read and check the pack ``spec`` names; every missing file or unknown key is an error naming it."""
     folder = pack_folder(spec)
-    for required in ("city.yaml", "profile.yaml", *(f"lexicons/{n}" for n in CITY_LEXICONS)):
+    for required in (CITY_FILE, PROFILE_FILE, *(f"{LEXICON_FOLDER}/{n}" for n in CITY_LEXICONS)):
         if not (folder / required).is_file():
             raise CityPackError(f"city pack {folder}: {required} is missing")
-    path = folder / "city.yaml"
+    path = folder / CITY_FILE
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     _known(path, "top level", data, _CITY_KEYS)
     if not isinstance(data.get("timezone"), str):

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from cityimage.citypack import DEFAULT_PACK, CityPack, CityPackError, load_pack, pack_folder
+from cityimage.citypack import DEFAULT_PACK, PROFILE_FILE, CityPack, CityPackError, load_pack, pack_folder
 
-DEFAULT_PROFILE = pack_folder(DEFAULT_PACK) / "profile.yaml"
+DEFAULT_PROFILE = pack_folder(DEFAULT_PACK) / PROFILE_FILE
 CONFIG_FILE_ENV = "CITYIMAGE_CONFIG"
 
 

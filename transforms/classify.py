@@ -35,7 +35,7 @@ import yaml
 
 import numpy as np
 
-from cityimage.citypack import DEFAULT_PACK, pack_folder
+from cityimage.citypack import DEFAULT_PACK, LEXICON_FOLDER, pack_folder
 from cityimage.vocabulary import LYNCH_ELEMENTS, THEMES
 from transforms import language as language_mod
 from transforms import sentiment as sentiment_mod
@@ -323,7 +323,7 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
     problem: an unknown key, a term that is not text, a term listed twice, a malformed ``*``, a number
     out of range...
     """
-    first = Path(folder) if folder is not None else pack_folder(DEFAULT_PACK) / "lexicons"
+    first = Path(folder) if folder is not None else pack_folder(DEFAULT_PACK) / LEXICON_FOLDER
     folders = [first, LEXICON_DIR]
     data: dict[str, dict] = {}
     hasher = hashlib.sha256()
