@@ -78,7 +78,8 @@ def build_warehouse(path: Path, rows: int) -> None:
                 i AS source_row,
                 'bench' AS source_format,
                 sha256('file' || (i % ?)::VARCHAR) AS source_file_sha256,
-                'L1' AS load_id
+                'L1' AS load_id,
+                'benchcity' AS city_key
             FROM range(?) AS r(i)
             """,
             [WEEK_START, EXPORTED, FILES, rows],
@@ -111,6 +112,7 @@ def handwritten_query() -> tuple[str, list[Any]]:
         "count(*) FILTER (WHERE post_id IS NULL) AS post_id_null",
         "count(*) FILTER (WHERE source_file_sha256 IS NULL) AS sha_null",
         "count(*) FILTER (WHERE load_id IS NULL) AS load_id_null",
+        "count(*) FILTER (WHERE city_key IS NULL) AS city_key_null",
         "count(*) FILTER (WHERE exported_at IS NULL) AS exported_at_null",
         "(SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM stg_comment "
         " GROUP BY platform, comment_id, source_file_sha256 HAVING count(*) > 1)) AS duplicate_rows",

@@ -78,6 +78,11 @@ class Table:
         return [c.name for c in self.columns]
 
     @property
+    def stored(self) -> tuple[Column, ...]:
+        """Every column the warehouse keeps: the table's own, then the city it stamps on every row."""
+        return (*self.columns, CITY)
+
+    @property
     def schema(self) -> dict[str, pl.DataType]:
         """Column name -> Polars type, in the table's order."""
         return {c.name: c.dtype for c in self.columns}
@@ -102,14 +107,15 @@ class Table:
         """CREATE TABLE for a new warehouse. Staging takes what the readers wrote (its gates judge it), so
         only the other layers declare NOT NULL."""
         lines = [f"    {c.name} {c.type}{' NOT NULL' if not c.nullable and self.layer != 'staging' else ''}"
-                 for c in self.columns]
+                 for c in self.stored]
         return f"CREATE TABLE {self.name} (\n" + ",\n".join(lines) + "\n)"
 
     def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` as the table's columns, in order, cast to their types: what is written, exactly.
 
         A missing or extra column, or one whose type cannot become the table's without loss (text for a
-        number, a time without a zone), is an error naming the table and column, never a silent null.
+        number, a time without a zone), is an error naming the table and column, never a silent null. The
+        city column is not the frame's to give: the warehouse stamps it (``stored``).
         """
         missing = [c for c in self.names if c not in frame.columns]
         extra = [c for c in frame.columns if c not in self.by_name]
@@ -184,14 +190,18 @@ def _table(name: str, spec: dict, lineage: tuple[Column, ...]) -> Table:
     return table
 
 
-def _load() -> tuple[dict[str, Table], tuple[Column, ...]]:
+def _load() -> tuple[dict[str, Table], tuple[Column, ...], Column]:
     document = yaml.safe_load(resources.files("cityimage").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8"))
     lineage = tuple(_column("lineage_columns", name, spec) for name, spec in document["lineage_columns"].items())
+    (city,) = (_column("city_column", name, spec) for name, spec in document["city_column"].items())
     tables = {name: _table(name, spec, lineage) for name, spec in document["tables"].items()}
-    return tables, lineage
+    clash = [name for name, t in tables.items() if city.name in t.by_name]
+    if clash:
+        raise CatalogueError(f"{CATALOGUE_FILE}: {', '.join(clash)}: {city.name} is the city column, stamped by the warehouse")
+    return tables, lineage, city
 
 
-TABLES, LINEAGE = _load()
+TABLES, LINEAGE, CITY = _load()
 
 
 def table(name: str) -> Table:

@@ -32,6 +32,7 @@ from expectations.checks import Check
 from expectations.report import CheckResult, GateReport, dumps
 from expectations.suites import Suite, SuiteContext, suites_for
 from expectations.suites._common import is_week_check
+from warehouse.city import held_city
 from warehouse.connection import READER_WAIT_S, open_writer
 from warehouse.connection import memory_limit as bounded
 from warehouse.transaction import transaction
@@ -77,11 +78,12 @@ def run_gates(
     started = time.perf_counter()
     week = Week.parse(week_id)
     now = now or datetime.now(timezone.utc)
-    ctx = SuiteContext(now=now, week=week, zone=_zone(zone))
     chosen = suites if suites is not None else suites_for(tuple(layers))
     report = GateReport(run_id=run_id, week_id=week.id)
     with _collecting_own_cycles(), open_writer(warehouse, f"quality gates {week.id} ({run_id})", reader_wait_s) as con, \
             (bounded(con, memory_limit) if memory_limit else nullcontext()):
+        city = held_city(con)
+        ctx = SuiteContext(now=now, week=week, zone=_zone(zone), city=city[0] if city else None)
         plan = []
         for suite in chosen:
             columns = direct.table_columns(con, suite.table)

@@ -45,7 +45,7 @@ def publish_network(week: Week, roots: list[Path], out: Path) -> dict[str, objec
                                     "this version, which records the city in every manifest")
         if any(key == city["key"] for key, _ in cities):
             raise NetworkInputError(f"{city['name']} is given twice (again in {root}): one snapshot folder per city")
-        cities[(city["key"], city["name"])] = pl.read_parquet(partition_path(root, "kpi_weekly", week.id))
+        cities[(city["key"], city["name"])] = _city_rows(partition_path(root, "kpi_weekly", week.id), city)
         sources.append({"city_key": city["key"], "snapshots": str(root),
                         "manifest_sha256": hashlib.sha256(manifest_path(root, week.id).read_bytes()).hexdigest()})
     table = network_kpis(cities)
@@ -57,6 +57,19 @@ def publish_network(week: Week, roots: list[Path], out: Path) -> dict[str, objec
                        (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     write_bytes_atomic(out / f"network-{week.id}.html", _page(week, table, absent).encode("utf-8"))
     return body
+
+
+def _city_rows(path: Path, city: dict[str, str]) -> pl.DataFrame:
+    """The week's KPI rows of one city; rows that name another city than their manifest are refused (a
+    folder assembled from two warehouses). Snapshots from before the city column carry it only in the
+    manifest."""
+    rows = pl.read_parquet(path)
+    if "city_key" in rows.columns:
+        others = sorted(set(rows.filter(pl.col("city_key") != city["key"])["city_key"].to_list()))
+        if others:
+            raise NetworkInputError(f"{path}: rows of {', '.join(others)} in {city['name']}'s snapshot (its "
+                                    f"manifest names {city['key']}): one snapshot folder holds one city's weeks")
+    return rows
 
 
 def _page(week: Week, table: pl.DataFrame, absent: list[str]) -> str:

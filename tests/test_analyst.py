@@ -170,8 +170,8 @@ def test_the_query_tools_only_read_and_open_no_other_file(tmp_path: Path, monkey
     _publish(tmp_path / "snapshots", SMALL)
     warehouse = tmp_path / "warehouse.duckdb"
     with open_writer(warehouse, "test") as con:
-        con.execute("INSERT INTO kpi_weekly (week_id, kpi_id, kpi_name, scope, role, value, unit, status) "
-                    "VALUES ('2026-W47', 'C1', 'Reply rate', 'role', 'owned', 0.04, 'ratio', 'ok')")
+        con.execute("INSERT INTO kpi_weekly (week_id, kpi_id, kpi_name, scope, role, value, unit, status, city_key) "
+                    "VALUES ('2026-W47', 'C1', 'Reply rate', 'role', 'owned', 0.04, 'ratio', 'ok', 'chongqing')")
     monkeypatch.setenv("CITYIMAGE_HOME", str(tmp_path))
     monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", "secret-key-that-must-not-leak-0123")
     snapshot = tmp_path / "snapshots" / "kpi_weekly" / f"week={WEEK}" / "kpi_weekly.parquet"

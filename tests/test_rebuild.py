@@ -106,8 +106,8 @@ def test_compare_finds_no_change_in_a_copy_and_names_a_moved_figure(tmp_path: Pa
     shutil.copyfile(live, tmp_path / "copy.duckdb")
     diff = compare(live, tmp_path / "copy.duckdb", ["2026-W47"])
     assert diff.is_empty and not diff.files_missing_from_inbox
-    row = ("INSERT INTO kpi_weekly (week_id, kpi_id, kpi_name, scope, role, value, unit, status) "
-           "VALUES ('2026-W47', 'C1', 'Reply rate', 'role', 'owned', {}, 'ratio', 'ok')")
+    row = ("INSERT INTO kpi_weekly (week_id, kpi_id, kpi_name, scope, role, value, unit, status, city_key) "
+           "VALUES ('2026-W47', 'C1', 'Reply rate', 'role', 'owned', {}, 'ratio', 'ok', 'chongqing')")
     with open_writer(live, "test") as con:
         con.execute(row.format(0.04))
     with open_writer(tmp_path / "copy.duckdb", "test") as con:

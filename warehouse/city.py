@@ -8,10 +8,13 @@ import duckdb
 
 from cityimage.profile import CityProfile
 from cityimage.settings import SettingsError
+from cityimage.tables import CITY, TABLES
 from warehouse.transaction import transaction
 
 #: An account as the registry compares it: (platform, id, role, city), by account key.
 Registry = dict[str, tuple[str, str | None, str, str | None]]
+#: The operations tables whose rows name the city too (migration 0019), beside every catalogue table.
+STAMPED_OPERATIONS = ("ops_file_ledger", "stg_quarantine")
 
 
 class CityMismatch(SettingsError):
@@ -22,16 +25,34 @@ class ProfileContradiction(SettingsError):
     """The profile changes or drops an account the warehouse holds under another role, city or id."""
 
 
+class CityUnknown(RuntimeError):
+    """A row was about to be written to a warehouse that records no city yet."""
+
+
+def stamped(table: str) -> bool:
+    """Whether the warehouse writes the city on every row of ``table``."""
+    return table in TABLES or table in STAMPED_OPERATIONS
+
+
+def recorded_city(con: duckdb.DuckDBPyConnection) -> str:
+    """The key of the city the warehouse holds, which every row written carries."""
+    held = held_city(con)
+    if held is None:
+        raise CityUnknown("the warehouse records no city yet, so its rows could not say whose they are: every "
+                          "stage that writes records the city first (warehouse.city.check_city)")
+    return held[0]
+
+
 def check_city(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> None:
     """Record the profile's city and accounts on the first write; refuse a profile of any other city,
     or one that contradicts the accounts held; record the accounts a profile adds.
 
     Under another city's profile, or a changed role, the accounts change sides: owned figures would be
     computed over other accounts, for every week of the history, and published over the snapshots."""
-    city = _held_city(con)
+    city = held_city(con)
     if city is None:
         with transaction(con):
-            con.execute("INSERT INTO ops_city VALUES (?, ?, now())", [profile.key, profile.city])
+            _record_city(con, profile)
             _record(con, _registry(profile))
         return
     _same_city(city, profile)
@@ -52,14 +73,14 @@ def check_city(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> None:
 def accept_profile(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> list[str]:
     """Record the profile's accounts as the ones the warehouse holds; returns what changed, in words. The
     profile must be the warehouse's city's."""
-    city = _held_city(con)
+    city = held_city(con)
     if city is not None:
         _same_city(city, profile)
     held, given = _held(con), _registry(profile)
     changes = _changes(held, given) + [f"{key} ({given[key][2]}) is added" for key in sorted(given.keys() - held.keys())]
     with transaction(con):
         if city is None:
-            con.execute("INSERT INTO ops_city VALUES (?, ?, now())", [profile.key, profile.city])
+            _record_city(con, profile)
         con.execute("DELETE FROM ops_registered_account")
         _record(con, given)
     return changes
@@ -71,7 +92,7 @@ def standing(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> list[str]:
     version has written yet lacks the tables, and says so)."""
     present = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('ops_city', "
                           "'ops_registered_account')").fetchall()[0][0]
-    city = _held_city(con) if present == 2 else None
+    city = held_city(con) if present == 2 else None
     if city is None:
         return [f"city: none recorded yet (the first run records {profile.city}'s profile)"]
     held = _held(con)
@@ -85,7 +106,14 @@ def standing(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> list[str]:
     return lines
 
 
-def _held_city(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+def _record_city(con: duckdb.DuckDBPyConnection, profile: CityProfile) -> None:
+    """Record the city; rows a warehouse from before the city key already holds take it too."""
+    con.execute("INSERT INTO ops_city VALUES (?, ?, now())", [profile.key, profile.city])
+    for table in (*TABLES, *STAMPED_OPERATIONS):
+        con.execute(f"UPDATE {table} SET {CITY.name} = ? WHERE {CITY.name} IS NULL", [profile.key])
+
+
+def held_city(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     rows = con.execute("SELECT city_key, city FROM ops_city").fetchall()
     return (rows[0][0], rows[0][1]) if rows else None
 

@@ -11,7 +11,8 @@ from typing import Iterator
 import duckdb
 import polars as pl
 
-from cityimage.tables import TABLES
+from cityimage.tables import CITY, TABLES
+from warehouse.city import recorded_city, stamped
 from warehouse.lock import WarehouseBusy, writer_lock
 from warehouse.schema import migrate
 
@@ -86,11 +87,14 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
 
     A table of the catalogue takes exactly its columns and types (``cityimage.tables.Table.conform``):
     a missing or mistyped column is an error, never a null. An operations table's columns the frame
-    lacks take their defaults. ``on_conflict``: an ``ON CONFLICT ...`` clause for upserts.
+    lacks take their defaults. Every catalogue row, and every ledger and quarantine row, gets the
+    warehouse's city here, and nowhere else. ``on_conflict``: an ``ON CONFLICT ...`` clause for upserts.
     """
     model = TABLES.get(table)
     if model is not None:
         frame = model.conform(frame)
+    if stamped(table):
+        frame = frame.with_columns(pl.lit(recorded_city(con), pl.String).alias(CITY.name))
     con.register("__insert_frame", frame)
     try:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM __insert_frame {on_conflict}")

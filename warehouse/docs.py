@@ -48,7 +48,7 @@ def _catalogue_table(table: Table) -> list[str]:
     key = ", ".join(f"`{k}`" for k in table.key)
     lines = [f"### `{table.name}`", "", table.comment, "", f"Key: {key}{' within one export file' if table.lineage else ''}.", "",
              "| column | type | null | allowed | meaning |", "|---|---|---|---|---|"]
-    lines += [f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | {_allowed(c)} | {c.doc} |" for c in table.columns]
+    lines += [f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | {_allowed(c)} | {c.doc} |" for c in table.stored]
     return lines + [""]
 
 

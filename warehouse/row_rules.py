@@ -147,7 +147,7 @@ def _quarantine_entity(con: duckdb.DuckDBPyConnection, entity_name: str, rules: 
         "INSERT INTO stg_quarantine BY NAME "
         "SELECT t.load_id, t.source_file_sha256, coalesce(l.file_name, t.source_file_sha256) AS file_name, "
         "t.source_format, t.source_row, ? AS entity, h.column_name, h.value, h.reason, "
-        "CAST(to_json(t) AS VARCHAR) AS raw, ? AS stage "
+        "CAST(to_json(t) AS VARCHAR) AS raw, ? AS stage, t.city_key "
         "FROM (SELECT rid, string_agg(column_name, '; ' ORDER BY rule_no) AS column_name, "
         "      string_agg(coalesce(value, 'null'), '; ' ORDER BY rule_no) AS value, "
         "      string_agg(reason, '; ' ORDER BY rule_no) AS reason FROM __row_rule_hits GROUP BY rid) AS h "

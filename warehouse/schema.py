@@ -13,7 +13,7 @@ from importlib import resources
 
 import duckdb
 
-from cityimage.tables import TABLES, Table
+from cityimage.tables import CITY, TABLES, Table
 from warehouse.transaction import transaction
 
 #: How DuckDB names a catalogue type in duckdb_columns(), where it differs from the catalogue's spelling.
@@ -53,7 +53,8 @@ def conform_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Create each catalogue table that is missing, add the columns it gained, refresh changed comments.
 
     Never drops or retypes: a column whose type differs is an error (``SchemaMismatch``). Returns the
-    columns added to existing tables, as ``table.column``. One transaction: all or nothing.
+    columns added to existing tables, as ``table.column``. One transaction: all or nothing. The city
+    column, added to a warehouse that held rows before it, is filled with the city the warehouse holds.
     """
     found: dict[str, dict[str, tuple[str, str | None]]] = {}
     for table_name, column, data_type, comment in con.execute(
@@ -68,9 +69,11 @@ def conform_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
             existing = {}
         else:
             _check_types(table, existing)
-        for column in table.columns:
+        for column in table.stored:
             if column.name not in existing and found.get(table.name) is not None:
                 statements.append(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type}")
+                if column is CITY:
+                    statements.append(f"UPDATE {table.name} SET {CITY.name} = (SELECT city_key FROM ops_city)")
                 added.append(f"{table.name}.{column.name}")
             if existing.get(column.name, (None, None))[1] != column.doc:
                 statements.append(f"COMMENT ON COLUMN {table.name}.{column.name} IS {_quote(column.doc)}")
@@ -84,7 +87,7 @@ def conform_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _check_types(table: Table, existing: dict[str, tuple[str, str | None]]) -> None:
-    for column in table.columns:
+    for column in table.stored:
         if column.name in existing:
             have, want = existing[column.name][0], _DUCKDB_SPELLING.get(column.type, column.type)
             if have != want:

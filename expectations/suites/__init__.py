@@ -13,7 +13,7 @@ from importlib import import_module
 from typing import Callable, Literal
 from zoneinfo import ZoneInfo
 
-from cityimage.tables import TABLES, Table
+from cityimage.tables import CITY, TABLES, Table
 from cityimage.weeks import Week
 from warehouse.row_rules import FUTURE_TOLERANCE
 from expectations.checks import CRITICAL, WARNING, Check, between, in_set, non_negative, not_in_future, not_null, unique
@@ -25,11 +25,13 @@ Layer = Literal["staging", "operations", "facts"]
 
 @dataclass(frozen=True)
 class SuiteContext:
-    """What a suite may depend on besides the data: when it runs and which week it gates."""
+    """What a suite may depend on besides the data: when it runs, which week it gates, and the city
+    the warehouse holds (every row must name it; None for a warehouse that records none yet)."""
 
     now: datetime
     week: Week
     zone: ZoneInfo
+    city: str | None = None
 
     @property
     def future_limit(self) -> datetime:
@@ -69,13 +71,16 @@ class Suite:
 def catalogue_checks(table: Table, ctx: SuiteContext) -> list[Check]:
     """What the table catalogue declares of ``table``, as checks: its key unique (within an export file
     for staging), allowed values, ranges and instants not in the future; and, in staging, where the
-    DDL does not enforce it, columns that are never null. A column marked ``warn`` warns instead."""
+    DDL does not enforce it, columns that are never null; every row names the warehouse's city. A column
+    marked ``warn`` warns instead."""
     key = (*table.key, "source_file_sha256") if table.lineage else table.key
     checks = [unique(key, CRITICAL, table.grain)] if key else []
-    for column in table.columns:
+    for column in table.stored:
         severity = WARNING if column.warn else CRITICAL
         if not column.nullable and table.layer == "staging":
             checks.append(not_null(column.name, CRITICAL, f"{column.name} is never null: {column.doc}"))
+        if column is CITY and ctx.city:
+            checks.append(in_set(column.name, (ctx.city,), CRITICAL, f"every row is {ctx.city}'s, the warehouse's city"))
         if column.allowed:
             checks.append(in_set(column.name, column.allowed, severity))
         if column.max == "now":

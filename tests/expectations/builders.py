@@ -22,15 +22,26 @@ from expectations.suites import SuiteContext
 WEEK = "2026-W47"
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=timezone.utc)
-CTX = SuiteContext(now=NOW, week=Week.parse(WEEK), zone=ZONE)
+CITY_KEY = "testcity"
+CTX = SuiteContext(now=NOW, week=Week.parse(WEEK), zone=ZONE, city=CITY_KEY)
 EXPORTED = datetime(2026, 11, 21, tzinfo=timezone.utc)
 PUBLISHED = datetime(2026, 11, 17, 10, 0, tzinfo=timezone.utc)
 DAY = date(2026, 11, 18)
 FILE = "f" * 64
 
 
+def record_city(con: duckdb.DuckDBPyConnection, key: str = CITY_KEY) -> None:
+    """Record the warehouse's city, as the first writing stage does: rows written after it carry it."""
+    con.execute("INSERT INTO ops_city VALUES (?, ?, now())", [key, key.title()])
+
+
 def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Plain INSERTs; a table whose rows carry the city gets the test city unless the row names one."""
+    from warehouse.city import stamped
+
     for row in rows:
+        if stamped(table):
+            row = {"city_key": CITY_KEY} | row
         cols = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
         con.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
@@ -229,6 +240,6 @@ def new_warehouse(tmp_path: Path, name: str = "warehouse.duckdb") -> Path:
     from warehouse.connection import open_writer
 
     path = tmp_path / name
-    with open_writer(path, "test"):
-        pass
+    with open_writer(path, "test") as con:
+        record_city(con)
     return path

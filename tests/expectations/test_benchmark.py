@@ -10,7 +10,7 @@ from benchmarks.validation import handwritten_query, measure_validation
 def test_measure_validation_compares_gx_with_one_duckdb_query(tmp_path: Path) -> None:
     result = measure_validation(2_000, workdir=tmp_path)
 
-    assert result["rows"] == 2_000 and result["expectations"] == 23
+    assert result["rows"] == 2_000 and result["expectations"] == 24
     assert result["gx_passed"] and result["gx"]["fallbacks"] == 0 and result["duckdb_failures"] == []
     for mode in ("gx", "duckdb"):
         assert result[mode]["seconds"] > 0 and result[mode]["peak_rss_mb"] > 0

@@ -225,7 +225,7 @@ def test_gx_failure_falls_back_to_duckdb_and_is_recorded(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(gx_engine, "to_expectation", refuse_in_set)
     suite = Suite("stg_comment", "staging", lambda ctx: [not_null("post_id"), *[
-        c for c in stg_comment.SUITE.checks(ctx) if c.kind == "in_set"]], ("source_row",), catalogue=False)
+        c for c in stg_comment.SUITE.checks(ctx) if c.id == "in_set:platform"]], ("source_row",), catalogue=False)
 
     report = gates(path, suites=[suite])
     [failure] = report.critical
@@ -351,6 +351,19 @@ def _recorded_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return statements
 
 
+def test_a_row_of_another_city_fails_the_gate_by_name(tmp_path: Path) -> None:
+    """One warehouse holds one city: a row copied in from another city's warehouse stops the run."""
+    path = new_warehouse(tmp_path)
+    with open_writer(path, "test") as con:
+        insert(con, "stg_comment", [_comment(1), _comment(2) | {"city_key": "hangzhou"}])
+
+    report = gates(path, suites=[stg_comment.SUITE])
+
+    [failure] = report.critical
+    assert failure.expectation == "expect_column_values_to_be_in_set(city_key)" and failure.unexpected_count == 1
+    assert failure.examples[0]["source_row"] == 2 and "testcity" in failure.message
+
+
 def test_a_clean_suite_is_validated_without_asking_for_examples(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -366,7 +379,7 @@ def test_a_clean_suite_is_validated_without_asking_for_examples(
 
     report = gates(path, suites=[stg_comment.SUITE])
 
-    assert report.passed and len(report.results) == 23 and all(r.engine == "gx" for r in report.results)
+    assert report.passed and len(report.results) == 25 and all(r.engine == "gx" for r in report.results)
     assert {r.unexpected_count for r in report.results} == {0} and not any(r.examples for r in report.results)
     observed = {r.observed_value for r in report.results}
     assert observed == {"0 unexpected", "0 unexpected row(s) returned by the check query"}

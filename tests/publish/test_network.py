@@ -4,6 +4,7 @@ Two real homes publish the sample week, one under the Chongqing profile, one und
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -86,6 +87,21 @@ def test_a_city_given_twice_or_unnamed_is_refused(two_cities: list[Path], tmp_pa
     (unnamed / f"week={WEEK.id}.json").write_text(json.dumps({"week_id": WEEK.id, "files": []}))
     with pytest.raises(NetworkInputError, match="names no city"):
         publish_network(WEEK, [unnamed.parent], tmp_path / "n2")
+
+
+def test_every_published_row_names_its_city_and_a_folder_mixing_two_is_refused(two_cities: list[Path],
+                                                                              tmp_path: Path) -> None:
+    for root, key in zip(two_cities, ("chongqing", "hangzhou")):
+        files = sorted(root.glob(f"*/week={WEEK.id}/*.parquet"))
+        assert len(files) == 9, files
+        for path in files:
+            assert set(pl.read_parquet(path, columns=["city_key"])["city_key"]) <= {key}, path
+    mixed = tmp_path / "mixed"
+    shutil.copytree(two_cities[1], mixed)
+    shutil.copyfile(two_cities[0] / "kpi_weekly" / f"week={WEEK.id}" / "kpi_weekly.parquet",
+                    mixed / "kpi_weekly" / f"week={WEEK.id}" / "kpi_weekly.parquet")
+    with pytest.raises(NetworkInputError, match="rows of chongqing in Hangzhou's snapshot"):
+        publish_network(WEEK, [two_cities[0], mixed], tmp_path / "n3")
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ import transforms.classify as classify
 from cityimage.settings import Settings
 from cityimage.tables import TABLES
 from flows import stages
+from tests.expectations.builders import record_city
 from warehouse.kpis import read_table
 from transforms.classify import classifier_version, load_lexicons
 from warehouse import facts
@@ -399,6 +400,7 @@ def _build(path: Path, loads: list[list[tuple[str, dict]]]) -> dict[str, pl.Data
     from warehouse.schema import migrate
 
     migrate(con)
+    record_city(con)
     for i, batch in enumerate(loads):
         for table in ("stg_post", "stg_comment"):
             rows = [r for t, r in batch if t == table]

@@ -14,6 +14,7 @@ import pytest
 
 from cityimage.tables import TABLES, Column, FrameMismatch
 from readers.entities import ENTITIES
+from tests.expectations.builders import record_city
 from warehouse import schema
 from warehouse.connection import insert_frame, open_reader, open_writer
 from warehouse.lock import WarehouseBusy, writer_lock
@@ -42,8 +43,8 @@ def test_a_fresh_warehouse_has_exactly_the_catalogue_tables(tmp_path: Path) -> N
         for table in TABLES.values():
             rows = con.execute("SELECT column_name, data_type, is_nullable, comment FROM duckdb_columns() "
                                "WHERE table_name = ? ORDER BY column_index", [table.name]).fetchall()
-            assert [r[0] for r in rows] == table.names, table.name
-            for (name, data_type, nullable, comment), column in zip(rows, table.columns):
+            assert [r[0] for r in rows] == [c.name for c in table.stored], table.name
+            for (name, data_type, nullable, comment), column in zip(rows, table.stored):
                 assert data_type == {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}.get(column.type, column.type), name
                 assert nullable == (column.nullable or table.layer == "staging"), f"{table.name}.{name}"
                 assert comment == column.doc
@@ -62,6 +63,50 @@ def test_tables_gain_new_catalogue_columns_without_losing_rows(tmp_path: Path, m
     assert con.execute("SELECT value, country_code FROM stg_search").fetchall() == [("chongqing", None)]
     assert con.execute("SELECT comment FROM duckdb_columns() WHERE column_name = 'country_code'").fetchall() == [("new column",)]
     con.close()
+
+
+def test_every_row_written_carries_the_warehouse_city_and_none_is_written_before_one_is_recorded(tmp_path: Path) -> None:
+    from warehouse.city import CityUnknown
+
+    row = {"week_id": "2026-W47", "kpi_id": "C1", "kpi_name": "Reply rate", "scope": "role", "unit": "ratio", "status": "ok"}
+    kpis = pl.DataFrame([{name: row.get(name) for name in TABLES["kpi_weekly"].names}], schema=TABLES["kpi_weekly"].schema)
+    with open_writer(tmp_path / "w.duckdb", "test") as con:
+        with pytest.raises(CityUnknown, match="records no city yet"):
+            insert_frame(con, "kpi_weekly", kpis)
+        assert con.execute("SELECT count(*) FROM kpi_weekly").fetchall() == [(0,)]
+        record_city(con, "hangzhou")
+        insert_frame(con, "kpi_weekly", kpis)
+        assert con.execute("SELECT kpi_id, city_key FROM kpi_weekly").fetchall() == [("C1", "hangzhou")]
+        with pytest.raises(FrameMismatch, match="has no place for city_key"):  # the warehouse's to set, not the frame's
+            insert_frame(con, "kpi_weekly", kpis.with_columns(city_key=pl.lit("chongqing")))
+
+
+def test_a_warehouse_from_before_the_city_column_names_its_city_on_every_row(tmp_path: Path) -> None:
+    """Rows written before the column existed take the city the warehouse holds, when it is added; a
+    warehouse that held no city yet takes it from the first stage that records one."""
+    from cityimage.citypack import load_pack
+    from cityimage.profile import load_profile
+    from warehouse.city import check_city
+
+    for held in (True, False):
+        path = tmp_path / f"held-{held}.duckdb"
+        with open_writer(path, "first") as con:
+            if held:
+                record_city(con, "chongqing")
+            con.execute("INSERT INTO stg_search (property, dimension, value, source_row, source_format, "
+                        "source_file_sha256, load_id, city_key) VALUES ('p', 'query', 'chongqing', 1, 'f', 'h', 'l', 'x')")
+            con.execute("ALTER TABLE stg_search DROP COLUMN city_key")
+            con.execute("ALTER TABLE ops_file_ledger DROP COLUMN city_key")
+            con.execute("ALTER TABLE stg_quarantine DROP COLUMN city_key")
+            con.execute("DELETE FROM ops_schema_migration WHERE version = '0019_city_on_ledger.sql'")
+        with open_writer(path, "upgrade") as con:
+            found = con.execute("SELECT value, city_key FROM stg_search").fetchall()
+            assert found == [("chongqing", "chongqing" if held else None)]
+            if not held:
+                check_city(con, load_profile(load_pack().profile_path))
+                assert con.execute("SELECT city_key FROM stg_search").fetchall() == [("chongqing",)]
+            assert con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'ops_file_ledger' "
+                               "AND column_name = 'city_key'").fetchall()[0][0].startswith("the city")
 
 
 def test_a_column_retyped_in_the_catalogue_is_refused_until_a_migration_does_it(tmp_path: Path,
@@ -97,6 +142,7 @@ def test_a_warehouse_made_by_the_old_fact_migrations_gains_what_the_catalogue_ad
 def test_a_frame_that_does_not_fit_its_table_is_refused_by_name(tmp_path: Path) -> None:
     kpis = TABLES["kpi_weekly"].empty()
     with open_writer(tmp_path / "w.duckdb", "test") as con:
+        record_city(con)
         with pytest.raises(FrameMismatch, match="rows for kpi_weekly: lacks series_break"):
             insert_frame(con, "kpi_weekly", kpis.drop("series_break"))
         with pytest.raises(FrameMismatch, match="has no place for surplus"):

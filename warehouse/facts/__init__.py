@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from cityimage.tables import TABLES, FrameMismatch, tables_of
+from cityimage.tables import CITY, TABLES, FrameMismatch, tables_of
+from warehouse.city import recorded_city
 from warehouse.facts import models
 from warehouse.transaction import transaction
 
@@ -317,11 +318,13 @@ def _delete(con: duckdb.DuckDBPyConnection, table: str, scope: str, key: tuple[s
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, source: str, params: dict | None = None) -> None:
-    """Insert ``source``'s rows, whose columns must be the table's, in its order, with its types."""
+    """Insert ``source``'s rows, whose columns must be the table's, in its order, with its types; each
+    row takes the warehouse's city."""
     relation = con.sql(f"SELECT * FROM {source}", params=params) if params else con.sql(f"SELECT * FROM {source}")
     _check_shape(table, dict(zip(relation.columns, (str(t) for t in relation.types))))
     columns = ", ".join(TABLES[table].names)
-    con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source}", params or {})
+    con.execute(f"INSERT INTO {table} ({columns}, {CITY.name}) SELECT {columns}, $__city FROM {source}",
+                (params or {}) | {"__city": recorded_city(con)})
 
 
 def _check_shape(table: str, got: dict[str, str]) -> None:
