@@ -24,8 +24,6 @@ from cityimage.settings import Settings, SettingsError, load_settings, unknown_v
 from cityimage.weeks import Week
 
 if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
-
     import duckdb
     import pyarrow as pa
 
@@ -778,36 +776,6 @@ def network(
                   f"{summary['rows']} rows, in {out}")
     if summary["absent"]:
         err.print("[yellow]not published for this week:[/yellow] " + ", ".join(summary["absent"]))
-
-
-@app.command("parallel-ingest")
-def parallel_ingest(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders; default: the inbox.")] = None,
-    address: Annotated[Optional[str], typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786; default: a local cluster.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Workers of the local cluster.")] = 2,
-) -> None:
-    """Load files with parsing spread over Dask workers and one writer (for large inboxes)."""
-    from flows.parallel import DaskUnavailable, dask_runner, parallel_ingest_with
-    from warehouse.lock import WarehouseBusy
-
-    settings = _settings()
-    _quiet_prefect()
-    try:
-        runner = dask_runner(address, workers)
-        with _writer_guard(settings):
-            figures = parallel_ingest_with(runner, [str(p) for p in paths] if paths else None)
-    except DaskUnavailable as exc:
-        _fail(str(exc), 2)
-    except (WarehouseBusy, SettingsError, FileNotFoundError) as exc:
-        _fail(str(exc), 3)
-    console.print(", ".join(f"{k}: {v}" for k, v in figures.items()))
-
-
-def _writer_guard(settings: Settings) -> AbstractContextManager[None]:
-    """Take the writer lock before Prefect starts, so a busy warehouse is refused at once."""
-    from warehouse.lock import writer_lock
-
-    return writer_lock(settings.warehouse, "parallel ingest")
 
 
 def main() -> None:

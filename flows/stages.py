@@ -48,7 +48,7 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Callab
 
 
 def ingest_context(settings: Settings) -> IngestContext:
-    """What loading needs from the settings; the serial and the parallel ingest share it."""
+    """What loading needs from the settings."""
     return IngestContext(
         profile=load_profile(settings.profile_path),
         author_key=settings.require_author_key(),

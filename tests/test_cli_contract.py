@@ -27,7 +27,7 @@ COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-def
 #: Commands that read no setting: the shipped classifiers alone, or the snapshot folders they are given.
 WITHOUT_SETTINGS = {"evaluate", "train", "classify", "network"}
 #: The fewest arguments each command needs to get as far as reading its settings.
-ARGUMENTS = {"ingest": ["."], "parallel-ingest": ["."], "restore": ["backup.duckdb"], "sql": ["SELECT 1"],
+ARGUMENTS = {"ingest": ["."], "restore": ["backup.duckdb"], "sql": ["SELECT 1"],
              "backfill": ["--from", "2026-W01", "--to", "2026-W02"]}
 
 
