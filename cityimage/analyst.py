@@ -28,7 +28,7 @@ def analyst_views(snapshot_root: Path | str, tables: tuple[str, ...] = SNAPSHOT_
     root = str(snapshot_root).rstrip("/")
     views = [
         f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet("
-        f"{_quote(f'{root}/{table}/*/*.parquet')}, hive_partitioning = true)"
+        f"{_quote(f'{root}/{table}/*/*.parquet')}, hive_partitioning = true, union_by_name = true)"
         for table in tables
     ]
     views.append(

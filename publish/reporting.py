@@ -39,7 +39,8 @@ def _write_page(settings: Settings, week_id: str, published: list[str], city: st
 
     root = settings.snapshots
     weeks = [w for w in published if w <= week_id]
-    history = pl.concat([pl.read_parquet(partition_path(root, "kpi_weekly", w)) for w in weeks], how="vertical_relaxed")
+    # diagonal: weeks published before a column was added (city_key) lack it
+    history = pl.concat([pl.read_parquet(partition_path(root, "kpi_weekly", w)) for w in weeks], how="diagonal_relaxed")
     kpis = history.filter(pl.col("week_id") == week_id)
     posts_file = partition_path(root, "fct_post", week_id)
     posts = pl.read_parquet(posts_file) if posts_file.is_file() else None
@@ -49,7 +50,7 @@ def _write_page(settings: Settings, week_id: str, published: list[str], city: st
     write_report(page, render_week(week_id, kpis, history, load_catalogue(), read_manifest(root, week_id) or {}, city,
                                    published=published, top_posts=posts, kpi_csv=csv_name,
                                    definitions=load_register(), live_reference=settings.pack.livestream_reference,
-                                   city_context=settings.pack.report_context))
+                                   city_context=settings.pack.report_context, label_names=settings.pack.label_names))
     return page
 
 

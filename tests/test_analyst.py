@@ -38,7 +38,7 @@ def test_analyst_views_are_plain_duckdb_sql() -> None:
     views = analyst_views(Path("/data/it's snapshots"))
     assert len(views) == len(SNAPSHOT_TABLES) + 1
     assert views[0] == ("CREATE OR REPLACE VIEW kpi_weekly AS SELECT * FROM read_parquet("
-                        "'/data/it''s snapshots/kpi_weekly/*/*.parquet', hive_partitioning = true)")
+                        "'/data/it''s snapshots/kpi_weekly/*/*.parquet', hive_partitioning = true, union_by_name = true)")
     assert "read_json('/data/it''s snapshots/manifests/*.json'" in views[-1]
     con = duckdb.connect()
     for view in views:  # every statement parses (binding needs files, so only parse here)
@@ -55,6 +55,17 @@ def test_a_session_sees_every_week_and_the_manifests(tmp_path: Path) -> None:
     assert columns == ["week", "count_star()"] and rows == [("2026-W46", SMALL), (WEEK, SMALL)]
     assert _rows(run_query(con, "SELECT week_id, code_version FROM manifests ORDER BY week_id")) == [
         ("2026-W46", f"v{SMALL}"), (WEEK, f"v{SMALL}")]
+
+
+def test_weeks_published_before_the_city_column_read_beside_later_ones(tmp_path: Path) -> None:
+    """DuckDB takes the first file's columns for all unless it reads by name: an old week first would
+    silently drop every later week's city_key."""
+    _publish(tmp_path, SMALL, "2026-W46")
+    publish_week(tmp_path, WEEK, {t: f.with_columns(city_key=pl.lit("chongqing")) for t, f in _tables(SMALL).items()},
+                 {"code_version": "v", "inputs": [], "validation_warnings": []})
+    con, _ = open_session(tmp_path)
+    result = run_query(con, "SELECT week, city_key FROM kpi_weekly GROUP BY ALL ORDER BY week")
+    assert _rows(result) == [("2026-W46", None), (WEEK, "chongqing")]
 
 
 def test_a_session_before_anything_is_published_says_what_is_missing(tmp_path: Path) -> None:
