@@ -3,8 +3,9 @@
 A pack folder holds:
 
 * ``city.yaml``: the reporting time zone (which cuts weeks and times the schedule), the report's
-  reference live (to compare the week's lives with, when the city has one) and its words before the
-  report's sections (``report_context``: what a study of the city found there);
+  reference live (to compare the week's lives with, when the city has one), its words before the
+  report's sections (``report_context``: what a study of the city found there) and the names its
+  labels go by in the report (``label_names``; a label without one is shown as its key in words);
 * ``profile.yaml``: the city's names, hashtags and accounts (:mod:`cityimage.profile`);
 * ``lexicons/``: the city's own lexicons, the gazetteer (its places and their Lynch elements) and the
   labels (its nicknames). A file here also replaces the package's file of the same name, so a pack may
@@ -28,7 +29,7 @@ DEFAULT_PACK = "chongqing"
 CITY_FILE, PROFILE_FILE, LEXICON_FOLDER = "city.yaml", "profile.yaml", "lexicons"
 #: Lexicon files that describe one city: a pack must carry them (the others are the package's).
 CITY_LEXICONS = ("gazetteer.yaml", "labels.yaml")
-_CITY_KEYS = {"version", "timezone", "livestream_reference", "report_context"}
+_CITY_KEYS = {"version", "timezone", "livestream_reference", "report_context", "label_names"}
 _REFERENCE_KEYS = {"label", "intro", "views", "likes", "comments"}
 
 
@@ -61,6 +62,7 @@ class CityPack:
     timezone: str
     livestream_reference: LiveReference | None
     report_context: dict[str, str]
+    label_names: dict[str, str]
 
     @property
     def profile_path(self) -> Path:
@@ -95,12 +97,17 @@ def load_pack(spec: str = DEFAULT_PACK) -> CityPack:
     if not isinstance(data.get("timezone"), str):
         raise CityPackError(f"{path}: timezone: expected an IANA zone name such as Asia/Shanghai")
     reference = data.get("livestream_reference")
-    context = data.get("report_context") or {}
-    if not isinstance(context, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in context.items()):
-        raise CityPackError(f"{path}: report_context: expected section anchors, each with a text")
     return CityPack(folder=folder, timezone=data["timezone"],
                     livestream_reference=_reference(path, reference) if reference is not None else None,
-                    report_context=context)
+                    report_context=_texts(path, "report_context", data, "section anchors"),
+                    label_names=_texts(path, "label_names", data, "label keys"))
+
+
+def _texts(path: Path, key: str, data: dict[str, Any], what: str) -> dict[str, str]:
+    texts = data.get(key) or {}
+    if not isinstance(texts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in texts.items()):
+        raise CityPackError(f"{path}: {key}: expected {what}, each with a text")
+    return texts
 
 
 def _reference(path: Path, data: Any) -> LiveReference:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import polars as pl
 
@@ -18,6 +18,7 @@ from cityimage.weeks import Week
 from publish import charts
 from publish.formatting import (
     ALL_PLATFORMS,
+    NAMES,
     NBSP,
     PRESENT,
     ROLES,
@@ -77,6 +78,7 @@ class Context:
     notes: "Notes" = field(default_factory=lambda: Notes())
     changes: tuple[DefinitionChange, ...] = ()
     live_reference: LiveReference | None = None
+    label_names: Mapping[str, str] = field(default_factory=dict)  # the city pack's, by label key (D2)
 
     def __post_init__(self) -> None:
         for row in self.rows:
@@ -87,6 +89,10 @@ class Context:
         previous week (the previous row's too)."""
         named = break_ids(row) | break_ids(self.prev.get(row_key(row)))
         return [c for c in self.changes if c.definition in named]
+
+    def dim(self, dimension: str | None, kpi: str) -> str:
+        """A breakdown's name, the city's labels by the names its pack gives them."""
+        return pretty(dimension, kpi, {**NAMES, "D2": self.label_names})
 
     def name(self, kpi: str) -> str:
         entry = self.catalogue.get(kpi) or {}
@@ -421,7 +427,7 @@ def kpi_block(ctx: Context, kpi: str, only: list[dict[str, Any]] | None = None) 
         block["head"] = ["Value"]
         block["rows"] = [
             {"label": r["account_key"] or "—", "sub": platform_label(r["platform"]),
-             "dim": pretty(r["dimension"], kpi) if has_dims else None, "cells": [_cell(ctx, r, kpi)],
+             "dim": ctx.dim(r["dimension"], kpi) if has_dims else None, "cells": [_cell(ctx, r, kpi)],
              "highlight": False, "rank": None}
             for r in sorted(account_rows, key=lambda r: (platform_sort(r["platform"]), r["account_key"] or "",
                                                          dim_keys.get(r["dimension"], (9,)), r["unit"]))
@@ -464,7 +470,7 @@ def _pivot(
         if with_gap:
             gap = gaps.get((dim, platform))
             cells.append(_cell(ctx, gap, gap["kpi_id"]) if gap else None)
-        label = pretty(dim, kpi) if has_dims else platform_label(platform)
+        label = ctx.dim(dim, kpi) if has_dims else platform_label(platform)
         sub = platform_label(platform) if has_dims and (platform is not None or by_platform) else None
         out.append({"label": label, "sub": sub, "dim": None, "cells": cells, "key": (dim, platform),
                     "rank": ranks.get(dim) if present.numbered and not by_platform and len(ranks) > 1 else None,
@@ -479,7 +485,7 @@ def _account_list(ctx: Context, kpi: str, rows: list[dict[str, Any]], dim_keys: 
         "account": r["account_key"] or "—",
         "platform": platform_label(r["platform"]),
         "role": ROLES.get(r["role"], r["role"] or "—"),
-        "dim": pretty(r["dimension"], kpi) if r["dimension"] is not None else "",
+        "dim": ctx.dim(r["dimension"], kpi) if r["dimension"] is not None else "",
         "cell": _cell(ctx, r, kpi),
     } for r in rows]
 
@@ -641,7 +647,7 @@ def block_chart(ctx: Context, kpi: str) -> str | None:
         rows = _role_dim_rows(ctx, "B1")
         culture = next((r["dimension"] for r in rows if norm(r["dimension"]).startswith("culture")), None)
         return _bars(ctx, "B1", "Share of posts per theme", exclude=lambda r: r["unit"] != "ratio",
-                     highlight=pretty(culture, "B1") if culture else None)
+                     highlight=ctx.dim(culture, "B1") if culture else None)
     if kpi == "B3":
         return _bars(ctx, "B3", "Share of posts per format",
                      exclude=lambda r: r["unit"] != "ratio" or norm(r["dimension"]).startswith(("entropy", "diversity")))
@@ -675,8 +681,8 @@ def _bars(ctx: Context, kpi: str, title: str, exclude=lambda r: False, highlight
     if not rows:
         return None
     keys = _dimension_sort(kpi, rows)
-    order = [pretty(d, kpi) for d in sorted({r["dimension"] for r in rows}, key=lambda d: keys[d])]
-    data = [{"category": pretty(r["dimension"], kpi), "role": ROLES.get(r["role"], r["role"]), "value": r["value"]}
+    order = [ctx.dim(d, kpi) for d in sorted({r["dimension"] for r in rows}, key=lambda d: keys[d])]
+    data = [{"category": ctx.dim(r["dimension"], kpi), "role": ROLES.get(r["role"], r["role"]), "value": r["value"]}
             for r in rows]
     return charts.grouped_bars(data, f"bars-{kpi}", f"{title} ({kpi})", units.pop(), order, highlight=highlight,
                                reference=reference, reference_label=reference_label)
@@ -691,11 +697,11 @@ def _reply_buckets(ctx: Context) -> str | None:
         return None
     keys = _dimension_sort("C3", rows)
     dims = sorted({r["dimension"] for r in rows}, key=lambda d: keys[d])
-    order = [pretty(d, "C3") for d in dims]
+    order = [ctx.dim(d, "C3") for d in dims]
     colours = BUCKET_COLOURS[: len(order)]
     if "never" in dims[-1].lower() and len(order) <= 6:
         colours = BUCKET_COLOURS[: len(order) - 1] + ["#7f1d1d"]
-    data = [{"role": ROLES[r["role"]], "bucket": pretty(r["dimension"], "C3"), "value": r["value"]} for r in rows]
+    data = [{"role": ROLES[r["role"]], "bucket": ctx.dim(r["dimension"], "C3"), "value": r["value"]} for r in rows]
     return charts.stacked_shares(data, "buckets-C3", "Time to the first reply, share of eligible comments (C3)", order, colours)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from cityimage import vocabulary
 from transforms.kpis import load_catalogue
@@ -126,8 +126,6 @@ NAMES: dict[str, dict[str, str]] = {
            "text": "Text or link", "text_link": "Text or link", "entropy": "Diversity (entropy, 0 to 1)",
            "unknown": "Format unknown"},
     "C3": {"0-2h": "0–2 h", "2-8h": "2–8 h", "8-24h": "8–24 h", "over_24h": "Over 24 h", "never": "Never"},
-    "D2": {"3d_8d_magic": "3D / 8D / magic city", "largest_municipality": "Largest municipality / giant",
-           "spirited_away": "Spirited Away"},
     "D3": {"not_rated_share": "Share not rated (language not covered)"},
     "D5": {"conversion": "Conversion (intent ÷ positive comments)"},
     "F1": {"non_en_zh_share": "Share of posts in neither English nor Chinese"},
@@ -154,10 +152,11 @@ LANGUAGES = {"en": "English", "zh": "Chinese", "ru": "Russian", "fr": "French", 
              "vi": "Vietnamese", "id": "Indonesian", "hi": "Hindi", "tr": "Turkish", "nl": "Dutch", "pl": "Polish"}
 
 
-def pretty(dimension: str | None, kpi: str) -> str:
+def pretty(dimension: str | None, kpi: str, names: Mapping[str, Mapping[str, str]] = NAMES) -> str:
+    """A breakdown's name in the report; ``names``: the package's, with a city pack's label names."""
     if dimension is None:
         return PRESENT.get(kpi, Present()).overall
-    known = NAMES.get(kpi, {}).get(dimension.strip().lower())
+    known = names.get(kpi, {}).get(dimension.strip().lower())
     if known:
         return known
     prefix, _, rest = dimension.partition(":")
@@ -169,7 +168,7 @@ def pretty(dimension: str | None, kpi: str) -> str:
         keyword, _, region = rest.partition("@")
         return f"\u201c{keyword}\u201d" + (f" ({region})" if region else "")
     if rest and prefix == "rank":
-        return pretty(rest, kpi)
+        return pretty(rest, kpi, names)
     if kpi in ("F3", "F4", "F5"):  # asset keys and search keywords are shown as written
         return dimension
     text = dimension.replace("_", " ").strip()

@@ -154,6 +154,7 @@ def render_week(
     definitions: Iterable[DefinitionChange] = (),
     live_reference: LiveReference | None = None,
     city_context: Mapping[str, str] | None = None,
+    label_names: Mapping[str, str] | None = None,
 ) -> str:
     """The week's report as one self-contained HTML page.
 
@@ -164,7 +165,8 @@ def render_week(
     whose row names one in ``series_break``, or whose previous week's row does, is marked as a series
     break with the change told in words; ``live_reference``: the livestream of the city pack that the
     week's lives are compared with (none: the lives stand alone); ``city_context``: the city pack's words
-    before a section's own (what the study found there), by section anchor.
+    before a section's own (what the study found there), by section anchor; ``label_names``: the names
+    the city pack gives its labels.
     """
     context = dict(city_context or {})
     unknown = sorted(set(context) - set(SECTION_ANCHORS))
@@ -178,7 +180,8 @@ def render_week(
     weeks = sorted({r["week_id"] for r in hist_rows if r["week_id"] and r["week_id"] <= week_id})
     previous = max((w for w in weeks if w < week_id), default=None)
     prev_index = {row_key(r): r for r in hist_rows if r["week_id"] == previous} if previous else {}
-    ctx = Context(week_id, previous, now_rows, prev_index, catalogue, changes=changes, live_reference=live_reference)
+    ctx = Context(week_id, previous, now_rows, prev_index, catalogue, changes=changes, live_reference=live_reference,
+                  label_names=dict(label_names or {}))
 
     sections = []
     for section in SECTIONS:

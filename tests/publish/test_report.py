@@ -582,6 +582,16 @@ def test_dimension_ids_read_as_words() -> None:
     assert "Culture & heritage" in block_text(html, "B1") and "Short video" in block_text(html, "B3")
 
 
+def test_a_city_label_goes_by_the_name_its_pack_gives_it() -> None:
+    kpis = frame([row("D2", 0.3, role="public", dimension="3d_8d_magic", num=30, den=100),
+                  row("D2", 0.2, role="public", dimension="ecommerce_capital", num=20, den=100)])
+    for pack, magic, ecommerce in (("chongqing", "3D / 8D / magic city", "Ecommerce capital"),
+                                   ("hangzhou", "3d 8d magic", "E-commerce capital")):
+        names = load_pack(pack).label_names
+        d2 = block_text(render_week(WEEK, kpis, kpis, CATALOGUE, MANIFEST, CITY, label_names=names), "D2")
+        assert magic.lower() in d2.lower() and ecommerce in d2, (pack, d2)
+
+
 def test_definitions_come_from_the_real_catalogue_when_it_is_there() -> None:
     kpis_module = pytest.importorskip("transforms.kpis")
     catalogue = kpis_module.load_catalogue()
