@@ -9,7 +9,9 @@ A pack folder holds:
 * ``profile.yaml``: the city's names, hashtags and accounts (:mod:`cityimage.profile`);
 * ``lexicons/``: the city's own lexicons, the gazetteer (its places and their Lynch elements) and the
   labels (its nicknames). A file here also replaces the package's file of the same name, so a pack may
-  carry its own version of any lexicon.
+  carry its own version of any lexicon;
+* ``evaluation/labelled_posts.csv`` (optional): the city's posts labelled by hand with their themes,
+  labels and Lynch elements, on which the post classifiers are measured (``transforms.evaluate``).
 
 The packs bundled with the package live in ``cityimage/cities/<key>/``; ``CITYIMAGE_CITY_PACK`` names
 one by its key or gives the path of any folder laid out the same way. Adding a city is adding a folder.
@@ -25,8 +27,9 @@ import yaml
 
 BUNDLED = Path(__file__).parent / "cities"
 DEFAULT_PACK = "chongqing"
-#: A pack's layout: its own settings, its profile, its lexicons.
+#: A pack's layout: its own settings, its profile, its lexicons, its labelled posts.
 CITY_FILE, PROFILE_FILE, LEXICON_FOLDER = "city.yaml", "profile.yaml", "lexicons"
+LABELLED_POSTS = "evaluation/labelled_posts.csv"
 #: Lexicon files that describe one city: a pack must carry them (the others are the package's).
 CITY_LEXICONS = ("gazetteer.yaml", "labels.yaml")
 _CITY_KEYS = {"version", "timezone", "livestream_reference", "report_context", "label_names"}
@@ -71,6 +74,12 @@ class CityPack:
     @property
     def lexicon_dir(self) -> Path:
         return self.folder / LEXICON_FOLDER
+
+    @property
+    def labelled_posts(self) -> Path | None:
+        """The city's labelled posts, if the pack has any."""
+        path = self.folder / LABELLED_POSTS
+        return path if path.is_file() else None
 
 
 def pack_folder(spec: str) -> Path:

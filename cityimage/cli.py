@@ -574,11 +574,15 @@ def evaluate(
     split: Annotated[str, typer.Option(help="Own smoke set: holdout (never used for tuning), dev, or all.")] = "holdout",
 ) -> None:
     """Classifier quality: public labelled sets (out-of-fold, 95 % intervals), then the own smoke set."""
+    from cityimage.profile import load_profile
+    from transforms.classify import load_lexicons
+    from transforms.evaluate import city_evaluation, public_figures
     from transforms.evaluate import evaluate as run_evaluation
-    from transforms.evaluate import public_figures
 
     if split not in ("holdout", "dev", "all"):
         _fail(f"--split must be holdout, dev or all, not {split!r}", 2)
+    settings = _settings()
+    evaluation = city_evaluation(settings.pack, load_profile(settings.profile_path))
     public = public_figures()
     if public.height:
         console.print("[bold]Public labelled sets[/bold] (measured by `cityimage train`; value [95 % interval])")
@@ -587,7 +591,11 @@ def evaluate(
         console.print("No trained models: run `cityimage train` (public figures unavailable).")
     console.print(f"[bold]Own labelled rows[/bold] (split {split}; written by this project: a smoke test, "
                   "not a quality claim)")
-    _print_frame(run_evaluation(split=None if split == "all" else split))
+    if evaluation.posts is None:
+        console.print(f"The city pack ({settings.pack.folder}) has no labelled posts: its post classifiers are "
+                      "not measured.")
+    _print_frame(run_evaluation(load_lexicons(settings.lexicon_dir), split=None if split == "all" else split,
+                                evaluation=evaluation))
 
 
 def _print_frame(frame) -> None:

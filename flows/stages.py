@@ -148,7 +148,7 @@ def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
     with open_writer(settings.warehouse, "publish", settings.reader_wait_s) as con:
         check_city(con, profile)
         tables = week_tables(con, week)
-        manifest = build_manifest(con, week, settings.zone, profile, settings.lexicon_dir, gates, completeness)
+        manifest = build_manifest(con, week, settings.zone, profile, settings.pack, gates, completeness)
     path = publish_week(settings.snapshots, week.id, tables, manifest)
     report = write_reports(settings, week)
     return StageResult("publish", {"manifest": str(path), "report": str(report), "kpi rows": tables["kpi_weekly"].height})

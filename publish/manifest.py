@@ -6,27 +6,32 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import duckdb
 
 from cityimage import __version__
+from cityimage.citypack import CityPack
 from cityimage.profile import CityProfile
 from cityimage.weeks import Week
 from warehouse.deliveries import week_files
 from warehouse.transaction import transaction
 
+if TYPE_CHECKING:
+    from transforms.classify import Lexicons
 
-def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, city: CityProfile, lexicon_dir: Path,
+
+def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, city: CityProfile, pack: CityPack,
                    gates: dict[str, Any] | None = None, completeness: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the snapshot was made from: the city, code and lexicon versions (the city pack's lexicons in
-    ``lexicon_dir`` over the package's), input files by hash (``in_week``: the file holds rows dated in
-    the week), what the gates found, and whether the week received every expected export
-    (``completeness``: status and missing exports)."""
+    """What the snapshot was made from: the city, code and lexicon versions (the city pack's lexicons
+    over the package's), input files by hash (``in_week``: the file holds rows dated in the week), what
+    the gates found, the city's classifiers measured on its labelled rows, and whether the week received
+    every expected export (``completeness``: status and missing exports)."""
     from transforms.classify import load_lexicons
 
     gates = gates or {}
+    lexicons = load_lexicons(pack.lexicon_dir)
     in_week = week_files(con, week, zone)
     inputs = con.sql(
         "SELECT file_sha256, file_name, detected_format, rows_read, rows_loaded, rows_quarantined, rows_skipped, rows_duplicate "
@@ -36,12 +41,12 @@ def build_manifest(con: duckdb.DuckDBPyConnection, week: Week, zone: ZoneInfo, c
     return {
         "city": {"key": city.key, "name": city.city},
         "code_version": code_version(),
-        "lexicon_version": load_lexicons(lexicon_dir).version,
+        "lexicon_version": lexicons.version,
         "inputs": [row | {"in_week": row["file_sha256"] in in_week} for row in inputs.to_dicts()],
         "validation": {key: gates.get(key, 0) for key in ("expectations", "passed", "fallbacks")}
                       | {"notes": list(gates.get("notes", []))},
         "validation_warnings": sorted(warnings, key=lambda w: json.dumps(w, sort_keys=True, default=str)),
-        "classifier_report": classifier_report(con),
+        "classifier_report": classifier_report(con, lexicons, pack, city),
         "classifier_public": classifier_public(),
         "completeness": ({"status": completeness["status"], "missing": list(completeness["missing"])}
                          if completeness else {"status": "not checked", "missing": []}),
@@ -58,20 +63,23 @@ def classifier_public() -> list[dict[str, Any]]:
     return public_figures().to_dicts()
 
 
-def classifier_report(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Precision and recall of each classifier on the project's own labelled holdout rows.
+def classifier_report(con: duckdb.DuckDBPyConnection, lexicons: Lexicons, pack: CityPack,
+                      city: CityProfile) -> list[dict[str, Any]]:
+    """Precision and recall of the city's classifiers on the project's own labelled holdout rows: the
+    comments any city's, the posts the city pack's (none: its post classifiers are not measured).
 
     A smoke test (the rows were written here), published with each snapshot beside the public figures.
-    Measured once per classifier version and holdout set (``ops_classifier_report``): it takes seconds
+    Measured once per classifier version and labelled set (``ops_classifier_report``): it takes seconds
     and depends on nothing the week brings.
     """
-    from transforms.evaluate import evaluate, report_key
+    from transforms.evaluate import city_evaluation, evaluate, report_key
 
-    key = report_key()
+    evaluation = city_evaluation(pack, city)
+    key = report_key(lexicons, evaluation)
     stored = con.execute("SELECT report_json FROM ops_classifier_report WHERE report_key = ?", [key]).fetchall()
     if stored:
         return json.loads(stored[0][0])
-    report = evaluate(split="holdout").to_dicts()
+    report = evaluate(lexicons, split="holdout", evaluation=evaluation).to_dicts()
     with transaction(con):
         con.execute("INSERT INTO ops_classifier_report VALUES (?, ?, now())", [key, json.dumps(report)])
     return report

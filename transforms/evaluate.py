@@ -1,9 +1,11 @@
 """Precision and recall of every classifier, measured by running the real classifiers on labelled sets.
 
-The labelled sets live in ``transforms/evaluation/``:
-- ``labelled_comments.csv``: text, language, is_spam, is_question, is_praise, is_travel_intent,
-  is_complaint, sentiment, case (the hard case a row illustrates, if any), split;
-- ``labelled_posts.csv``: text, language, themes, labels, lynch_elements (``;``-separated), split.
+The labelled sets:
+- ``transforms/evaluation/labelled_comments.csv`` (any city): text, language, is_spam, is_question,
+  is_praise, is_travel_intent, is_complaint, sentiment, case (the hard case a row illustrates, if any),
+  split;
+- a city pack's ``evaluation/labelled_posts.csv`` (that city's posts): text, language, themes, labels,
+  lynch_elements (``;``-separated), split. A pack without one has its post classifiers unmeasured.
 They were written and labelled by judgement before the lexicons were tuned. ``split`` is ``dev`` (rows
 looked at while tuning) or ``holdout`` (rows never looked at while tuning): the holdout figures are the
 honest estimate, the gap between the two is how much the tuning flatters the dev rows.
@@ -15,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from cityimage.citypack import CityPack, load_pack
+from cityimage.profile import CityProfile, load_profile
 from cityimage.vocabulary import LYNCH_ELEMENTS, NO_THEME, SENTIMENTS, THEMES
 from transforms.classify import (
     Lexicons,
@@ -29,14 +34,7 @@ from transforms.classify import (
 )
 
 EVALUATION_DIR = Path(__file__).resolve().parent / "evaluation"
-COMMENTS_FILE = "labelled_comments.csv"
-POSTS_FILE = "labelled_posts.csv"
-#: The city names the posts are checked against (the Chongqing profile's, kept here so that the
-#: evaluation does not depend on a profile file being edited).
-CITY_TERMS = [
-    "Chongqing", "Chungking", "Chong Qing", "重庆", "重慶", "渝", "Чунцин", "تشونغتشينغ", "チョンチン", "충칭",
-    "#chongqing", "#ichongqing",
-]
+LABELLED_COMMENTS = EVALUATION_DIR / "labelled_comments.csv"
 ACT_COLUMNS = {"spam": "is_spam", "question": "is_question", "praise": "is_praise",
                "travel_intent": "is_travel_intent", "complaint": "is_complaint"}
 
@@ -46,8 +44,29 @@ _SCHEMA = {
 }
 
 
-def read_labelled_comments(folder: Path = EVALUATION_DIR) -> pl.DataFrame:
-    frame = pl.read_csv(folder / COMMENTS_FILE, infer_schema=False)
+@dataclass(frozen=True)
+class EvaluationSet:
+    """What the classifiers are measured on: the labelled comments (any city's), and a city's labelled
+    posts with the terms that name that city (no posts: the post classifiers go unmeasured)."""
+
+    comments: Path = LABELLED_COMMENTS
+    posts: Path | None = None
+    city_terms: tuple[str, ...] = ()
+
+
+def city_evaluation(pack: CityPack, profile: CityProfile) -> EvaluationSet:
+    """The city's set: its pack's labelled posts, named by its profile's terms."""
+    return EvaluationSet(LABELLED_COMMENTS, pack.labelled_posts, tuple(profile.city_terms()))
+
+
+def default_evaluation() -> EvaluationSet:
+    """The default city pack's set."""
+    pack = load_pack()
+    return city_evaluation(pack, load_profile(pack.profile_path))
+
+
+def read_labelled_comments(path: Path = LABELLED_COMMENTS) -> pl.DataFrame:
+    frame = pl.read_csv(path, infer_schema=False)
     truthy = ["true", "1", "yes"]
     bools = {c: pl.col(c).str.strip_chars().str.to_lowercase().is_in(truthy) for c in ACT_COLUMNS.values()}
     return frame.with_columns(**bools).with_columns(
@@ -55,8 +74,8 @@ def read_labelled_comments(folder: Path = EVALUATION_DIR) -> pl.DataFrame:
     )
 
 
-def read_labelled_posts(folder: Path = EVALUATION_DIR) -> pl.DataFrame:
-    frame = pl.read_csv(folder / POSTS_FILE, infer_schema=False)
+def read_labelled_posts(path: Path) -> pl.DataFrame:
+    frame = pl.read_csv(path, infer_schema=False)
     return frame.with_columns(
         [
             pl.col(c).fill_null("").str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(
@@ -100,14 +119,12 @@ def _ratios(rows: list[dict]) -> pl.DataFrame:
 
 
 def predictions(lexicons: Lexicons | None = None, *, split: str | None = None,
-                folder: Path = EVALUATION_DIR) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The labelled sets with the classifiers' output beside the labels (``pred_*`` columns)."""
+                evaluation: EvaluationSet | None = None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The labelled sets with the classifiers' output beside the labels (``pred_*`` columns); no posts
+    when the set has none. Without ``evaluation``: the default city pack's set."""
     lexicons = lexicons or load_lexicons()
-    comments = read_labelled_comments(folder)
-    posts = read_labelled_posts(folder)
-    if split is not None:
-        comments = comments.filter(pl.col("split") == split)
-        posts = posts.filter(pl.col("split") == split)
+    evaluation = evaluation or default_evaluation()
+    comments = _split(read_labelled_comments(evaluation.comments), split)
     c_in = pl.DataFrame(
         {
             "comment_id": [str(i) for i in range(comments.height)],
@@ -124,6 +141,9 @@ def predictions(lexicons: Lexicons | None = None, *, split: str | None = None,
         rules=c_out["rules"],
         **{f"pred_{col}": c_out[col] for col in ACT_COLUMNS.values()},
     )
+    if evaluation.posts is None:
+        return comments, None
+    posts = _split(read_labelled_posts(evaluation.posts), split)
     p_in = pl.DataFrame(
         {
             "post_id": [str(i) for i in range(posts.height)],
@@ -133,7 +153,7 @@ def predictions(lexicons: Lexicons | None = None, *, split: str | None = None,
             "language_raw": pl.Series([None] * posts.height, dtype=pl.String),
         }
     )
-    p_out = classify_posts(p_in, lexicons, CITY_TERMS)
+    p_out = classify_posts(p_in, lexicons, list(evaluation.city_terms))
     posts = posts.with_columns(
         pred_language=p_out["language"],
         pred_themes=p_out["themes"],
@@ -144,26 +164,36 @@ def predictions(lexicons: Lexicons | None = None, *, split: str | None = None,
     return comments, posts
 
 
+def _split(frame: pl.DataFrame, split: str | None) -> pl.DataFrame:
+    return frame if split is None else frame.filter(pl.col("split") == split)
+
+
 def evaluate(lexicons: Lexicons | None = None, *, split: str | None = None,
-             folder: Path = EVALUATION_DIR) -> pl.DataFrame:
+             evaluation: EvaluationSet | None = None) -> pl.DataFrame:
     """One row per classifier x class: support, tp, fp, fn, precision, recall, f1.
 
     Classifiers: ``comment_act`` (spam, question, praise, travel_intent, complaint), ``sentiment``
-    (positive, neutral, negative, not_rated, all), ``comment_language`` and ``post_language`` (one row
-    per language in the labels, plus ``all`` = accuracy), ``theme`` (the seven themes and ``other``),
-    ``label`` and ``lynch_element``. ``support`` is the number of labelled rows of the class;
-    a ratio whose denominator is 0 is null. ``split`` restricts to ``dev`` or ``holdout`` rows.
+    (positive, neutral, negative, not_rated, all), ``comment_language``, and, where the city has
+    labelled posts, ``post_language`` (one row per language in the labels, plus ``all`` = accuracy),
+    ``theme`` (the seven themes and ``other``), ``label`` and ``lynch_element``. ``support`` is the
+    number of labelled rows of the class; a ratio whose denominator is 0 is null. ``split`` restricts to
+    ``dev`` or ``holdout`` rows. Without ``evaluation``: the default city pack's set.
     """
-    comments, posts = predictions(lexicons, split=split, folder=folder)
+    comments, posts = predictions(lexicons, split=split, evaluation=evaluation)
     rows: list[dict] = []
     for act, col in ACT_COLUMNS.items():
         rows.append(_counts("comment_act", act, comments[col], comments[f"pred_{col}"]))
     rows += _single_label("sentiment", comments["sentiment"], comments["pred_sentiment"], list(SENTIMENTS))
     languages = sorted(set(comments["language"].to_list()))
     rows += _single_label("comment_language", comments["language"], comments["pred_language"], languages)
-    post_languages = sorted(set(posts["language"].to_list()))
-    rows += _single_label("post_language", posts["language"], posts["pred_language"], post_languages)
+    if posts is not None:
+        rows += _post_rows(posts)
+    return _ratios(rows)
 
+
+def _post_rows(posts: pl.DataFrame) -> list[dict]:
+    post_languages = sorted(set(posts["language"].to_list()))
+    rows = _single_label("post_language", posts["language"], posts["pred_language"], post_languages)
     other = pl.lit(["other"], dtype=pl.List(pl.String))
     themes = posts.select(
         truth=pl.when(pl.col("themes").list.len() == 0).then(other).otherwise("themes"),
@@ -176,16 +206,18 @@ def evaluate(lexicons: Lexicons | None = None, *, split: str | None = None,
     rows += _multi_label(
         "lynch_element", posts["lynch_elements"], posts["pred_lynch_elements"], list(LYNCH_ELEMENTS)
     )
-    return _ratios(rows)
+    return rows
 
 
-
-def report_key(lexicons: Lexicons | None = None, folder: Path = EVALUATION_DIR) -> str:
-    """What ``evaluate`` depends on: the classifiers' version, this module (with the city terms) and
-    the labelled rows. The same key gives the same figures, so they can be measured once per key."""
+def report_key(lexicons: Lexicons | None = None, evaluation: EvaluationSet | None = None) -> str:
+    """What ``evaluate`` depends on: the classifiers' version, this module, the labelled rows and the
+    city's terms. The same key gives the same figures, so they can be measured once per key."""
+    evaluation = evaluation or default_evaluation()
     digest = hashlib.sha256(Path(__file__).read_bytes())
-    for path in sorted(folder.glob("*.csv")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in (evaluation.comments, evaluation.posts):
+        if path is not None:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update("\n".join(evaluation.city_terms).encode())
     return f"{classifier_version(lexicons or load_lexicons())},evaluation#{digest.hexdigest()[:12]}"
 
 

@@ -9,7 +9,8 @@ import pytest
 from cityimage.vocabulary import LYNCH_ELEMENTS, THEMES
 from transforms.evaluate import (
     ACT_COLUMNS,
-    EVALUATION_DIR,
+    EvaluationSet,
+    default_evaluation,
     evaluate,
     read_labelled_comments,
     read_labelled_posts,
@@ -38,12 +39,14 @@ def test_the_labelled_comments_are_large_and_well_formed():
 
 
 def test_the_labelled_posts_are_large_and_well_formed():
-    frame = read_labelled_posts()
+    path = default_evaluation().posts
+    assert path is not None
+    frame = read_labelled_posts(path)
     assert frame.height >= 150
     assert PAPER_LANGUAGES <= set(frame["language"].to_list())
     assert set(frame["themes"].explode().drop_nulls().to_list()) <= set(THEMES)
     assert set(frame["lynch_elements"].explode().drop_nulls().to_list()) <= set(LYNCH_ELEMENTS)
-    raw = pl.read_csv(EVALUATION_DIR / "labelled_posts.csv", infer_schema=False)
+    raw = pl.read_csv(path, infer_schema=False)
     assert {"text", "language", "themes", "labels", "lynch_elements"} <= set(raw.columns)
 
 
@@ -80,7 +83,7 @@ def test_the_figures_are_computed_from_the_counts(report):
 
 def test_support_matches_the_labelled_files(report):
     comments = read_labelled_comments()
-    posts = read_labelled_posts()
+    posts = read_labelled_posts(default_evaluation().posts)
     acts = report.filter(pl.col("classifier") == "comment_act")
     for act, column in ACT_COLUMNS.items():
         assert acts.filter(pl.col("class") == act)["support"].item() == comments[column].sum()
@@ -115,3 +118,16 @@ def test_public_figures_come_from_the_trained_models_evaluation(tmp_path):
     assert shipped == ["ar", "de", "en", "es", "fr", "it", "pt"]
     assert frame.filter(pl.col("classifier") == "sentiment (not shipped)")["language"].unique().to_list() == ["hi"]
     assert public_figures(tmp_path).height == 0  # no models trained: nothing claimed
+
+
+def test_a_city_without_labelled_posts_has_its_comment_classifiers_measured_alone() -> None:
+    from cityimage.citypack import load_pack
+    from cityimage.profile import load_profile
+    from transforms.evaluate import city_evaluation
+
+    hangzhou = load_pack("hangzhou")
+    evaluation = city_evaluation(hangzhou, load_profile(hangzhou.profile_path))
+    assert evaluation.posts is None and "Hangzhou" in evaluation.city_terms
+    report = evaluate(split="holdout", evaluation=evaluation)
+    assert set(report["classifier"].to_list()) == {"comment_act", "sentiment", "comment_language"}
+    assert EvaluationSet().posts is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from cityimage.sample import default_weeks, write_sample_inbox
 from flows import stages
 from tests.resilience.digest import table_digest
 from tests.resilience.hostile import Lab
-from transforms.evaluate import EVALUATION_DIR, evaluate, report_key
+from transforms.evaluate import default_evaluation, evaluate, report_key
 from transforms.kpis import definition_digest
 
 
@@ -95,10 +96,12 @@ def test_the_holdout_figures_are_measured_once_per_classifier_version(tmp_path: 
     assert lab.query("SELECT count(*), min(report_key) FROM ops_classifier_report") == [(1, report_key())]
 
 
-def test_the_report_key_follows_the_labelled_rows(tmp_path: Path) -> None:
-    folder = tmp_path / "evaluation"
-    shutil.copytree(EVALUATION_DIR, folder)
-    assert report_key(folder=folder) == report_key()
-    posts = folder / "labelled_posts.csv"
+def test_the_report_key_follows_the_labelled_rows_and_the_city_terms(tmp_path: Path) -> None:
+    city = default_evaluation()
+    assert city.posts is not None
+    posts = tmp_path / "labelled_posts.csv"
+    shutil.copyfile(city.posts, posts)
+    assert report_key(evaluation=replace(city, posts=posts)) == report_key()
     posts.write_bytes(posts.read_bytes() + b"\n")
-    assert report_key(folder=folder) != report_key()
+    assert report_key(evaluation=replace(city, posts=posts)) != report_key()
+    assert report_key(evaluation=replace(city, city_terms=city.city_terms[1:])) != report_key()
