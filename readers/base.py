@@ -500,6 +500,18 @@ def window_from_name(name: str) -> tuple[date, date] | None:
     return None
 
 
+def day_span(days: pl.Series) -> tuple[date, date] | None:
+    """The first and last day of a Date column; None when it holds no day (empty, or every cell null)."""
+    first, last = days.min(), days.max()
+    return (first, last) if isinstance(first, date) and isinstance(last, date) else None
+
+
+def last_day(days: pl.Series) -> date | None:
+    """The last day of a Date column; None when it holds none."""
+    span = day_span(days)
+    return span[1] if span else None
+
+
 def end_of_day_utc(day: date) -> datetime:
     """Figures exported for a window are true as of the end of its last day."""
     from datetime import timedelta, timezone

@@ -9,6 +9,7 @@ its export in ``shape``: Total rows, phantom rows, dates, which entity the rows 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import polars as pl
 
@@ -37,7 +38,7 @@ class Shaped:
     tables: dict[str, pl.DataFrame]
     skips: list[Skip] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
-    exported_at: object = None
+    exported_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -100,7 +101,7 @@ class CsvLayout(ExportFormat):
             tables=shaped.tables,
             rejects=sorted(ragged + bad + shaped.rejects, key=lambda r: r.source_row),
             skips=shaped.skips,
-            exported_at=shaped.exported_at,  # type: ignore[arg-type]
+            exported_at=shaped.exported_at,
             notes=shaped.notes,
             source_columns=tuple(h.strip() for h in header),
         )

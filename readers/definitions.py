@@ -38,7 +38,7 @@ class DefinitionChange:
 def load_register() -> tuple[DefinitionChange, ...]:
     """Every change in the register, checked: a malformed entry is an error naming it, never skipped."""
     document = yaml.safe_load(resources.files("readers").joinpath(REGISTER_FILE).read_text(encoding="utf-8"))
-    changes = []
+    changes: list[DefinitionChange] = []
     for i, entry in enumerate(document.get("changes") or [], start=1):
         missing = {"platform", "metric", "definition", "changed_from", "changed_to", "meaning", "affects"} - set(entry)
         if missing:

@@ -30,6 +30,7 @@ from readers.base import (
     check_datetimes,
     decode_text,
     end_of_day_utc,
+    last_day,
     normalise_header,
     parse_datetimes,
     refuse_spreadsheet_dates,
@@ -39,7 +40,17 @@ from readers.base import (
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.graph_json import Field, JsonFormat, Record, as_text, dig, page_items, paging_edge, paging_fields
+from readers.graph_json import (
+    Field,
+    JsonFormat,
+    Record,
+    as_text,
+    dig,
+    dig_items,
+    page_items,
+    paging_edge,
+    paging_fields,
+)
 
 META_ZONE = "America/Los_Angeles"
 # A livestream is a video too where Insights reports video metrics.
@@ -141,7 +152,7 @@ class FacebookInsightsPosts(CsvLayout):
     repeats_headers = True  # the legacy Insights export names some columns twice
     id_columns = ("post_id",)
     columns = _legacy_post_columns(video=False)
-    forbidden = ("Lifetime Total Video Views",)
+    forbidden: tuple[str, ...] = ("Lifetime Total Video Views",)
     default_video = False
 
     def read(self, source: SourceFile) -> ReadResult:
@@ -237,7 +248,7 @@ class FacebookInsightsPage(CsvLayout):
         rows = typed.with_columns(day=pl.col("day").str.strptime(pl.Date, "%m/%d/%Y", strict=False))
         rows, rejects = check_datetimes(rows, raw, "day", "a date like 8/19/2015")
         window = window_from_name(source.name)
-        last = window[1] if window else (source.date_hint or rows["day"].max())
+        last = window[1] if window else (source.date_hint or last_day(rows["day"]))
         exported_at = end_of_day_utc(last) if last else None
         rows = rows.with_columns(
             platform=pl.lit("facebook"),
@@ -438,7 +449,7 @@ class MetaDailySeries(ExportFormat):
     def _account_days(self, typed: pl.DataFrame, source: SourceFile) -> tuple[pl.DataFrame, datetime | None]:
         """One row per day row, its value in the column its section's title names."""
         window = window_from_name(source.name)
-        last = window[1] if window else (typed["day"].max() or source.date_hint)
+        last = window[1] if window else (last_day(typed["day"]) or source.date_hint)
         exported_at = end_of_day_utc(last) if last else None
         metrics = sorted({column for _, column in _SERIES_COLUMNS})
         rows = typed.with_columns(
@@ -538,7 +549,8 @@ def _post_row(item: dict, page: str | None) -> Record:
     """One post's record; its page is the id's prefix (``<page>_<post>``), ``from``, or the paging URL."""
     post_id = as_text(item.get("id"))
     attachments = dig(item, "attachments.data") or [{}]
-    attachment = attachments[0] if isinstance(attachments, list) and isinstance(attachments[0], dict) else {}
+    attachment: dict = attachments[0] if isinstance(attachments, list) and isinstance(attachments[0], dict) else {}
+    kind, status = as_text(attachment.get("type")) or "", as_text(item.get("status_type")) or ""
     reactions = dig(item, "reactions.summary.total_count")
     return {
         "post_id": post_id,
@@ -548,7 +560,7 @@ def _post_row(item: dict, page: str | None) -> Record:
         "published_at": item.get("created_time"),
         "text": item.get("message"),
         "post_type_raw": attachment.get("type") or item.get("status_type"),
-        "format": _ATTACHMENT_FORMATS.get(attachment.get("type")) or _STATUS_FORMATS.get(item.get("status_type")),
+        "format": _ATTACHMENT_FORMATS.get(kind) or _STATUS_FORMATS.get(status),
         "likes": reactions if reactions is not None else dig(item, "likes.summary.total_count"),
         "comments": dig(item, "comments.summary.total_count"),
         "shares": dig(item, "shares.count"),
@@ -591,9 +603,8 @@ class FacebookApiComments(_GraphFormat):
         """The comment, then its nested replies, in document order."""
         row = _comment_row(item, post_id, parent)
         rows.append(row)
-        for reply in dig(item, "comments.data") or []:
-            if isinstance(reply, dict):
-                self._walk(reply, row["post_id"], row["comment_id"], rows)  # type: ignore[arg-type]
+        for reply in dig_items(item, "comments.data"):
+            self._walk(reply, as_text(row["post_id"]), as_text(row["comment_id"]), rows)
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
         return typed.with_columns(platform=pl.lit("facebook"))

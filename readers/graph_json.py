@@ -166,6 +166,13 @@ def dig(item: object, path: str) -> object:
     return item
 
 
+def dig_items(item: object, path: str) -> list[dict]:
+    """The objects of the list at a dotted path (``replies.data``); as in ``page_items``, anything that is
+    not a list of objects holds none."""
+    value = dig(item, path)
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -23,6 +23,7 @@ from readers.graph_json import (
     all_items,
     as_text,
     dig,
+    dig_items,
     page_items,
     paging_edge,
     paging_fields,
@@ -201,9 +202,8 @@ class InstagramApiComments(JsonFormat):
             "is_hidden": item.get("hidden"),
         }
         rows.append(row)
-        for reply in dig(item, "replies.data") or []:
-            if isinstance(reply, dict):
-                self._walk(reply, post_id, as_text(item.get("id")), rows, source)
+        for reply in dig_items(item, "replies.data"):
+            self._walk(reply, post_id, as_text(item.get("id")), rows, source)
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
         return typed.with_columns(platform=pl.lit("instagram"))

@@ -29,6 +29,7 @@ from readers.base import (
     SourceFile,
     check_datetimes,
     csv_header,
+    day_span,
     decode_text,
     end_of_day_utc,
     frame_from_records,
@@ -107,16 +108,11 @@ def _chart_days(data: bytes) -> tuple[date, date] | None:
     if not header or header[0].strip() != "Date":
         return None
     frame, _ = frame_from_records(header, records)
-    return _span(frame.select(_iso_day(pl.col(frame.columns[0]))).to_series())
+    return day_span(frame.select(_iso_day(pl.col(frame.columns[0]))).to_series())
 
 
 def _iso_day(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-
-
-def _span(days: pl.Series) -> tuple[date, date] | None:
-    days = days.drop_nulls()
-    return (days.min(), days.max()) if days.len() else None  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -215,7 +211,7 @@ class SearchConsoleChart(SearchTable):
         return days.with_columns(pl.col("value").dt.to_string("%Y-%m-%d")), rejects
 
     def own_days(self, rows: pl.DataFrame) -> tuple[date, date] | None:
-        return _span(rows["value"].str.to_date("%Y-%m-%d"))
+        return day_span(rows["value"].str.to_date("%Y-%m-%d"))
 
 
 class SearchConsoleHourlyChart(SearchTable):
@@ -234,8 +230,10 @@ class SearchConsoleHourlyChart(SearchTable):
         if not rows.height:
             return Shaped(tables={}, rejects=rejects)
         first, last = rows["value"].min(), rows["value"].max()
-        window = Window(first.date(), last.date(), _search_type(_filters(source)))  # type: ignore[union-attr]
-        exported_at = last + timedelta(hours=1)  # type: ignore[operator]
+        if not isinstance(first, datetime) or not isinstance(last, datetime):
+            raise ReadError(f"{source.name}: no row names its hour, so the hours the chart covers are unknown")
+        window = Window(first.date(), last.date(), _search_type(_filters(source)))
+        exported_at = last + timedelta(hours=1)
         rows = rows.with_columns(pl.col("value").dt.to_string("%Y-%m-%dT%H:%MZ"))
         frame = _search_frame(rows, self.dimension, _property(source, None), window, exported_at)
         minutes = int(offset.total_seconds()) // 60

@@ -67,8 +67,9 @@ def resolve_series(texts: list[str | None], export_day: date) -> list[date | Non
     for index in range(len(texts) - 1, -1, -1):
         parts = month_day(texts[index])
         if parts is not None:
-            resolved[index] = latest_on_or_before(*parts, reference)
-            reference = resolved[index] - timedelta(days=1)  # type: ignore[operator]
+            day = latest_on_or_before(*parts, reference)
+            resolved[index] = day
+            reference = day - timedelta(days=1)
     return resolved
 
 
@@ -253,7 +254,8 @@ class TikTokContent(CsvLayout):
             published_at=_published_at(),
             exported_at=_day_end(pl.col("export_day")),
         )
-        exported_at = rows["exported_at"].max() if rows.height else end_of_day_utc(export_day)
+        latest = rows["exported_at"].max() if rows.height else end_of_day_utc(export_day)
+        exported_at = latest if isinstance(latest, datetime) else None
         return Shaped(tables={"post": select_entity_columns("post", rows)}, rejects=rejects, exported_at=exported_at)
 
 

@@ -34,13 +34,14 @@ from readers.base import (
     decode_text,
     json_documents,
     end_of_day_utc,
+    last_day,
     parse_datetimes,
     select_entity_columns,
     type_columns,
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.graph_json import metric_paths
+from readers.graph_json import dig_items, metric_paths
 
 TWITTER_EPOCH_MS = 1288834974657
 _HANDLE_IN_URL = r"https?://(?:www\.)?(?:x|twitter)\.com/([^/]+)/status/"
@@ -181,8 +182,8 @@ class XOverview(CsvLayout):
         handle = _series_handle(source)
         rows, rejects = typed_days(typed, raw, "day")
         window = window_from_name(source.name)
-        last_day = window[1] if window else rows["day"].max()
-        exported_at = end_of_day_utc(last_day) if last_day else None  # type: ignore[arg-type]
+        last = window[1] if window else last_day(rows["day"])
+        exported_at = end_of_day_utc(last) if last else None
         return _shaped("account_day", rows.with_columns(account_handle=pl.lit(handle)), exported_at, rejects)
 
 
@@ -332,7 +333,9 @@ def _tweet_record(tweet: object, users: dict[str, str], media: dict[str, str]) -
         return {}
     refs = [r for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)]
     replied_to = next((_text(r.get("id")) for r in refs if r.get("type") == "replied_to"), None)
-    metrics = tweet.get("public_metrics") if isinstance(tweet.get("public_metrics"), dict) else {}
+    metrics = tweet.get("public_metrics")
+    if not isinstance(metrics, dict):
+        metrics = {}
     author = _text(tweet.get("author_id"))
     return {
         "post_id": _text(tweet.get("id")),
@@ -353,8 +356,8 @@ def _includes(pages: Iterable[dict], kind: str, key: str, value: str) -> dict[st
     """``includes`` of every page merged: users by id → username, media by key → type."""
     found: dict[str, str] = {}
     for page in pages:
-        for item in (page.get("includes") or {}).get(kind, []):
-            if isinstance(item, dict) and item.get(key) is not None:
+        for item in dig_items(page, f"includes.{kind}"):
+            if item.get(key) is not None:
                 found[str(item[key])] = str(item.get(value))
     return found
 
@@ -425,7 +428,9 @@ class XApiV2(ExportFormat):
         typed, rejects = self._typed(records)
         typed, skips = _drop_duplicates(typed)
         exported_at = _retrieved_at(pages) or (end_of_day_utc(source.date_hint) if source.date_hint else None)
-        exported_at = exported_at or typed["published_at"].max()
+        if exported_at is None:
+            latest = typed["published_at"].max()
+            exported_at = latest if isinstance(latest, datetime) else None
         typed = typed.with_columns(exported_at=pl.lit(exported_at, UTC_INSTANT))
         is_reply = pl.col("replied_to").is_not_null() & pl.col("conversation_id").is_not_null() & (
             pl.col("conversation_id") != pl.col("post_id")
@@ -437,7 +442,7 @@ class XApiV2(ExportFormat):
             tables={"post": _api_posts(typed.filter(~is_reply)), "comment": _api_comments(typed.filter(is_reply))},
             rejects=rejects,
             skips=skips,
-            exported_at=exported_at,  # type: ignore[arg-type]
+            exported_at=exported_at,
             notes=[f"{len(errors)} API error entries (not tweets): {'; '.join(errors[:5])}"] if errors else [],
             source_columns=metric_paths(t for t in tweets if isinstance(t, dict)),
         )

@@ -29,6 +29,7 @@ from readers.base import (
     Skip,
     SourceFile,
     check_datetimes,
+    day_span,
     decode_text,
     end_of_day_utc,
     normalise_header,
@@ -38,7 +39,7 @@ from readers.base import (
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.graph_json import Field, JsonFormat, Record, all_items, dig, page_items
+from readers.graph_json import Field, JsonFormat, Record, all_items, dig, dig_items, page_items
 
 WATCH_URL = "https://www.youtube.com/watch?v="
 
@@ -99,8 +100,9 @@ def _dates_in(data: bytes) -> list[date]:
 
 def studio_window(source: SourceFile, own_days: pl.Series | None = None) -> tuple[date | None, date]:
     """The window the figures cover, from the best evidence available; refuse when there is none."""
-    if own_days is not None and own_days.drop_nulls().len():
-        return own_days.min(), own_days.max()  # type: ignore[return-value]
+    span = day_span(own_days) if own_days is not None else None
+    if span:
+        return span
     for companion in ("Totals.csv", "Chart data.csv"):
         days = _dates_in(source.companions[companion]) if companion in source.companions else []
         if days:
@@ -425,9 +427,10 @@ class YouTubeApiCommentThreads(JsonFormat):
     def records(self, docs: list[object], source: SourceFile) -> list[Record]:
         rows = []
         for thread in all_items(docs):
-            top = _comment(dig(thread, "snippet.topLevelComment") or {}, thread)
+            comment = dig(thread, "snippet.topLevelComment")
+            top = _comment(comment if isinstance(comment, dict) else {}, thread)
             rows.append(top | {"reply_count": dig(thread, "snippet.totalReplyCount")})
-            for reply in dig(thread, "replies.comments") or []:
+            for reply in dig_items(thread, "replies.comments"):
                 parent = dig(reply, "snippet.parentId") or top["comment_id"]
                 rows.append(_comment(reply, thread) | {"parent_comment_id": parent})
         return rows
