@@ -182,7 +182,8 @@ def _read(folders: list[Path], name: str) -> tuple[dict, bytes]:
     return data, raw
 
 
-def _keys(file: str, where: str, value: Any, allowed: set[str], required: set[str] = frozenset()) -> dict:
+def _keys(file: str, where: str, value: Any, allowed: set[str],
+          required: set[str] | frozenset[str] = frozenset()) -> dict:
     if not isinstance(value, dict):
         raise LexiconError(f"{file}: {where}: expected a mapping, got {type(value).__name__}")
     for key in value:
@@ -286,7 +287,7 @@ def _compile(raws: list[_Raw], normalizer: _Normalizer) -> pl.DataFrame:
 class Lexicons:
     """The validated lexicons, compiled for matching. Build with :func:`load_lexicons`."""
 
-    folder: Path
+    folder: Path | None  # the folder asked for; None: the default city pack's
     versions: dict[str, int]
     version: str
     normalizer: _Normalizer
@@ -662,10 +663,9 @@ def _empty_lists(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 
 def _language_rule(hint: pl.Series, lang: pl.Expr, fallback: pl.Expr | None = None) -> pl.Expr:
-    source = pl.when(pl.lit(hint).is_not_null()).then(pl.lit("hint"))
-    if fallback is not None:
-        source = source.when(fallback).then(pl.lit("lexicon"))
-    source = source.when(lang == "und").then(pl.lit("none")).otherwise(pl.lit("lingua"))
+    hinted = pl.when(pl.lit(hint).is_not_null()).then(pl.lit("hint"))
+    chain = hinted.when(fallback).then(pl.lit("lexicon")) if fallback is not None else hinted
+    source = chain.when(lang == "und").then(pl.lit("none")).otherwise(pl.lit("lingua"))
     return pl.format("language:{}={}", source, lang)
 
 

@@ -155,7 +155,7 @@ def scrub_thread_names(comments: pl.DataFrame, key: bytes, keep: pl.Series) -> p
     texts = []
     for platform, _, parent, _, text, _ in rows.iter_rows():
         pattern = patterns.get((platform, parent)) if parent is not None and text else None
-        texts.append(pattern.sub(lambda m, p=platform: pseudonym(key, p, m[0]), text) if pattern else text)
+        texts.append(pattern.sub(lambda m: pseudonym(key, platform, m[0]), text) if pattern else text)
     return pl.Series("text", texts, dtype=pl.String)
 
 

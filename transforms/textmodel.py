@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import polars as pl
@@ -231,7 +231,7 @@ def to_bytes(model_dict: dict) -> bytes:
     return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
 
-def as_dict(name: str, classes: Sequence[str], prepare: str, fitted_blocks: Sequence[tuple[str, tuple, object]],
+def as_dict(name: str, classes: Sequence[str], prepare: str, fitted_blocks: Sequence[tuple[str, tuple, Any]],
             extra: Sequence[str], coef: np.ndarray, intercept: np.ndarray, meta: dict) -> dict:
     """An artefact from fitted scikit-learn parts (``fitted_blocks``: kind, ngram, fitted vectoriser)."""
     blocks = []

@@ -81,7 +81,8 @@ def definition_digest(zone: ZoneInfo, keywords: list[tuple[str, str | None]]) ->
 
     package = Path(__file__).parent
     files = [*sorted(package.glob("*.py")), package.parent / CATALOGUE_FILE, MODEL_DIR / "evaluation.json",
-             *(Path(m.__file__) for m in (cityimage.vocabulary, cityimage.weeks, readers.definitions, transforms.model)),
+             *(Path(f) for f in (cityimage.vocabulary.__file__, cityimage.weeks.__file__, readers.definitions.__file__,
+                                 transforms.model.__file__)),
              Path(cityimage.vocabulary.__file__).with_suffix(".yaml"), Path(readers.definitions.__file__).with_name(REGISTER_FILE)]
     digest = hashlib.sha256()
     for path in files:

@@ -109,6 +109,11 @@ def reach_rate(post: Item) -> float | None:
     return post["e7"] / base
 
 
+def reach_rates(posts: list[Item]) -> list[float]:
+    """The posts' reach rates (``reach_rate``), leaving out the posts without one."""
+    return [rate for post in posts if (rate := reach_rate(post)) is not None]
+
+
 def a3_engagement_by_followers(ctx: Context, g: Group) -> list[Out]:
     cohort = _cohort(ctx, g, "ratio")
     if isinstance(cohort, Out):
@@ -151,7 +156,7 @@ def a4_engagement_by_reach(ctx: Context, g: Group) -> list[Out]:
     if not used:
         return [absent("no post has both E and its reach measure at 7 days", "ratio", notes=[missing, base_note, *notes])]
     young, young_text = young_note(used)
-    return [ok(median([reach_rate(p) for p in used]), "ratio", n=len(used),
+    return [ok(median(reach_rates(used)), "ratio", n=len(used),
                notes=[young_text, missing, base_note, *notes], flagged=flagged or young)]
 
 
@@ -225,7 +230,7 @@ def _engagements_gained(ctx: Context, key: str) -> tuple[int, int, list[str]] | 
                 if published is None or published < ctx.start:
                     no_base += 1  # first seen in the week but published before it: growth before the week unknown
                     continue
-                previous = 0  # published in the week: E grew from 0
+                previous: int | None = 0  # published in the week: E grew from 0
             else:
                 previous = snaps[index - 1].get("engagements")
             if current is None or previous is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from cityimage.vocabulary import IMAGE_FORMATS, LISTS, NO_THEME, THEMES, VIDEO_FORMATS
-from transforms.kpis.a_performance import _cohort, reach_rate
+from transforms.kpis.a_performance import _cohort, reach_rate, reach_rates
 from transforms.kpis.base import (
     Context,
     Group,
@@ -72,7 +72,7 @@ def b2_culture_resonance(ctx: Context, g: Group) -> list[Out]:
     post_share = ratio(len(culture), len(with_e), "ratio", reason="", n=len(with_e), dim="post_share", notes=shared, flagged=flagged)
     if not culture:
         head = absent("no culture post in the week: resonance undefined", "index", n=len(with_e), notes=shared)
-    elif not e_all:
+    elif not e_all or engagement_share.value is None or post_share.value is None:
         head = absent("the week's posts have no engagements: resonance undefined", "index", n=len(with_e), notes=shared)
     else:
         head = ok(engagement_share.value / post_share.value, "index", num=engagement_share.value, den=post_share.value,
@@ -128,7 +128,7 @@ def b4_video_lift(ctx: Context, g: Group) -> list[Out]:
     if not video or not image:
         missing = "video, short-video or image" if not video and not image else "video or short-video" if not video else "image"
         return [absent(f"no {missing} post with E and its reach measure at 7 days", "index", notes=[left_note, *notes])]
-    v, i = median([reach_rate(p) for p in video]), median([reach_rate(p) for p in image])
+    v, i = median(reach_rates(video)), median(reach_rates(image))
     young, young_text = young_note(video + image)
     if not i:
         return [absent("median engagement rate of image posts is 0: lift undefined", "index", n=len(video) + len(image),

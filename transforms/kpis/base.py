@@ -259,7 +259,7 @@ class Context:
         self.quality = quality
         self.zone = zone
         self.catalogue = catalogue
-        self.start, self.end = (utc(t) for t in week.bounds_utc(zone))
+        self.start, self.end = week.bounds_utc(zone)
         self.monday, self.sunday = week.monday, week.sunday
         self.keywords = _unique_keywords(keywords)
 
@@ -433,7 +433,7 @@ class Context:
 
     def reply_window_open(self, comment: Item) -> bool:
         """The 7-day reply window of the comment had not closed when its account's posts were last exported."""
-        latest = self.latest_post_export.get(comment.get("post_account_key"))
+        latest = self.latest_post_export.get(comment.get("post_account_key", ""))
         created = comment.get("created_at")
         if latest is None or created is None:
             return False
