@@ -84,7 +84,8 @@ def _predicate(check: Check, cols: list[str]) -> tuple[str, list[Any]]:
     if check.kind == "in_set":
         return f"{cols[0]} IS NOT NULL AND NOT list_contains(?, {cols[0]})", [list(p["values"])]
     if check.kind == "between":
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[Any] = []
         if p.get("min") is not None:
             parts.append(f"{cols[0]} < ?")
             params.append(p["min"])
@@ -95,7 +96,7 @@ def _predicate(check: Check, cols: list[str]) -> tuple[str, list[Any]]:
     if check.kind == "regex":
         where = p.get("where")
         condition = f"{cols[0]} IS NOT NULL AND NOT regexp_matches({cols[0]}, ?)"
-        params: list[Any] = [p["regex"]]
+        params = [p["regex"]]
         if where:
             condition = f"{ident(where[0])} = ? AND " + condition
             params.insert(0, where[1])

@@ -99,7 +99,7 @@ def is_applied() -> bool:
     )
 
 
-def _patch_connection(engine_cls: type) -> None:
+def _patch_connection(engine_cls: Any) -> None:
     original_get_connection = engine_cls.get_connection
     original_close = engine_cls.close
 
@@ -140,7 +140,7 @@ def _patch_regex(original: Any) -> None:
     for name in _REGEX_MODULES:
         module = importlib.import_module(name)
         if getattr(module, "get_dialect_regex_expression", None) is original:
-            module.get_dialect_regex_expression = get_dialect_regex_expression
+            setattr(module, "get_dialect_regex_expression", get_dialect_regex_expression)
 
 
 def _patch_column_metadata(original: Any) -> None:

@@ -198,7 +198,8 @@ def validate(
     datasource = context.data_sources.add_sql(
         DATASOURCE,
         connection_string=f"duckdb:///{warehouse.resolve()}",
-        kwargs={"creator": creator, "poolclass": sa.pool.StaticPool},
+        # GX's stub of add_sql (sources.pyi) omits SQLDatasource's documented `kwargs` field.
+        kwargs={"creator": creator, "poolclass": sa.pool.StaticPool},  # type: ignore[call-arg]
     )
     run = RunIdentifier(run_name=run_id, run_time=run_time or datetime.now(timezone.utc))
     try:
@@ -348,7 +349,8 @@ def _detail_failures(
 
 
 def _check_key(result: ExpectationValidationResult) -> str | None:
-    return (result.expectation_config.meta or {}).get("check")
+    config = result.expectation_config
+    return (config.meta or {}).get("check") if config is not None else None
 
 
 def parse_result(result: Any) -> GxOutcome:

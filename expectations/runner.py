@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -36,6 +36,9 @@ from warehouse.city import held_city
 from warehouse.connection import READER_WAIT_S, open_writer
 from warehouse.connection import memory_limit as bounded
 from warehouse.transaction import transaction
+
+if TYPE_CHECKING:
+    from expectations.gx_engine import GxOutcome  # importing it imports Great Expectations
 
 log = logging.getLogger(__name__)
 
@@ -151,18 +154,18 @@ def _result(
     suite: Suite,
     check: Check,
     index_columns: list[str],
-    outcome: object,
+    outcome: GxOutcome | None,
     fallback: bool,
 ) -> CheckResult:
     base = dict(
         suite=suite.name, table=suite.table, check_id=check.id, expectation=check.name,
         description=check.description, severity=check.severity,
     )
-    gx_error = getattr(outcome, "error", None) if outcome is not None else "no result from Great Expectations"
-    if gx_error is None:
+    gx_error = outcome.error if outcome is not None else "no result from Great Expectations"
+    if outcome is not None and gx_error is None:
         return CheckResult(
-            **base, success=outcome.success, observed_value=outcome.observed,  # type: ignore[union-attr]
-            unexpected_count=outcome.unexpected_count, examples=outcome.examples, engine="gx",  # type: ignore[union-attr]
+            **base, success=outcome.success, observed_value=outcome.observed,
+            unexpected_count=outcome.unexpected_count, examples=outcome.examples, engine="gx",
         )
     if not fallback:
         return CheckResult(**base, success=False, observed_value=None, unexpected_count=None, examples=[],

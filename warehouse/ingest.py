@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import duckdb
 import polars as pl
@@ -40,6 +40,9 @@ from warehouse.city import check_city
 from warehouse.connection import insert_frame
 from warehouse.row_rules import apply_row_rules
 from warehouse.transaction import transaction
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 COMPANION_MAX_BYTES = 1_000_000
 _DATE_FOLDER = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -435,16 +438,16 @@ class Loader:
         known = self.con.execute(
             "SELECT detected_format, exported_at, file_name, source_columns, file_sha256 FROM ops_file_ledger "
             "WHERE status = 'loaded' AND source_columns IS NOT NULL").fetchall()
-        readable = sorted((f for f in files if f.error is None and f.result is not None and f.result.source_columns),
-                          key=lambda f: f.leaf.seq)
-        for f in readable:
-            previous = _predecessor(known, f.result.format, f.result.exported_at, f.leaf.digest)
-            known.append((f.result.format, f.result.exported_at, f.leaf.source.name, list(f.result.source_columns),
+        readable = [(f, f.result) for f in sorted(files, key=lambda f: f.leaf.seq)
+                    if f.error is None and f.result is not None and f.result.source_columns]
+        for f, result in readable:
+            previous = _predecessor(known, result.format, result.exported_at, f.leaf.digest)
+            known.append((result.format, result.exported_at, f.leaf.source.name, list(result.source_columns),
                           f.leaf.digest))
             if previous is not None:
-                note = drift_note(previous[2], previous[3], f.result.source_columns)
+                note = drift_note(previous[2], previous[3], result.source_columns)
                 if note:
-                    f.result.notes.append(note)
+                    result.notes.append(note)
 
     def write(self, batch: PreparedBatch) -> None:
         """Commit a batch: staging rows, quarantine, one ledger row per file, sightings; all or nothing."""
@@ -794,7 +797,7 @@ _QUARANTINE_SCHEMA = {
     "source_file_sha256": pl.String, "file_name": pl.String, "source_format": pl.String, "source_row": pl.Int64,
     "entity": pl.String, "column_name": pl.String, "value": pl.String, "reason": pl.String, "raw": pl.String,
 }
-_LEDGER_SCHEMA = {
+_LEDGER_SCHEMA: dict[str, PolarsDataType] = {
     "file_sha256": pl.String, "file_name": pl.String, "file_bytes": pl.Int64, "detected_format": pl.String,
     "platform": pl.String, "status": pl.String, "rows_read": pl.Int64, "rows_loaded": pl.Int64,
     "rows_quarantined": pl.Int64, "rows_skipped": pl.Int64, "rows_duplicate": pl.Int64,

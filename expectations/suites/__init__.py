@@ -86,7 +86,7 @@ def catalogue_checks(table: Table, ctx: SuiteContext) -> list[Check]:
         if column.max == "now":
             limit = ctx.future_limit.date() if column.type == "DATE" else ctx.future_limit
             checks.append(not_in_future(column.name, limit, severity))
-        high = None if column.max == "now" else column.max
+        high = column.max if isinstance(column.max, (int, float)) else None  # a number, or "now" (above)
         if column.name in table.counts and high is None:
             checks.append(non_negative(column.name, severity))
         elif column.min is not None or high is not None:

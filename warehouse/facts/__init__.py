@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -255,10 +255,12 @@ def _classify(con: duckdb.DuckDBPyConnection, inputs: str, cache: str, version: 
     return done
 
 
-def _batches(relation: duckdb.DuckDBPyRelation) -> Iterator[pl.DataFrame]:
+def _batches(relation: duckdb.DuckDBPyRelation) -> Generator[pl.DataFrame, None, None]:
     for batch in relation.to_arrow_reader(BATCH_ROWS):
         if batch.num_rows:
-            yield pl.from_arrow(batch)
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)  # a record batch is a table, never a single column
+            yield frame
 
 
 # -- the swap ------------------------------------------------------------------------------------------
