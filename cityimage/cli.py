@@ -13,7 +13,7 @@ import secrets
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional, cast
 
 import typer
 from rich.console import Console
@@ -79,7 +79,7 @@ def demo(
     weeks = default_weeks()
     first, last = weeks[0], weeks[-1]
     with console.status("writing the sample inbox"):
-        truth = write_sample_inbox(settings.inbox, weeks, profile=load_profile(settings.profile_path))
+        truth = write_sample_inbox(settings.inbox, weeks, profile=load_profile(settings.profile_file))
     console.print(f"sample inbox: [bold]{settings.inbox}[/bold] ({len(truth.files)} files)")
     _run_backfill(settings, first, last)
     _print_outputs(settings, last)
@@ -130,7 +130,9 @@ def run(
     def action() -> None:
         from flows.weekly import weekly_pipeline
 
-        _exit_if_incomplete([weekly_pipeline(week=target.id if target else None, ingest=not no_ingest)])
+        # The flow returns a Completed state, which Prefect unwraps to the summary it carries.
+        summary = cast("dict[str, Any]", weekly_pipeline(week=target.id if target else None, ingest=not no_ingest))
+        _exit_if_incomplete([summary])
 
     _guard(settings, f"weekly pipeline {target.id if target else '(last week)'}", action)
 
@@ -221,8 +223,8 @@ def _print_rebuild_diff(diff: RebuildDiff, weeks: list[str]) -> None:
     if kpis.row_count:
         console.print(kpis)
     headline = Table("week", "KPI", "role", "before", "after", title="headline figures that move")
-    for week, kpi, name, role, before, after in diff.headline_changes:
-        headline.add_row(week, f"{kpi} {name}", str(role), _figure(before), _figure(after))
+    for week, kpi, name, role, figure_before, figure_after in diff.headline_changes:
+        headline.add_row(week, f"{kpi} {name}", str(role), _figure(figure_before), _figure(figure_after))
     if headline.row_count:
         console.print(headline)
     for _, name in diff.files_missing_from_inbox:
@@ -316,7 +318,7 @@ def _check_can_run(settings: Settings) -> None:
 
     try:
         settings.require_author_key()
-        load_profile(settings.profile_path)
+        load_profile(settings.profile_file)
     except (SettingsError, ProfileError) as exc:
         _fail(str(exc), 2)
 
@@ -418,7 +420,7 @@ def accept_profile() -> None:
     if not settings.warehouse.is_file():
         _fail(f"no warehouse at {settings.warehouse} yet: the first run records the profile by itself", 2)
     with open_writer(settings.warehouse, "accept profile", settings.reader_wait_s) as con:
-        changes = accept(con, load_profile(settings.profile_path))
+        changes = accept(con, load_profile(settings.profile_file))
     for change in changes:
         console.print(f"  {change}")
     console.print(f"recorded {len(changes)} change(s); the next fact build rebuilds every fact under the profile"
@@ -494,7 +496,7 @@ def _status_rows(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[li
     facts = con.execute(
         "SELECT finished_at, mode, loads, posts, comments, reason FROM ops_fact_build ORDER BY finished_at DESC LIMIT 1"
     ).fetchall()
-    return ledger, runs, refused, facts, standing(con, load_profile(settings.profile_path))
+    return ledger, runs, refused, facts, standing(con, load_profile(settings.profile_file))
 
 
 def _print_status(settings: Settings, ledger: list, runs: list, refused: list, facts: list, city: list[str]) -> None:

@@ -214,8 +214,14 @@ class Settings(BaseSettings):
         return self._under_home(self.backup_path, "backups")
 
     @property
+    def profile_file(self) -> Path:
+        """The city profile: the one set, else the pack's (which validation fills ``profile_path`` with)."""
+        return self.profile_path or self._pack.profile_path
+
+    @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.reporting_timezone)
+        """The zone that cuts weeks: the one set, else the pack's (as for ``profile_file``)."""
+        return ZoneInfo(self.reporting_timezone or self._pack.timezone)
 
     @property
     def author_key_file(self) -> Path:

@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import yaml
 
 from cityimage.vocabulary import LISTS
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 CATALOGUE_FILE = "tables.yaml"
 LAYERS = ("staging", "dimension", "fact", "kpi")
@@ -130,8 +133,11 @@ class Table:
         return frame.select([_cast(column.name, frame.schema[column.name], column.dtype) for column in self.columns])
 
 
-def castable(got: pl.DataType, want: pl.DataType) -> bool:
-    """Whether a column of type ``got`` can be written as ``want`` without losing or inventing meaning."""
+def castable(got: PolarsDataType, want: PolarsDataType) -> bool:
+    """Whether a column of type ``got`` can be written as ``want`` without losing or inventing meaning.
+
+    Either may be a type's class, not an instance: ``pl.List(pl.Int64).inner`` is the class ``pl.Int64``.
+    """
     if got == want or got == pl.Null():
         return True
     if isinstance(want, pl.List):

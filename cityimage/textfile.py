@@ -86,8 +86,8 @@ def classify_file(path: Path, text_column: str, language_column: str | None, fmt
             for record in result.iter_rows():
                 writer.writerow([csv_cell(v) for v in record])
         else:
-            for record in result.iter_rows(named=True):
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            for named in result.iter_rows(named=True):
+                handle.write(json.dumps(named, ensure_ascii=False) + "\n")
     finally:
         if output:
             handle.close()

@@ -21,7 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import polars as pl
@@ -39,10 +39,12 @@ UMSAB_LANGUAGES = {
 SENTIMENT_CLASSES = ("negative", "neutral", "positive")  # UMSAB's labels 0, 1, 2
 #: Chosen by leave-one-video-out (docs/classification.md): regularisation and decision threshold.
 SPAM_C, SPAM_THRESHOLD = 30.0, 0.5
-SPAM_BLOCKS = (("char_wb", (1, 4), {"min_df": 2}), ("word", (1, 2), {}))
+#: A TF-IDF block of a model: analyser kind, n-gram range, the vectoriser's fitting options.
+Block = tuple[str, tuple[int, int], dict[str, Any]]
+SPAM_BLOCKS: tuple[Block, ...] = (("char_wb", (1, 4), {"min_df": 2}), ("word", (1, 2), {}))
 #: Chosen by cross-validation on UMSAB train + validation.
 SENTIMENT_C = 1.0
-SENTIMENT_BLOCKS = (("char_wb", (1, 5), {"min_df": 2}), ("word", (1, 2), {}))
+SENTIMENT_BLOCKS: tuple[Block, ...] = (("char_wb", (1, 5), {"min_df": 2}), ("word", (1, 2), {}))
 #: A language's model ships only if its cross-validated macro-F1 reaches this (chance is 0.33).
 SENTIMENT_MIN_MACRO_F1 = 0.5
 FOLDS, BOOTSTRAP, SEED = 5, 1000, 0
@@ -110,7 +112,7 @@ def read_umsab(root: Path, folder_name: str, splits: Sequence[str] = ("train", "
 # ------------------------------------------------------------------------------------------------
 
 
-def _fit(texts: list[str], labels: np.ndarray, extra: np.ndarray, blocks, prepare: str, c: float):
+def _fit(texts: list[str], labels: np.ndarray, extra: np.ndarray, blocks: Sequence[Block], prepare: str, c: float):
     """Vectorisers and a logistic regression fitted on these texts (pure: no file is read or written)."""
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
@@ -160,7 +162,7 @@ def with_intervals(truth: np.ndarray, pred: np.ndarray, score: Callable[[np.ndar
     """Each figure of ``score`` with its 95 % percentile-bootstrap interval: {name: [value, low, high]}."""
     point = score(truth, pred)
     rng = np.random.default_rng(SEED)
-    draws = {name: [] for name in point}
+    draws: dict[str, list[float]] = {name: [] for name in point}
     for _ in range(BOOTSTRAP):
         i = rng.integers(0, len(truth), len(truth))
         for name, value in score(truth[i], pred[i]).items():
@@ -230,7 +232,7 @@ def train_sentiment(language: str, data: Labelled, lexicons: Lexicons) -> tuple[
                          SENTIMENT_BLOCKS, "tweet", SENTIMENT_C)
     held = _predict(fitted, model, _take(data.texts, val), extra[val]).argmax(axis=1)
     score = lambda t, p: _per_class(t, p, SENTIMENT_CLASSES)  # noqa: E731
-    evaluation = {
+    evaluation: dict[str, Any] = {
         "n": int(len(data.labels)),
         "cross_validated": with_intervals(data.labels, oof, score),
         "held_out": with_intervals(data.labels[val], held, score) | {"n": int(len(val))},

@@ -22,8 +22,9 @@ quality gate, which a retry would only repeat. Retries live on the tasks that ca
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from cityimage.citypack import BUNDLED, pack_folder
@@ -37,6 +38,18 @@ WEEKLY_PARAMETERS: dict[str, Any] = {"week": None, "ingest": True}
 CONCURRENCY_LIMIT = 1  # one run writes the warehouse at a time; a second would be refused by the lock anyway
 TAGS = ["cityimage"]
 
+T = TypeVar("T")
+
+
+def synchronous(result: T | Coroutine[Any, Any, T]) -> T:
+    """What a Prefect method that dispatches on the event loop (``deploy``, ``from_source``,
+    ``to_deployment``) returned: called outside a running loop, as the commands do, it is the value
+    itself, never a coroutine, and a coroutine would mean a caller inside a loop that never awaits it."""
+    if isinstance(result, Coroutine):
+        result.close()
+        raise RuntimeError("deployments are registered from synchronous code, outside a running event loop")
+    return result
+
 
 def deployment_names(city_key: str) -> tuple[str, str]:
     """A city's weekly and backfill deployment names. One Prefect server serves many cities: each
@@ -48,7 +61,7 @@ def deployment_names(city_key: str) -> tuple[str, str]:
 def city_key(settings: Settings) -> str:
     from cityimage.profile import load_profile
 
-    return load_profile(settings.profile_path).key
+    return load_profile(settings.profile_file).key
 
 
 def pinned_env(settings: Settings) -> dict[str, str]:
@@ -60,7 +73,7 @@ def pinned_env(settings: Settings) -> dict[str, str]:
     pack = settings.city_pack if folder.parent == BUNDLED else str(folder.resolve())
     folders = {"HOME": settings.home, "WAREHOUSE_PATH": settings.warehouse, "INBOX_PATH": settings.inbox,
                "SNAPSHOT_PATH": settings.snapshots, "REPORT_PATH": settings.reports, "BACKUP_PATH": settings.backups,
-               "PROFILE_PATH": settings.profile_path}
+               "PROFILE_PATH": settings.profile_file}
     city = {"CITYIMAGE_CITY_PACK": pack, "CITYIMAGE_REPORTING_TIMEZONE": str(settings.reporting_timezone)}
     return city | {f"CITYIMAGE_{k}": str(Path(v).expanduser().resolve()) for k, v in folders.items()}
 
@@ -110,13 +123,15 @@ def register(settings: Settings, work_pool: str, project_root: Path = PROJECT_RO
         "tags": [*TAGS, city], "print_next_steps": False, "ignore_warnings": True,
         "concurrency_limit": CONCURRENCY_LIMIT, "job_variables": {"env": pinned_env(settings)},
     }
-    weekly = flow.from_source(source=str(project_root), entrypoint=WEEKLY_ENTRYPOINT).deploy(
+    weekly_flow = synchronous(flow.from_source(source=str(project_root), entrypoint=WEEKLY_ENTRYPOINT))
+    weekly = synchronous(weekly_flow.deploy(
         name=weekly_name, schedules=weekly_schedules(settings), parameters=dict(WEEKLY_PARAMETERS),
         description=weekly_description(settings), **common,
-    )
-    backfill = flow.from_source(source=str(project_root), entrypoint=BACKFILL_ENTRYPOINT).deploy(
+    ))
+    backfill_flow = synchronous(flow.from_source(source=str(project_root), entrypoint=BACKFILL_ENTRYPOINT))
+    backfill = synchronous(backfill_flow.deploy(
         name=backfill_name, description="Ingest once, then publish each week of a range; run on demand.", **common,
-    )
+    ))
     return {f"weekly-pipeline/{weekly_name}": weekly, f"backfill/{backfill_name}": backfill}
 
 
@@ -167,10 +182,10 @@ def serve(settings: Settings) -> None:
             "served without one, for runs on demand", weekly_name, weekly_name, SERVED_SUFFIX)
         schedules = []
     prefect_serve(
-        weekly_pipeline.to_deployment(
+        synchronous(weekly_pipeline.to_deployment(
             name=weekly_name + SERVED_SUFFIX, schedules=schedules, parameters=dict(WEEKLY_PARAMETERS),
             concurrency_limit=CONCURRENCY_LIMIT, tags=[*TAGS, city],
-        ),
-        backfill.to_deployment(name=backfill_name + SERVED_SUFFIX, concurrency_limit=CONCURRENCY_LIMIT,
-                               tags=[*TAGS, city]),
+        )),
+        synchronous(backfill.to_deployment(name=backfill_name + SERVED_SUFFIX, concurrency_limit=CONCURRENCY_LIMIT,
+                                           tags=[*TAGS, city])),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -25,6 +25,9 @@ from flows import runs, stages
 from publish.mirror import MirrorError
 from warehouse.backup import backup
 from warehouse.lock import writer_lock
+
+if TYPE_CHECKING:
+    from expectations.runner import Part
 
 
 class QualityGateFailed(RuntimeError):
@@ -88,7 +91,7 @@ def build_facts_task() -> dict[str, Any]:
 
 
 @task(name="quality gates")
-def validate_task(week_id: str, run_id: str, layers: tuple[str, ...], part: str = "all") -> dict[str, Any]:
+def validate_task(week_id: str, run_id: str, layers: tuple[str, ...], part: Part = "all") -> dict[str, Any]:
     """Run the quality gates on ``layers`` (``part``: see ``run_gates``); a critical failure raises and
     nothing is published.
 

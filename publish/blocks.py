@@ -449,10 +449,10 @@ def _pivot(
     keys = {(r["dimension"], r["platform"], r["unit"]) for r in rows}
     keys |= {(g["dimension"], g["platform"], None) for g in gap_rows if not any(
         (g["dimension"], g["platform"]) == (k[0], k[1]) for k in keys)}
-    index = {}
+    index: dict[tuple, dict[str, Any]] = {}
     for r in rows:
         index.setdefault((r["dimension"], r["platform"], r["unit"], r["role"]), r)
-    gaps = {}
+    gaps: dict[tuple, dict[str, Any]] = {}
     for g in sorted(gap_rows, key=lambda g: (g["role"] != "owned", g["role"] or "")):
         gaps.setdefault((g["dimension"], g["platform"]), g)
 
@@ -586,7 +586,7 @@ def _largest_move(ctx: Context) -> str | None:
             continue
         prev = ctx.prev.get(row_key(row))
         delta = _delta(row, prev, kpi, ctx.previous)
-        if delta is None or delta["tone"] == "flat":
+        if prev is None or delta is None or delta["tone"] == "flat":
             continue
         scale = max(abs(prev["value"]), 1e-9)
         size = abs(row["value"] - prev["value"]) / scale
@@ -842,7 +842,7 @@ def livestream_table(ctx: Context) -> dict | None:
                 cells.append(None)
                 continue
             cell = _cell(ctx, row, "E2", with_meta=False)
-            if cell and not cell["na"]:
+            if row is not None and cell and not cell["na"]:
                 cell["text"] = _e2_text(row, key)
                 cell["ref"] = _e2_reference(row, key, ctx.live_reference)
             cells.append(cell)

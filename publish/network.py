@@ -11,6 +11,7 @@ import hashlib
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -26,7 +27,7 @@ class NetworkInputError(SettingsError):
     """A snapshot folder cannot take part: no such week, no city named, or a city given twice."""
 
 
-def publish_network(week: Week, roots: list[Path], out: Path) -> dict[str, object]:
+def publish_network(week: Week, roots: list[Path], out: Path) -> dict[str, Any]:
     """Read each city's published week, write the network table, its manifest and its page under ``out``.
 
     A folder without the week is left out and listed (``absent``), so one late city does not stop the

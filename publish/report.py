@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -259,7 +259,7 @@ def render_index(weeks: list[dict], city: str) -> str:
     """
     entries = sorted((w for w in weeks if w.get("week_id")), key=lambda w: str(w["week_id"]), reverse=True)
     columns: list[str] = []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in entries:
         figures = _index_figures(entry)
         for label in figures:

@@ -25,7 +25,7 @@ def write_week_report(settings: Settings, week: Week) -> Path:
     "next" link) and ``<reports>/index.html``; returns the week's page."""
     root = settings.snapshots
     published = published_weeks(root)
-    city = load_profile(settings.profile_path).city
+    city = load_profile(settings.profile_file).city
     page = _write_page(settings, week.id, published, city)
     earlier = [w for w in published if w < week.id]
     if earlier and (settings.reports / f"{earlier[-1]}.html").is_file():

@@ -133,8 +133,8 @@ def _account_week(world: World, account: Account, week) -> dict:
     questions = [c for c in eligible if c.act == "question"]
     negative = [c for c in eligible if c.act == "complaint"]
     spam = [c for c in tops if c.is_spam]
-    hours = sorted(delays[id(c)].total_seconds() / 3600 for c in replied)
-    buckets = Counter()
+    hours = sorted(delay.total_seconds() / 3600 for delay in delays.values() if delay is not None)
+    buckets: Counter[str] = Counter()
     for c in eligible:
         delay = delays[id(c)]
         if delay is None:
@@ -216,7 +216,7 @@ def _livestreams(world: World) -> list[dict]:
         if not post.is_live:
             continue
         live = post.live or {}
-        record = {
+        record: dict = {
             "platform": post.platform,
             "account": post.account.handle,
             "post_id": post.post_id,
@@ -279,7 +279,7 @@ def _search(world: World) -> dict:
     tracked = [k.keyword for k in world.profile.search_keywords]
     for week in world.reported:
         model = world.search[week.id]
-        rows = {}
+        rows: dict[str, dict | None] = {}
         for keyword in tracked:
             q = model["queries"].get(keyword)
             if q is None:

@@ -249,7 +249,7 @@ def _ig_comment_pages(drop: Drop, account: Account, post: Post):
               "replies%7Bid%2Ctext%2Ctimestamp%2Cusername%2Cfrom%2Clike_count%7D")
     for number, chunk in enumerate(chunks, start=1):
         after = _cursor(chunk[-1].comment_id if chunk else post.post_id)
-        page = {
+        page: dict = {
             "data": [_ig_comment(c, at) for c in chunk],
             # The Graph API keeps a "next" link on the last page too; it leads to an empty page.
             "paging": {

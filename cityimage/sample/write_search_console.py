@@ -53,7 +53,7 @@ def write(world: World, drop: Drop, out: Emitter) -> None:
         noisy = {k: float(w) * (0.8 + 0.4 * rng.random()) for k, w in weights.items()}
         imps = split_whole(site["impressions"], noisy)
         clicks = split_whole(site["clicks"], {k: noisy[k] * (0.7 + 0.6 * rng.random()) for k in noisy})
-        rows = []
+        rows: list[list] = []
         for key in noisy:
             i = imps.get(key, 0)
             if i == 0:
@@ -70,7 +70,7 @@ def write(world: World, drop: Drop, out: Emitter) -> None:
     chart = [["Date", "Clicks", "Impressions", "CTR", "Position"]] + [
         [day.isoformat(), v[0], v[1], _ctr(v[0], v[1]), trim_float(v[2], 1)] for day, v in site["daily"].items()
     ]
-    appearance = [["Search Appearance", "Clicks", "Impressions", "CTR", "Position"]]
+    appearance: list[list] = [["Search Appearance", "Clicks", "Impressions", "CTR", "Position"]]
     for name, share in c["appearance"].items():
         i = max(1, int(site["impressions"] * float(share)))
         appearance.append([name, 0, i, "0%", trim_float(site["position"] * 0.7, 2)])

@@ -184,6 +184,7 @@ def _reply_text(comment: Comment, account: Account) -> str:
     if comment.by_account:
         return f"@{comment.reply_to.author.username} {comment.text}" if comment.reply_to else comment.text
     if comment.act == "answer":
+        assert comment.reply_to is not None, "an answer is a reply, made with the comment it answers"
         return f"@{comment.reply_to.author.username} @{account.handle} {comment.text}"
     return f"@{account.handle} {comment.text}"
 
@@ -210,16 +211,18 @@ def _conversation_pages(world: World, drop: Drop, account: Account, posts: list[
         query = f"conversation_id:{post.post_id}"
         for start in range(0, len(replies), PAGE_SIZE):
             chunk = replies[start:start + PAGE_SIZE]
-            data, included, authors = [], {}, {}
+            data: list[dict] = []
+            included: dict[str, Post | Comment] = {}
+            authors: dict[str, Person] = {}
             for c in chunk:
                 parent = c.reply_to
                 if parent is None:
                     replied = (post.post_id, account.id)
-                    included.setdefault(post.post_id, ("root", post))
+                    included.setdefault(post.post_id, post)
                 else:
                     replied = (parent.comment_id, parent.author.id)
                     if parent not in chunk:
-                        included.setdefault(parent.comment_id, ("comment", parent))
+                        included.setdefault(parent.comment_id, parent)
                 lang = x_lang.get(c.language, "und")
                 data.append(_tweet(c.comment_id, _reply_text(c, account), c.created_at, c.author, post.post_id, lang,
                                    _reply_metrics(c, at), users, replied))
@@ -229,8 +232,8 @@ def _conversation_pages(world: World, drop: Drop, account: Account, posts: list[
                     authors[parent.author.id] = parent.author
             tweets = []
             for key in sorted(included, key=int, reverse=True):
-                kind, obj = included[key]
-                if kind == "root":
+                obj = included[key]
+                if isinstance(obj, Post):
                     tweets.append(_tweet(obj.post_id, post_text(obj), obj.published_at, account.person, obj.post_id,
                                          x_lang.get(obj.language, "und"), _root_metrics(obj, at), users))
                 else:
@@ -259,7 +262,7 @@ def _search_pages(world: World, drop: Drop) -> list[dict]:
     terms = sorted({n for values in names.values() for n in values})
     query = "(" + " OR ".join(f'"{t}"' if " " in t else t for t in terms) + ") -is:retweet"
     x_lang = world.content["x_lang"]
-    pages = []
+    pages: list[dict] = []
     for start in range(0, max(1, len(mentions)), PAGE_SIZE):
         chunk = mentions[start:start + PAGE_SIZE]
         if not chunk:
@@ -279,7 +282,8 @@ def _search_pages(world: World, drop: Drop) -> list[dict]:
 
 def _token(seed: str) -> str:
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    value, out = int(seed), []
+    value = int(seed)
+    out: list[str] = []
     while len(out) < 45:
         value, r = divmod(value * 7919 + 13, 36)
         out.append(alphabet[r])

@@ -261,7 +261,8 @@ def _studio_geography(world: World, drop: Drop, account: Account) -> list[Member
     posts = [p for p in world.posts if p.account is account and p.published_at < drop.retrieved_at]
     weight = sum(p.metric("views", drop.retrieved_at) for p in posts) or 1
     base_avd = sum(p.metric("views", drop.retrieved_at) * p.ratios["avg_view_s"] for p in posts) / weight
-    rows, total_views, total_watch = [], 0, 0.0
+    rows: list[list] = []
+    total_views, total_watch = 0, 0.0
     for code in sorted(views, key=lambda c: (-views[c], c)):
         factor = 0.8 + (int(hashlib.sha1(code.encode()).hexdigest()[:4], 16) % 400) / 1000
         avd = base_avd * factor
@@ -272,7 +273,7 @@ def _studio_geography(world: World, drop: Drop, account: Account) -> list[Member
     zero = [c for c in ZERO_COUNTRIES if c not in views]
     rows += [[code, 0, "", 0] for code in zero]
     total_avd = total_watch * 3600 / total_views if total_views else 0
-    table = [GEO_HEADER, ["Total", total_views, clock(total_avd), trim_float(total_watch, 4)], *rows]
+    table: list[list] = [GEO_HEADER, ["Total", total_views, clock(total_avd), trim_float(total_watch, 4)], *rows]
     chart: list[list] = [["Date", "Geography", "Views"]]
     for code in sorted(list(views) + zero):
         for day in days:
