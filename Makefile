@@ -26,12 +26,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -n auto -q
 
 ## Everything but the slow end-to-end tests, for the edit-run loop.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -n auto -q -m "not slow"
 
 ## Benchmark against the DuckDB-only floor; writes BENCHMARKS.md and benchmarks/results.json.
