@@ -584,7 +584,7 @@ def evaluate(
     if split not in ("holdout", "dev", "all"):
         _fail(f"--split must be holdout, dev or all, not {split!r}", 2)
     settings = _settings()
-    evaluation = city_evaluation(settings.pack, load_profile(settings.profile_path))
+    evaluation = city_evaluation(settings.pack, load_profile(settings.profile_file))
     public = public_figures()
     if public.height:
         console.print("[bold]Public labelled sets[/bold] (measured by `cityimage train`; value [95 % interval])")
