@@ -70,7 +70,6 @@ def demo(
 
     The sample's accounts are the city pack's (``CITYIMAGE_CITY_PACK``); its texts are the bundled ones.
     """
-    from cityimage.profile import load_profile
     from cityimage.sample import default_weeks, write_sample_inbox
 
     os.environ["CITYIMAGE_HOME"] = str(home)
@@ -79,7 +78,7 @@ def demo(
     weeks = default_weeks()
     first, last = weeks[0], weeks[-1]
     with console.status("writing the sample inbox"):
-        truth = write_sample_inbox(settings.inbox, weeks, profile=load_profile(settings.profile_file))
+        truth = write_sample_inbox(settings.inbox, weeks, profile=settings.profile)
     console.print(f"sample inbox: [bold]{settings.inbox}[/bold] ({len(truth.files)} files)")
     _run_backfill(settings, first, last)
     _print_outputs(settings, last)
@@ -314,11 +313,11 @@ _DISK_FULL = (
 def _check_can_run(settings: Settings) -> None:
     """A run refuses to start without the pseudonymisation key or with a broken city profile, before
     Prefect starts: one line naming the problem, not a failed flow's traceback."""
-    from cityimage.profile import ProfileError, load_profile
+    from cityimage.profile import ProfileError
 
     try:
         settings.require_author_key()
-        load_profile(settings.profile_file)
+        settings.profile  # read now: a broken profile stops here, before Prefect starts
     except (SettingsError, ProfileError) as exc:
         _fail(str(exc), 2)
 
@@ -412,7 +411,6 @@ def accept_profile() -> None:
     The stages refuse a profile that changes an account's role, city or id, or drops an account, since
     it would re-label every week of history; after this command the next fact build applies it to all.
     """
-    from cityimage.profile import load_profile
     from warehouse.city import accept_profile as accept
     from warehouse.connection import open_writer
 
@@ -420,7 +418,7 @@ def accept_profile() -> None:
     if not settings.warehouse.is_file():
         _fail(f"no warehouse at {settings.warehouse} yet: the first run records the profile by itself", 2)
     with open_writer(settings.warehouse, "accept profile", settings.reader_wait_s) as con:
-        changes = accept(con, load_profile(settings.profile_file))
+        changes = accept(con, settings.profile)
     for change in changes:
         console.print(f"  {change}")
     console.print(f"recorded {len(changes)} change(s); the next fact build rebuilds every fact under the profile"
@@ -480,7 +478,6 @@ def status() -> None:
 def _status_rows(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[list, list, list, list, list[str]]:
     """The ledger by status, the last ten runs, the first refused files, the last fact build, and the
     profile against the city and accounts the warehouse holds."""
-    from cityimage.profile import load_profile
     from warehouse.city import standing
 
     ledger = con.execute(
@@ -496,7 +493,7 @@ def _status_rows(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[li
     facts = con.execute(
         "SELECT finished_at, mode, loads, posts, comments, reason FROM ops_fact_build ORDER BY finished_at DESC LIMIT 1"
     ).fetchall()
-    return ledger, runs, refused, facts, standing(con, load_profile(settings.profile_file))
+    return ledger, runs, refused, facts, standing(con, settings.profile)
 
 
 def _print_status(settings: Settings, ledger: list, runs: list, refused: list, facts: list, city: list[str]) -> None:
@@ -576,7 +573,6 @@ def evaluate(
     split: Annotated[str, typer.Option(help="Own smoke set: holdout (never used for tuning), dev, or all.")] = "holdout",
 ) -> None:
     """Classifier quality: public labelled sets (out-of-fold, 95 % intervals), then the own smoke set."""
-    from cityimage.profile import load_profile
     from transforms.classify import load_lexicons
     from transforms.evaluate import city_evaluation, public_figures
     from transforms.evaluate import evaluate as run_evaluation
@@ -584,7 +580,7 @@ def evaluate(
     if split not in ("holdout", "dev", "all"):
         _fail(f"--split must be holdout, dev or all, not {split!r}", 2)
     settings = _settings()
-    evaluation = city_evaluation(settings.pack, load_profile(settings.profile_file))
+    evaluation = city_evaluation(settings.pack, settings.profile)
     public = public_figures()
     if public.height:
         console.print("[bold]Public labelled sets[/bold] (measured by `cityimage train`; value [95 % interval])")

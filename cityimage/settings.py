@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cityimage.citypack import DEFAULT_PACK, PROFILE_FILE, CityPack, CityPackError, load_pack, pack_folder
+from cityimage.profile import CityProfile, load_profile
 
 DEFAULT_PROFILE = pack_folder(DEFAULT_PACK) / PROFILE_FILE
 CONFIG_FILE_ENV = "CITYIMAGE_CONFIG"
@@ -35,7 +36,8 @@ class SettingsError(RuntimeError):
 class Settings(BaseSettings):
     """Where the warehouse, inbox and outputs live, and how weeks and authors are treated."""
 
-    model_config = SettingsConfigDict(env_prefix="CITYIMAGE_", extra="forbid", validate_default=True)
+    # Frozen: a run reads its settings once, at its edge, and passes this one object to every stage.
+    model_config = SettingsConfigDict(env_prefix="CITYIMAGE_", extra="forbid", validate_default=True, frozen=True)
 
     home: Path = Field(default=Path("var"), description="Base folder for every default path below.")
     warehouse_path: Path | None = Field(default=None, description="DuckDB file; default <home>/warehouse.duckdb")
@@ -110,6 +112,7 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _ConfigFileSource(settings_cls))
 
     _pack: CityPack = PrivateAttr()
+    _profile: CityProfile | None = PrivateAttr(default=None)
 
     @field_validator("reporting_timezone")
     @classmethod
@@ -134,10 +137,23 @@ class Settings(BaseSettings):
         """What the settings leave unset comes from the city pack."""
         self._pack = load_pack(self.city_pack)
         if self.reporting_timezone is None:
-            self.reporting_timezone = self._pack.timezone
+            self.__dict__["reporting_timezone"] = self._pack.timezone  # frozen: filled once, here
         if self.profile_path is None:
-            self.profile_path = self._pack.profile_path
+            self.__dict__["profile_path"] = self._pack.profile_path
         return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> "Settings":
+        """A copy with ``update`` applied, validated and resolved like any settings: a copy never carries
+        the pack or profile read for other values."""
+        return type(self)(**(self.model_dump(exclude_unset=True) | dict(update or {})))
+
+    @property
+    def profile(self) -> CityProfile:
+        """The city profile, read once per settings object: every stage of a run sees the same accounts,
+        even if the file is edited while the run goes on."""
+        if self._profile is None:
+            self._profile = load_profile(self.profile_file)
+        return self._profile
 
     @property
     def pack(self) -> CityPack:

@@ -59,9 +59,8 @@ def deployment_names(city_key: str) -> tuple[str, str]:
 
 
 def city_key(settings: Settings) -> str:
-    from cityimage.profile import load_profile
 
-    return load_profile(settings.profile_file).key
+    return settings.profile.key
 
 
 def pinned_env(settings: Settings) -> dict[str, str]:

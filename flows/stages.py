@@ -15,7 +15,6 @@ from typing import Any, Callable
 import polars as pl
 
 from cityimage.faults import fault
-from cityimage.profile import load_profile
 from cityimage.settings import Settings
 from cityimage.weeks import Week
 from warehouse.city import check_city
@@ -50,7 +49,7 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Callab
 def ingest_context(settings: Settings) -> IngestContext:
     """What loading needs from the settings."""
     return IngestContext(
-        profile=load_profile(settings.profile_file),
+        profile=settings.profile,
         author_key=settings.require_author_key(),
         max_archive_bytes=settings.max_archive_bytes,
         max_archive_ratio=settings.max_archive_ratio,
@@ -73,7 +72,7 @@ def build_facts(settings: Settings, full: bool = False) -> StageResult:
     from transforms.facts import account_keys, classifiers
     from warehouse import facts
 
-    profile = load_profile(settings.profile_file)
+    profile = settings.profile
     with open_writer(settings.warehouse, "build facts", settings.reader_wait_s) as con:
         check_city(con, profile)
         with memory_limit(con, settings.duckdb_memory_limit):
@@ -95,7 +94,7 @@ def check_completeness(settings: Settings, week: Week) -> StageResult:
     """
     from transforms.completeness import EXPECTED_SCHEMA, missing_exports, week_completeness
 
-    profile = load_profile(settings.profile_file)
+    profile = settings.profile
     expected = pl.DataFrame(
         [(a.platform, a.handle, a.role, e.format, e.every_weeks) for a in profile.accounts for e in a.exports],
         schema=EXPECTED_SCHEMA, orient="row")
@@ -120,7 +119,7 @@ def compute_kpis(settings: Settings, week: Week, force: bool = False) -> StageRe
     from transforms.kpis import compute_kpis as compute
     from transforms.kpis import definition_digest
 
-    profile = load_profile(settings.profile_file)
+    profile = settings.profile
     keywords = [(k.keyword, k.region) for k in profile.search_keywords]
     digest = definition_digest(settings.zone, keywords)
     with open_writer(settings.warehouse, "compute KPIs", settings.reader_wait_s) as con:
@@ -144,7 +143,7 @@ def publish(settings: Settings, week: Week, gates: dict[str, Any] | None = None,
     from publish.manifest import build_manifest
     from publish.snapshot import publish_week
 
-    profile = load_profile(settings.profile_file)
+    profile = settings.profile
     with open_writer(settings.warehouse, "publish", settings.reader_wait_s) as con:
         check_city(con, profile)
         tables = week_tables(con, week)

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
@@ -46,11 +47,11 @@ def transient_io(task: Any, task_run: Any, state: Any) -> bool:
     return isinstance(error, OSError) and not isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError))
 
 
-@task(name="ingest inbox", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_io)
-def ingest_inbox() -> dict[str, Any]:
+@task(name="ingest inbox", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
+def ingest_inbox(settings: Settings) -> dict[str, Any]:
     """Load new inbox files; logs each refusal and quarantine, and one line per export format."""
     logger = get_run_logger()
-    summary = stages.ingest(load_settings())
+    summary = stages.ingest(settings)
     by_format: dict[str, list[int]] = {}
     for outcome in summary.files:
         if outcome.status == "refused":
@@ -83,22 +84,21 @@ def ingest_inbox() -> dict[str, Any]:
     return figures
 
 
-@task(name="build facts")
-def build_facts_task() -> dict[str, Any]:
-    result = stages.build_facts(load_settings())
+@task(name="build facts", cache_policy=NO_CACHE)
+def build_facts_task(settings: Settings) -> dict[str, Any]:
+    result = stages.build_facts(settings)
     get_run_logger().info(result.line())
     return result.figures
 
 
-@task(name="quality gates")
-def validate_task(week_id: str, run_id: str, layers: tuple[str, ...], part: Part = "all") -> dict[str, Any]:
+@task(name="quality gates", cache_policy=NO_CACHE)
+def validate_task(settings: Settings, week_id: str, run_id: str, layers: tuple[str, ...], part: Part = "all") -> dict[str, Any]:
     """Run the quality gates on ``layers`` (``part``: see ``run_gates``); a critical failure raises and
     nothing is published.
 
     Returns what the manifest records of them (``gate_record``)."""
     from expectations import run_gates
 
-    settings = load_settings()
     report = run_gates(
         settings.warehouse, week_id, run_id, settings.reports / "data_docs", layers=layers, zone=settings.zone,
         part=part, reader_wait_s=settings.reader_wait_s, memory_limit=settings.duckdb_memory_limit,
@@ -145,17 +145,17 @@ def warning_record(failure: Any) -> dict[str, Any]:
     }
 
 
-@task(name="compute KPIs")
-def compute_kpis_task(week_id: str) -> dict[str, Any]:
-    result = stages.compute_kpis(load_settings(), Week.parse(week_id))
+@task(name="compute KPIs", cache_policy=NO_CACHE)
+def compute_kpis_task(settings: Settings, week_id: str) -> dict[str, Any]:
+    result = stages.compute_kpis(settings, Week.parse(week_id))
     get_run_logger().info(result.line())
     return result.figures
 
 
-@task(name="check completeness")
-def completeness_task(week_id: str) -> dict[str, Any]:
+@task(name="check completeness", cache_policy=NO_CACHE)
+def completeness_task(settings: Settings, week_id: str) -> dict[str, Any]:
     """Each account's expected exports for the week; an empty week raises ``EmptyWeek``."""
-    result = stages.check_completeness(load_settings(), Week.parse(week_id))
+    result = stages.check_completeness(settings, Week.parse(week_id))
     logger = get_run_logger()
     for line in result.figures["missing"]:
         logger.warning("incomplete week: %s", line)
@@ -163,24 +163,23 @@ def completeness_task(week_id: str) -> dict[str, Any]:
     return result.figures
 
 
-@task(name="publish")
-def publish_task(week_id: str, gates: dict[str, Any], completeness: dict[str, Any]) -> dict[str, Any]:
-    result = stages.publish(load_settings(), Week.parse(week_id), gates, completeness)
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(settings: Settings, week_id: str, gates: dict[str, Any], completeness: dict[str, Any]) -> dict[str, Any]:
+    result = stages.publish(settings, Week.parse(week_id), gates, completeness)
     get_run_logger().info(result.line())
     return result.figures
 
 
-@task(name="mirror snapshot", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_io)
-def mirror_task(week_id: str) -> dict[str, Any]:
+@task(name="mirror snapshot", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
+def mirror_task(settings: Settings, week_id: str) -> dict[str, Any]:
     """Copy the published week to object storage, where one is set; a store down for a moment is retried."""
-    result = stages.mirror(load_settings(), Week.parse(week_id))
+    result = stages.mirror(settings, Week.parse(week_id))
     get_run_logger().info(result.line())
     return result.figures
 
 
-def _default_week() -> Week:
+def _default_week(settings: Settings) -> Week:
     """The last complete week in the reporting time zone: what a Monday-morning run reports on."""
-    settings = load_settings()
     return Week.containing(datetime.now(timezone.utc), settings.zone).shift(-1)
 
 
@@ -193,8 +192,9 @@ def weekly_pipeline(week: str | None = None, ingest: bool = True) -> State:
     without any data raises ``EmptyWeek`` and nothing is published. Callers get the run's summary
     dict: Prefect unwraps the returned state (``return_state=True`` gives the state itself).
     """
-    target = Week.parse(week) if week else _default_week()
-    [summary] = _run_weeks([target], ingest)
+    settings = load_settings()
+    target = Week.parse(week) if week else _default_week(settings)
+    [summary] = _run_weeks(settings, [target], ingest)
     if "refused" in summary:
         raise stages.EmptyWeek(summary["refused"])
     missing = summary["completeness"]["missing"]
@@ -211,7 +211,7 @@ def backfill(first: str, last: str) -> list[dict[str, Any]]:
     A week without data is refused and the backfill goes on to the next; if every week was refused,
     the backfill fails with the first refusal.
     """
-    return _all_refused_fail(_run_weeks(week_range(Week.parse(first), Week.parse(last)), ingest=True))
+    return _all_refused_fail(_run_weeks(load_settings(), week_range(Week.parse(first), Week.parse(last)), ingest=True))
 
 
 @flow(name="republish", log_prints=True)
@@ -221,7 +221,7 @@ def republish(weeks: list[str]) -> list[dict[str, Any]]:
     Nothing is ingested; the gates and the fact build run once, then each week's completeness, KPIs and
     publication.
     """
-    return _all_refused_fail(_run_weeks([Week.parse(w) for w in weeks], ingest=False))
+    return _all_refused_fail(_run_weeks(load_settings(), [Week.parse(w) for w in weeks], ingest=False))
 
 
 def _all_refused_fail(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -231,18 +231,20 @@ def _all_refused_fail(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
-def _run_weeks(weeks: list[Week], ingest: bool) -> list[dict[str, Any]]:
+def _run_weeks(settings: Settings, weeks: list[Week], ingest: bool) -> list[dict[str, Any]]:
     """The work the weeks share once — ingest, staging gates, facts, fact gates — then each week's
     completeness, KPIs and publication; under one writer lock, after one backup of the warehouse.
 
     One backup per flow run, taken before anything is written: a backfill longer than the number of
     backups kept can no longer rotate away the state it started from. Each week has its row in
     ``ops_run``; the checks that judge the tables run once (recorded under the last week's run), each
-    week's volume checks with that week.
+    week's volume checks with that week. ``settings`` are the run's, read once by the flow and passed
+    to every task: one profile and one pack for all of its stages.
     """
-    settings = load_settings()
     for line in unknown_variables():  # a deployment's worker environment is where a typo hides longest
         get_run_logger().warning("%s", line)
+    # The profile is read here, once: the tasks get it inside the settings (Prefect copies them per task).
+    get_run_logger().info("city %s, profile %s", settings.profile.city, settings.profile_file)
     run_ids = {w.id: f"{w.id}-{uuid.uuid4().hex[:8]}" for w in weeks}
     gated = weeks[-1]
     span = gated.id if len(weeks) == 1 else f"{weeks[0].id}..{gated.id}"
@@ -252,7 +254,7 @@ def _run_weeks(weeks: list[Week], ingest: bool) -> list[dict[str, Any]]:
         for week in weeks:
             runs.record_run(settings, run_ids[week.id], week, "running", None, str(flow_run.get_id() or ""))
         try:
-            shared, gates = _shared_stages(gated, run_ids[gated.id], ingest)
+            shared, gates = _shared_stages(settings, gated, run_ids[gated.id], ingest)
         except BaseException as exc:
             for week in weeks:
                 runs.record_run(settings, run_ids[week.id], week, "failed", f"{type(exc).__name__}: {exc}")
@@ -260,15 +262,15 @@ def _run_weeks(weeks: list[Week], ingest: bool) -> list[dict[str, Any]]:
         return [_publish_week(settings, week, run_ids[week.id], shared, gates) for week in weeks]
 
 
-def _shared_stages(gated: Week, run_id: str, ingest: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def _shared_stages(settings: Settings, gated: Week, run_id: str, ingest: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Ingest, gate staging, build the facts, gate them: what every week of the run reads. The gates here
     are the checks that judge the tables whatever the week; each week's volumes are checked with it."""
     shared: dict[str, Any] = {}
     if ingest:
-        shared["ingest"] = ingest_inbox()
-    staged = validate_task(gated.id, run_id, ("staging", "operations"), "table")
-    shared["facts"] = build_facts_task()
-    return shared, merge_gate_records(staged, validate_task(gated.id, run_id, ("facts",), "table"))
+        shared["ingest"] = ingest_inbox(settings)
+    staged = validate_task(settings, gated.id, run_id, ("staging", "operations"), "table")
+    shared["facts"] = build_facts_task(settings)
+    return shared, merge_gate_records(staged, validate_task(settings, gated.id, run_id, ("facts",), "table"))
 
 
 def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str, Any], gates: dict[str, Any]) -> dict[str, Any]:
@@ -277,13 +279,13 @@ def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str,
     was run alone or in a backfill, so its manifest is too."""
     summary: dict[str, Any] = {"week": week.id, "run_id": run_id, **shared}
     try:
-        gates = merge_gate_records(gates, validate_task(week.id, run_id, ("staging", "facts"), "week"))
+        gates = merge_gate_records(gates, validate_task(settings, week.id, run_id, ("staging", "facts"), "week"))
         summary["validation warnings"] = len(gates["warnings"])
-        summary["completeness"] = completeness_task(week.id)
-        summary["kpis"] = compute_kpis_task(week.id)
-        summary["publish"] = publish_task(week.id, gates, summary["completeness"])
+        summary["completeness"] = completeness_task(settings, week.id)
+        summary["kpis"] = compute_kpis_task(settings, week.id)
+        summary["publish"] = publish_task(settings, week.id, gates, summary["completeness"])
         if settings.snapshot_mirror_url:
-            summary["mirror"] = _mirrored(week)
+            summary["mirror"] = _mirrored(settings, week)
     except stages.EmptyWeek as exc:
         get_run_logger().warning("%s", exc)
         runs.record_run(settings, run_id, week, "refused", f"{type(exc).__name__}: {exc}")
@@ -300,10 +302,10 @@ def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str,
     return summary
 
 
-def _mirrored(week: Week) -> dict[str, Any]:
+def _mirrored(settings: Settings, week: Week) -> dict[str, Any]:
     """The copy to object storage; a failure is reported, not raised: the week is published locally."""
     try:
-        return mirror_task(week.id)
+        return mirror_task(settings, week.id)
     except MirrorError as exc:
         get_run_logger().error("%s", exc)
         return {"failed": str(exc)}

@@ -12,7 +12,6 @@ import polars as pl
 
 from cityimage.atomic import replacing
 from cityimage.output import write_csv
-from cityimage.profile import load_profile
 from cityimage.settings import Settings
 from cityimage.weeks import Week
 from publish.report import index_headline, missing_exports_of, render_index, render_week, write_report
@@ -25,7 +24,7 @@ def write_week_report(settings: Settings, week: Week) -> Path:
     "next" link) and ``<reports>/index.html``; returns the week's page."""
     root = settings.snapshots
     published = published_weeks(root)
-    city = load_profile(settings.profile_file).city
+    city = settings.profile.city
     page = _write_page(settings, week.id, published, city)
     earlier = [w for w in published if w < week.id]
     if earlier and (settings.reports / f"{earlier[-1]}.html").is_file():

@@ -331,3 +331,37 @@ def test_a_week_missing_an_expected_export_is_published_as_incomplete(run, tmp_p
     report = (home / "reports" / f"{week}.html").read_text()
     assert "Incomplete week." in report and missing[0] in report
     assert f"week {week}</a>, <span class=\"incomplete-tag\">incomplete</span>" in (home / "reports" / "index.html").read_text()
+
+
+def test_a_profile_edited_during_a_run_is_seen_by_the_next_run_only(run, tmp_path: Path) -> None:
+    """A run reads its settings and profile once, at its start, and hands them to every task: an edit
+    made while the facts build (here, an owned account demoted) changes nothing of that run; the next
+    run reads it, and refuses it as a contradiction of what the warehouse holds."""
+    from cityimage.settings import DEFAULT_PROFILE
+    from flows import stages
+    from warehouse.city import ProfileContradiction
+
+    home, _ = run
+    week = COMPLETE_WEEKS[-1]
+    profile = tmp_path / "profile.yaml"
+    text = DEFAULT_PROFILE.read_text()
+    owned = 'id: "100064548282347"\n    role: owned'
+    assert owned in text
+    profile.write_text(text)
+    build = stages.build_facts
+
+    def demote_then_build(settings, *args, **kwargs):
+        profile.write_text(text.replace(owned, 'id: "100064548282347"\n    role: benchmark', 1))
+        return build(settings, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CITYIMAGE_HOME", str(home))
+        env.setenv("CITYIMAGE_AUTHOR_KEY", AUTHOR_KEY)
+        env.setenv("CITYIMAGE_PROFILE_PATH", str(profile))
+        env.setattr(stages, "build_facts", demote_then_build)
+        from flows.weekly import weekly_pipeline
+
+        assert weekly_pipeline(week=week, ingest=False, return_state=True).is_completed()
+        env.setattr(stages, "build_facts", build)
+        with pytest.raises(ProfileContradiction, match="facebook:ichongqing: role owned → benchmark"):
+            weekly_pipeline(week=week, ingest=False)

@@ -54,6 +54,24 @@ def test_an_unknown_variable_is_named_with_the_setting_it_resembles(tmp_path: Pa
     assert "CITYIMAGE_INBOX is not a cityimage setting" in result.output and result.exit_code == 2  # no warehouse yet
 
 
+def test_settings_are_frozen_and_read_their_profile_once(tmp_path: Path) -> None:
+    """One settings object is a run's configuration: it cannot change, and its profile is the one read
+    first, whatever the file says later. A copy with other values resolves them again."""
+    from pydantic import ValidationError
+
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(DEFAULT_PROFILE.read_text())
+    settings = load_settings(profile_path=profile)
+    with pytest.raises(ValidationError, match="frozen"):
+        settings.home = tmp_path  # type: ignore[misc]
+    assert settings.profile.city == "Chongqing"
+    profile.write_text(DEFAULT_PROFILE.read_text().replace("city: Chongqing", "city: Ningbo", 1))
+    assert settings.profile.city == "Chongqing" and settings.profile is settings.profile
+    assert settings.model_copy().profile.city == "Ningbo"  # a copy is new settings, read anew
+    hangzhou = settings.model_copy(update={"city_pack": "hangzhou", "profile_path": None})
+    assert hangzhou.profile.city == "Hangzhou" and hangzhou.profile_file == hangzhou.pack.profile_path
+
+
 def test_author_key_required_and_long_enough(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CITYIMAGE_AUTHOR_KEY", "short")
     with pytest.raises(SettingsError, match="CITYIMAGE_AUTHOR_KEY"):
