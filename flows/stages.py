@@ -76,7 +76,7 @@ def build_facts(settings: Settings, full: bool = False) -> StageResult:
     with open_writer(settings.warehouse, "build facts", settings.reader_wait_s) as con:
         check_city(con, profile)
         with memory_limit(con, settings.duckdb_memory_limit):
-            result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(settings.lexicon_dir), profile), full)
+            result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(settings.lexicon_dir), profile, settings.classify_chunk_rows), full)
     fault("after_facts")
     return StageResult("facts", {"mode": result.mode, "new loads": result.new_loads, "posts rebuilt": result.posts,
                                  "comments rebuilt": result.comments, "post texts classified": result.classified_posts,

@@ -37,6 +37,7 @@ import numpy as np
 
 from cityimage.citypack import DEFAULT_PACK, LEXICON_FOLDER, pack_folder
 from cityimage.vocabulary import LYNCH_ELEMENTS, THEMES
+from cityimage.settings import CLASSIFY_CHUNK_ROWS
 from transforms import language as language_mod
 from transforms import sentiment as sentiment_mod
 from transforms import textmodel
@@ -674,19 +675,16 @@ def _language_rule(hint: pl.Series, lang: pl.Expr, fallback: pl.Expr | None = No
 # ----------------------------------------------------------------------------------------------
 
 
-#: Frames are classified this many rows at a time: every row is classified on its own, so the result is
-#: the same, and memory stays bounded (about 1 GB at this size) however large the week is.
-CHUNK_ROWS = 200_000
-
-
-def _in_chunks(frame: pl.DataFrame, classify, *args) -> pl.DataFrame:
-    if frame.height <= CHUNK_ROWS:
+def _in_chunks(frame: pl.DataFrame, classify, *args, rows: int = CLASSIFY_CHUNK_ROWS) -> pl.DataFrame:
+    """``classify`` over ``rows`` rows at a time (``CITYIMAGE_CLASSIFY_CHUNK_ROWS``): each row is
+    classified on its own, so the outcome is the same, and memory is bounded."""
+    if frame.height <= rows:
         return classify(frame, *args)
-    chunks = range(0, frame.height, CHUNK_ROWS)
-    return pl.concat([classify(frame.slice(i, CHUNK_ROWS), *args) for i in chunks])
+    return pl.concat([classify(frame.slice(i, rows), *args) for i in range(0, frame.height, rows)])
 
 
-def classify_posts(posts: pl.DataFrame, lexicons: Lexicons, city_terms: list[str]) -> pl.DataFrame:
+def classify_posts(posts: pl.DataFrame, lexicons: Lexicons, city_terms: list[str],
+                   chunk_rows: int = CLASSIFY_CHUNK_ROWS) -> pl.DataFrame:
     """Themes, city labels, places and Lynch elements of each post, with the rules that fired.
 
     Input: post_id, platform, title (may be null), text (may be null), language_raw (may be null).
@@ -694,7 +692,7 @@ def classify_posts(posts: pl.DataFrame, lexicons: Lexicons, city_terms: list[str
     places, lynch_elements (sorted lists of keys; no theme means "other"), is_city_mention, rules.
     """
     _require(posts, ["post_id", "platform", "title", "text", "language_raw"], "posts")
-    return _in_chunks(posts, _classify_posts, lexicons, list(city_terms))
+    return _in_chunks(posts, _classify_posts, lexicons, list(city_terms), rows=chunk_rows)
 
 
 def _classify_posts(posts: pl.DataFrame, lexicons: Lexicons, city_terms: list[str]) -> pl.DataFrame:
@@ -833,7 +831,7 @@ def _inside(inner: pl.DataFrame, outer: pl.DataFrame, strict: bool) -> pl.DataFr
 
 def classify_comments(
     comments: pl.DataFrame, lexicons: Lexicons, keys: Sequence[str] = ("comment_id", "platform"),
-    models: CommentModels | None = None,
+    models: CommentModels | None = None, chunk_rows: int = CLASSIFY_CHUNK_ROWS,
 ) -> pl.DataFrame:
     """Acts, sentiment and language of each comment, with the rules that fired.
 
@@ -854,7 +852,7 @@ def classify_comments(
     """
     _require(comments, [*keys, "text", "language_raw"], "comments")
     models = load_comment_models() if models is None else models
-    return _in_chunks(comments, _classify_comments, lexicons, tuple(keys), models)
+    return _in_chunks(comments, _classify_comments, lexicons, tuple(keys), models, rows=chunk_rows)
 
 
 def model_inputs(comments: pl.DataFrame, lexicons: Lexicons) -> pl.DataFrame:

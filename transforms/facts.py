@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from cityimage.profile import CityProfile
+from cityimage.settings import CLASSIFY_CHUNK_ROWS
 from transforms.classify import Lexicons, classifier_version, classify_comments, classify_posts
 
 ACCOUNT_SCHEMA = {"platform": pl.String, "handle_lc": pl.String, "registered_id": pl.String, "account_key": pl.String,
@@ -53,11 +54,12 @@ def account_keys(profile: CityProfile) -> pl.DataFrame:
     )
 
 
-def classifiers(lexicons: Lexicons, profile: CityProfile) -> Classifiers:
+def classifiers(lexicons: Lexicons, profile: CityProfile, chunk_rows: int = CLASSIFY_CHUNK_ROWS) -> Classifiers:
     """The post and comment classifiers as the fact build calls them, with the versions of their outcomes.
 
     A post's classification also reads the city's names (a mention of the city), so its version names
-    them too: another city profile classifies every post afresh.
+    them too: another city profile classifies every post afresh. ``chunk_rows``: texts classified at a
+    time (the outcome does not depend on it).
     """
     city_terms = list(profile.city_terms())
     version = classifier_version(lexicons)
@@ -66,10 +68,10 @@ def classifiers(lexicons: Lexicons, profile: CityProfile) -> Classifiers:
     def posts(inputs: pl.DataFrame) -> pl.DataFrame:
         frame = inputs.select(pl.col("input_sha256").alias("post_id"), pl.lit("").alias("platform"), "title", "text",
                               "language_raw")
-        return classify_posts(frame, lexicons, city_terms).rename({"post_id": "input_sha256"}).drop("platform")
+        return classify_posts(frame, lexicons, city_terms, chunk_rows).rename({"post_id": "input_sha256"}).drop("platform")
 
     def texts(inputs: pl.DataFrame) -> pl.DataFrame:
-        return classify_comments(inputs, lexicons, keys=("input_sha256",))
+        return classify_comments(inputs, lexicons, keys=("input_sha256",), chunk_rows=chunk_rows)
 
     return Classifiers(post_version=f"{version},city#{terms}", comment_version=version, classify_posts=posts,
                        classify_texts=texts)

@@ -431,14 +431,21 @@ def test_post_output_shape(lex):
     assert out["post_id"].to_list() == ["p0", "p1"]
 
 
-def test_large_frames_are_classified_in_chunks_with_the_same_result(lex, monkeypatch):
-    import transforms.classify as classify
+def test_large_frames_are_classified_in_chunks_with_the_same_result(lex):
+    from transforms.facts import classifiers
+    from cityimage.citypack import load_pack
+    from cityimage.profile import load_profile
 
     texts = ["So beautiful", "Follow me", "Where is this?", "太贵了", None] * 3
-    whole = comments(lex, texts, ["en", "en", "en", "zh", None] * 3)
-    monkeypatch.setattr(classify, "CHUNK_ROWS", 4)
-    chunked = comments(lex, texts, ["en", "en", "en", "zh", None] * 3)
-    assert chunked.equals(whole)
+    hints = ["en", "en", "en", "zh", None] * 3
+    whole = comments(lex, texts, hints)
+    frame = whole.select("comment_id", "platform").with_columns(text=pl.Series(texts, dtype=pl.String),
+                                                                language_raw=pl.Series(hints, dtype=pl.String))
+    assert classify_comments(frame, lex, models=NO_MODELS, chunk_rows=4).equals(whole)
+    inputs = frame.select(pl.col("comment_id").alias("input_sha256"), "text", "language_raw")
+    profile = load_profile(load_pack().profile_path)
+    chunked = classifiers(lex, profile, chunk_rows=4).classify_texts(inputs)
+    assert chunked.equals(classifiers(lex, profile).classify_texts(inputs))
 
 
 # ---------------------------------------------------------------------------------------------
