@@ -28,3 +28,6 @@ def test_the_wheel_carries_every_file_of_the_packages(tmp_path: Path) -> None:
     package_files = [name for name in tracked if name.startswith(tuple(f"{p}/" for p in PACKAGES))]
     assert len(package_files) > 100
     assert [f for f in package_files if f not in carried] == []
+    # The names the distribution puts in an environment (docs/architecture.md: its own virtualenv).
+    top_level = {name.split("/")[0] for name in carried if "/" in name and not name.split("/")[0].endswith(".dist-info")}
+    assert top_level == set(PACKAGES)
