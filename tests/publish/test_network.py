@@ -104,6 +104,21 @@ def test_every_published_row_names_its_city_and_a_folder_mixing_two_is_refused(t
         publish_network(WEEK, [two_cities[0], mixed], tmp_path / "n3")
 
 
+def test_cities_side_by_side_in_one_store_read_as_one_table(two_cities: list[Path], tmp_path: Path) -> None:
+    """A shared store holds each city's snapshot folder under city=<key> (a local folder given to each
+    city as its CITYIMAGE_SNAPSHOT_PATH, or the mirror's bucket): DuckDB reads the cities as one table,
+    the path's city beside each row's own."""
+    import duckdb
+
+    store = tmp_path / "store"
+    for root, key in zip(two_cities, ("chongqing", "hangzhou")):
+        shutil.copytree(root, store / f"city={key}")
+    rows = duckdb.sql(f"SELECT city, city_key, count(*) FROM read_parquet('{store}/*/kpi_weekly/*/*.parquet', "
+                      "hive_partitioning = true, union_by_name = true) GROUP BY ALL ORDER BY city").fetchall()
+    assert [(city, key) for city, key, _ in rows] == [("chongqing", "chongqing"), ("hangzhou", "hangzhou")]
+    assert all(n > 0 for _, _, n in rows)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_network_flow_runs_under_prefect(two_cities: list[Path], tmp_path: Path) -> None:
