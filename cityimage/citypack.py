@@ -8,8 +8,9 @@ A pack folder holds:
   labels go by in the report (``label_names``; a label without one is shown as its key in words);
 * ``profile.yaml``: the city's names, hashtags and accounts (:mod:`cityimage.profile`);
 * ``lexicons/``: the city's own lexicons, the gazetteer (its places and their Lynch elements) and the
-  labels (its nicknames). A file here also replaces the package's file of the same name, so a pack may
-  carry its own version of any lexicon;
+  labels (its nicknames). ``themes.city.yaml`` and ``acts.city.yaml`` add the city's words (its
+  heritage, "going to <city>") to the package's themes and acts without copying them; a file named
+  like a package lexicon replaces it whole;
 * ``evaluation/labelled_posts.csv`` (optional): the city's posts labelled by hand with their themes,
   labels and Lynch elements, on which the post classifiers are measured (``transforms.evaluate``).
 

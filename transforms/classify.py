@@ -45,6 +45,9 @@ from transforms.textmodel import CommentModels, load_comment_models
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 LEXICON_FILES = ("themes", "labels", "acts", "sentiment", "gazetteer", "modifiers", "normalization")
+#: Universal lexicons a city pack may add terms to, without copying them: ``<name>.city.yaml`` in the
+#: pack's lexicons, holding only the named section (its themes' or acts' terms by language).
+CITY_ADDITIONS = {"themes": "themes", "acts": "acts"}
 
 ACTS: tuple[str, ...] = (
     "question", "praise", "travel_intent", "complaint", "spam", "spam_sales", "spam_contact",
@@ -221,6 +224,13 @@ def _by_language(file: str, where: str, value: Any) -> dict[str, list[str]]:
     return {lang: _term_list(file, f"{where}.{lang}", terms) for lang, terms in mapping.items()}
 
 
+def _class_terms(file: str, section: str, family: str, classes: dict) -> list[_Raw]:
+    """Each class's terms by language, each traced to the file and entry it came from."""
+    return [_Raw(family, cls, lang, t, f"{file}: {section}.{cls}.{lang}")
+            for cls, langs in classes.items()
+            for lang, terms in _by_language(file, f"{section}.{cls}", langs).items() for t in terms]
+
+
 def _number(file: str, where: str, value: Any, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
         raise LexiconError(f"{file}: {where}: expected a number between {low} and {high}, got {value!r}")
@@ -333,6 +343,11 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
         content, raw = _read(folders, name)
         data[name] = content
         hasher.update(name.encode() + b"\0" + raw)
+    added: dict[str, dict] = {}
+    for name in CITY_ADDITIONS:
+        if (first / f"{name}.city.yaml").is_file():
+            added[name], raw = _read([first], f"{name}.city")
+            hasher.update(f"{name}.city".encode() + b"\0" + raw)
 
     # normalization.yaml first: every other term goes through it.
     f = "normalization.yaml"
@@ -354,9 +369,11 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
     f = "themes.yaml"
     themes = _keys(f, "top level", data["themes"], {"version", "themes", "ignore"}, {"themes"})
     theme_map = _keys(f, "themes", themes["themes"], set(THEMES), set(THEMES))
-    for theme, langs in theme_map.items():
-        for lang, terms in _by_language(f, f"themes.{theme}", langs).items():
-            raws_post += [_Raw("theme", theme, lang, t, f"{f}: themes.{theme}.{lang}") for t in terms]
+    raws_post += _class_terms(f, "themes", "theme", theme_map)
+    if "themes" in added:
+        f_city = "themes.city.yaml"
+        city = _keys(f_city, "top level", added["themes"], {"version", "themes"}, {"themes"})
+        raws_post += _class_terms(f_city, "themes", "theme", _keys(f_city, "themes", city["themes"], set(THEMES)))
     for lang, terms in _by_language(f, "ignore", themes.get("ignore") or {}).items():
         raws_post += [_Raw("theme", "_ignore", lang, t, f"{f}: ignore.{lang}") for t in terms]
 
@@ -408,9 +425,11 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
         {"version", "acts", "spam_features", "ignore"}, {"acts", "spam_features"},
     )
     act_map = _keys(f, "acts", acts["acts"], set(ACTS), set(ACTS))
-    for act, langs in act_map.items():
-        for lang, terms in _by_language(f, f"acts.{act}", langs).items():
-            raws_comment += [_Raw("act", act, lang, t, f"{f}: acts.{act}.{lang}") for t in terms]
+    raws_comment += _class_terms(f, "acts", "act", act_map)
+    if "acts" in added:
+        f_city = "acts.city.yaml"
+        city = _keys(f_city, "top level", added["acts"], {"version", "acts"}, {"acts"})
+        raws_comment += _class_terms(f_city, "acts", "act", _keys(f_city, "acts", city["acts"], set(ACTS)))
     for lang, terms in _by_language(f, "ignore", acts.get("ignore") or {}).items():
         raws_comment += [_Raw("act", "_ignore", lang, t, f"{f}: ignore.{lang}") for t in terms]
     features = _keys(

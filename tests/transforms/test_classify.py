@@ -475,6 +475,26 @@ def _edit(folder: Path, name: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def test_a_city_adds_terms_to_the_universal_themes_and_acts_without_copying_them(tmp_path: Path, lex):
+    pack = tmp_path / "lexicons"
+    shutil.copytree(load_pack("hangzhou").lexicon_dir, pack)
+    before = load_lexicons(pack)
+    assert post(before, "Liangzhu ruins at dawn", "en")["themes"] == []
+    (pack / "themes.city.yaml").write_text("version: 1\nthemes:\n  culture:\n    en: [liangzhu, \"grand canal\"]\n",
+                                           encoding="utf-8")
+    (pack / "acts.city.yaml").write_text("version: 1\nacts:\n  travel_intent:\n    en: [\"off to hangzhou\"]\n",
+                                         encoding="utf-8")
+    added = load_lexicons(pack)
+    row = post(added, "Liangzhu ruins at dawn", "en")
+    assert row["themes"] == ["culture"] and fired(row, "theme.culture:\"liangzhu\"@en")
+    assert post(added, "Temple at dawn", "en")["themes"] == ["culture"]  # the universal terms stay
+    assert comments(added, ["Off to Hangzhou next week"], ["en"])["is_travel_intent"][0]
+    assert added.version != before.version
+    (pack / "themes.city.yaml").write_text("version: 1\nthemes:\n  sports:\n    en: [football]\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="themes.city.yaml: themes: unknown key 'sports'"):
+        load_lexicons(pack)
+
+
 def test_the_version_changes_with_the_content(folder, lex):
     _edit(folder, "themes.yaml", "    en: [culture, cultural,", "    en: [culture, cultural, pagodas,")
     assert load_lexicons(folder).version != lex.version
