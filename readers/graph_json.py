@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Iterable, Literal
+from functools import cache
+from typing import Iterable, Iterator, Literal
 from urllib.parse import parse_qs, urlparse
 
 import polars as pl
@@ -38,6 +39,8 @@ from readers.base import (
 
 FieldKind = Kind | Literal["instant", "iso_duration"]
 Record = dict[str, object]
+#: A page's paging edge (:func:`paging_edge`): the id of the object whose edge the page lists, and the edge.
+Edge = tuple[str, str]
 
 # Row numbers of the n-th file in a batch start at n × stride: no export has 2**32 items.
 _BATCH_STRIDE = 1 << 32
@@ -46,12 +49,44 @@ _EDGE = re.compile(r"/v\d+(?:\.\d+)?/([^/?]+)/([a-z_]+)")
 
 @dataclass(frozen=True)
 class Field:
-    """A value a JSON reader takes from each item: its target column, where it is, and its type."""
+    """A value a JSON reader takes from each item: its target column, where it is, and its type.
+
+    ``path`` is what :meth:`value` reads, so the format table cannot say one thing while the reader
+    does another. The path language, no more than the platforms' responses need:
+
+    - ``snippet.channelId``: keys of nested objects, separated by dots;
+    - ``attachments.data[0].type``: ``[n]`` after a key takes the n-th element of the list it holds;
+    - ``a|b``: alternatives, in order: the first that holds a value wins (a scalar other than null
+      and empty text, as :func:`as_text` sees it; 0 and false are values), else what the last holds.
+
+    What is computed rather than found (an id's prefix, text without HTML, an id from the paging URL
+    or the enclosing comment, a value kept only in some states) is the reader's code, never the path's,
+    and ``note`` says what it adds; a field wholly computed has no path.
+    """
 
     target: str
     path: str
     kind: FieldKind = "text"
     required: bool = False
+    note: str = ""
+
+    def value(self, item: object) -> object:
+        """The JSON value at the path in ``item``, as sent: an id sent as a number is still a number."""
+        found = None
+        for path in self.path.split("|") if self.path else ():
+            found = dig(item, path)
+            if as_text(found):
+                return found
+        return found
+
+    def documented(self) -> str:
+        """Where the value comes from, for the format table (where ``|`` would split the cell)."""
+        return ", ".join(part for part in (self.path.replace("|", ", else "), self.note) if part)
+
+
+def values(fields: Iterable[Field], item: object) -> Record:
+    """What each field's path holds in ``item``, by target column."""
+    return {f.target: f.value(item) for f in fields}
 
 
 def documents(parsed: object) -> list[object]:
@@ -158,11 +193,14 @@ def _is_count(key: str, value: object) -> bool:
 
 
 def dig(item: object, path: str) -> object:
-    """The value at a dotted path (``reactions.summary.total_count``), None where any step is absent."""
-    for step in path.split("."):
+    """The value at a path (``reactions.summary.total_count``, ``attachments.data[0].type``; see
+    :class:`Field`), None where any step is absent."""
+    for key, index in _steps(path):
         if not isinstance(item, dict):
             return None
-        item = item.get(step)
+        item = item.get(key)
+        if index is not None:
+            item = item[index] if isinstance(item, list) and index < len(item) else None
     return item
 
 
@@ -171,6 +209,20 @@ def dig_items(item: object, path: str) -> list[dict]:
     not a list of objects holds none."""
     value = dig(item, path)
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+_INDEXED = re.compile(r"^(.*)\[(\d+)\]$")
+
+
+@cache
+def _steps(path: str) -> tuple[tuple[str, int | None], ...]:
+    """A path's steps: each key, with the list position that follows it (``data[0]``), if any.
+    Cached: readers dig the same few paths in every item."""
+    steps = []
+    for step in path.split("."):
+        indexed = _INDEXED.match(step)
+        steps.append((indexed[1], int(indexed[2])) if indexed else (step, None))
+    return tuple(steps)
 
 
 def _is_number(value: object) -> bool:
@@ -204,11 +256,13 @@ def iso_instant(expr: pl.Expr) -> pl.Expr:
 
 
 class JsonFormat(ExportFormat):
-    """An API response read into one entity. Subclasses say which documents they take and flatten items.
+    """An API response read into one entity. Subclasses say which documents they take and where each
+    field is (``fields``); a value no path holds is computed in their code (``derived``), apart.
 
     ``records`` returns one flat record per item (replies included) keyed by the fields' targets plus
-    any helper keys ``shape`` uses; ``shape`` adds what is constant or derived. Values stay text until
-    ``_type`` gives them their declared kinds.
+    any helper keys ``shape`` uses: what the fields' paths hold, completed by ``derived``. ``shape``
+    adds what is constant or computed over the frame. Values stay text until ``_type`` gives them
+    their declared kinds.
     """
 
     entity: str = ""
@@ -218,7 +272,26 @@ class JsonFormat(ExportFormat):
         raise NotImplementedError
 
     def records(self, docs: list[object], source: SourceFile) -> list[Record]:
-        raise NotImplementedError
+        """One record per item. Readers whose items nest more items (replies) walk them instead, each
+        record still made of its fields' values."""
+        rows = []
+        for item, edge in self.items(docs):
+            row = values(self.fields, item)
+            rows.append(row | self.derived(item, row, edge))
+        return rows
+
+    def items(self, docs: list[object]) -> Iterator[tuple[dict, Edge | None]]:
+        """Every page's items in document order, each with its page's paging edge: items often leave
+        out the object they belong to, which the paging URL names."""
+        for doc in docs:
+            edge = paging_edge(doc)
+            for item in page_items(doc):
+                yield item, edge
+
+    def derived(self, item: dict, row: Record, edge: Edge | None) -> Record:
+        """Values no path holds, computed from the item, from what its paths hold (``row``) or from
+        its page's edge; they complete or replace the row's. None by default."""
+        return {}
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
         return typed
@@ -230,7 +303,7 @@ class JsonFormat(ExportFormat):
         return f"expected {self.description}"
 
     def documented_columns(self) -> list[tuple[str, str, str]]:
-        return [(f.target, f.path, f.kind + (" (required)" if f.required else "")) for f in self.fields]
+        return [(f.target, f.documented(), f.kind + (" (required)" if f.required else "")) for f in self.fields]
 
     def read(self, source: SourceFile) -> ReadResult:
         outcome = self.read_many([source])[0]
@@ -318,7 +391,7 @@ class JsonFormat(ExportFormat):
                 rejects += bad
             if field.required:
                 missing = typed.filter(pl.col(field.target).is_null())
-                rejects += [Reject(int(r), field.target, None, f"no {field.path} in the item")
+                rejects += [Reject(int(r), field.target, None, f"no {field.documented()} in the item")
                             for r in missing["source_row"]]
                 typed = typed.filter(pl.col(field.target).is_not_null())
         return typed, sorted(rejects, key=lambda r: r.source_row)
