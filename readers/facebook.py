@@ -41,15 +41,7 @@ from readers.base import (
 )
 from readers.csv_layout import CsvLayout, Shaped
 from readers.graph_json import (
-    Field,
-    JsonFormat,
-    Record,
-    as_text,
-    dig,
-    dig_items,
-    page_items,
-    paging_edge,
-    paging_fields,
+    Edge, Field, JsonFormat, Record, as_text, dig, dig_items, page_items, paging_edge, paging_fields, values,
 )
 
 META_ZONE = "America/Los_Angeles"
@@ -473,6 +465,7 @@ _STATUS_FORMATS = {
     "added_photos": "image", "added_video": "video", "shared_story": "text",
     "mobile_status_update": "text", "created_note": "text", "created_event": "text",
 }
+_ATTACHMENT_TYPE = "attachments.data[0].type"
 _COMMENT_KEYS = {"comment_count", "like_count", "can_hide", "is_hidden", "parent", "attachment", "can_remove"}
 _POST_PERMALINK = re.compile(r"facebook\.com/([^/?]+)/posts/(\d+)")
 _COMMENT_IN_URL = re.compile(r"[?&]comment_id=(\d+)(?:&reply_comment_id=(\d+))?")
@@ -523,48 +516,31 @@ class FacebookApiPosts(_GraphFormat):
     description = "Facebook Graph API /{page}/posts or /feed response, or a single post object (JSON)"
     fields = (
         Field("post_id", "id", "id", required=True),
-        Field("account_id", "id prefix (<page>_<post>), from.id or the paging URL", "id"),
+        Field("account_id", "from.id", "id", note="after the id's prefix (<page>_<post>); else the paging URL"),
         Field("account_handle", "from.name", "text"),
         Field("post_url", "permalink_url", "text"),
         Field("published_at", "created_time", "instant", required=True),
         Field("text", "message", "text"),
-        Field("post_type_raw", "attachments.data[0].type, else status_type", "text"),
-        Field("likes", "reactions.summary.total_count, else likes.summary.total_count", "count"),
+        Field("post_type_raw", f"{_ATTACHMENT_TYPE}|status_type", "text"),
+        Field("likes", "reactions.summary.total_count|likes.summary.total_count", "count"),
         Field("comments", "comments.summary.total_count", "count"),
         Field("shares", "shares.count", "count"),
     )
 
-    def records(self, docs: list[object], source: SourceFile) -> list[Record]:
-        rows = []
-        for doc in docs:
-            edge = paging_edge(doc)
-            rows += [_post_row(item, edge[0] if edge else None) for item in page_items(doc)]
-        return rows
+    def derived(self, item: dict, row: Record, edge: Edge | None) -> Record:
+        """The page is the id's prefix (``<page>_<post>``), else ``from``, else the paging URL; the id
+        stays the text that prefix is cut from. The format is the attachment's, else the status's."""
+        post_id = as_text(row["post_id"])
+        page = row["account_id"] or (edge[0] if edge else None)
+        attached = _ATTACHMENT_FORMATS.get(as_text(dig(item, _ATTACHMENT_TYPE)) or "")
+        return {
+            "post_id": post_id,
+            "account_id": post_id.split("_")[0] if post_id and "_" in post_id else page,
+            "format": attached or _STATUS_FORMATS.get(as_text(item.get("status_type")) or ""),
+        }
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
         return typed.with_columns(platform=pl.lit("facebook"))
-
-
-def _post_row(item: dict, page: str | None) -> Record:
-    """One post's record; its page is the id's prefix (``<page>_<post>``), ``from``, or the paging URL."""
-    post_id = as_text(item.get("id"))
-    attachments = dig(item, "attachments.data") or [{}]
-    attachment: dict = attachments[0] if isinstance(attachments, list) and isinstance(attachments[0], dict) else {}
-    kind, status = as_text(attachment.get("type")) or "", as_text(item.get("status_type")) or ""
-    reactions = dig(item, "reactions.summary.total_count")
-    return {
-        "post_id": post_id,
-        "account_id": post_id.split("_")[0] if post_id and "_" in post_id else dig(item, "from.id") or page,
-        "account_handle": dig(item, "from.name"),
-        "post_url": item.get("permalink_url"),
-        "published_at": item.get("created_time"),
-        "text": item.get("message"),
-        "post_type_raw": attachment.get("type") or item.get("status_type"),
-        "format": _ATTACHMENT_FORMATS.get(kind) or _STATUS_FORMATS.get(status),
-        "likes": reactions if reactions is not None else dig(item, "likes.summary.total_count"),
-        "comments": dig(item, "comments.summary.total_count"),
-        "shares": dig(item, "shares.count"),
-    }
 
 
 class FacebookApiComments(_GraphFormat):
@@ -578,11 +554,12 @@ class FacebookApiComments(_GraphFormat):
     kind = "comment"
     description = "Facebook Graph API /{post}/comments response, or a single comment object (JSON)"
     fields = (
-        Field("comment_id", "id, else <post>_<comment_id> from permalink_url", "id", required=True),
-        Field("post_id", "<page>_<post> from permalink_url, else the paging URL, else the id prefix", "id"),
-        Field("parent_comment_id", "parent.id, the enclosing comment, or comment_id= of a reply's permalink_url", "id"),
-        Field("author_id", "from.id (only with a page token)", "id"),
-        Field("author_name", "from.name (only with a page token)", "text"),
+        Field("comment_id", "id", "id", required=True, note="else <post>_<comment_id> from permalink_url"),
+        Field("post_id", "", "id", note="<page>_<post> from permalink_url, else the paging URL, else the id prefix"),
+        Field("parent_comment_id", "parent.id", "id",
+              note="else the enclosing comment, else comment_id= of a reply's permalink_url"),
+        Field("author_id", "from.id", "id", note="only with a page token"),
+        Field("author_name", "from.name", "text", note="only with a page token"),
         Field("text", "message", "text"),
         Field("created_at", "created_time", "instant", required=True),
         Field("like_count", "like_count", "count"),
@@ -592,16 +569,14 @@ class FacebookApiComments(_GraphFormat):
 
     def records(self, docs: list[object], source: SourceFile) -> list[Record]:
         rows: list[Record] = []
-        for doc in docs:
-            edge = paging_edge(doc)
-            page_post = edge[0] if edge and edge[1] == "comments" else None
-            for item in page_items(doc):
-                self._walk(item, page_post, None, rows)
+        for item, edge in self.items(docs):
+            self._walk(item, edge[0] if edge and edge[1] == "comments" else None, None, rows)
         return rows
 
     def _walk(self, item: dict, post_id: str | None, parent: str | None, rows: list[Record]) -> None:
         """The comment, then its nested replies, in document order."""
-        row = _comment_row(item, post_id, parent)
+        row = values(self.fields, item)
+        row |= _comment_ids(item, row, post_id, parent)
         rows.append(row)
         for reply in dig_items(item, "comments.data"):
             self._walk(reply, as_text(row["post_id"]), as_text(row["comment_id"]), rows)
@@ -610,30 +585,20 @@ class FacebookApiComments(_GraphFormat):
         return typed.with_columns(platform=pl.lit("facebook"))
 
 
-def _comment_row(item: dict, post_id: str | None, parent: str | None) -> Record:
-    """One comment's record; ids follow the Graph API's ``<post object>_<comment>`` form."""
+def _comment_ids(item: dict, row: Record, post_id: str | None, parent: str | None) -> Record:
+    """A comment's ids as text, in the Graph API's ``<post object>_<comment>`` form: from what its
+    paths hold (``row``), its permalink, the page's post (``post_id``) and the enclosing comment."""
     url = str(item.get("permalink_url") or "")
     in_url = _COMMENT_IN_URL.search(url)
     on_post = _POST_PERMALINK.search(url)
-    own_id = as_text(item.get("id"))
+    own_id = as_text(row["comment_id"])
     post_object = own_id.split("_")[0] if own_id and "_" in own_id else (on_post[2] if on_post else None)
     if own_id is None and in_url and post_object:
         own_id = f"{post_object}_{in_url[2] or in_url[1]}"
     if parent is None and in_url and in_url[2] and post_object:
         parent = f"{post_object}_{in_url[1]}"
     post = f"{on_post[1]}_{on_post[2]}" if on_post else post_id or post_object
-    return {
-        "comment_id": own_id,
-        "post_id": post,
-        "parent_comment_id": as_text(dig(item, "parent.id")) or parent,
-        "author_id": dig(item, "from.id"),
-        "author_name": dig(item, "from.name"),
-        "text": item.get("message"),
-        "created_at": item.get("created_time"),
-        "like_count": item.get("like_count"),
-        "reply_count": item.get("comment_count"),
-        "is_hidden": item.get("is_hidden"),
-    }
+    return {"comment_id": own_id, "post_id": post, "parent_comment_id": as_text(row["parent_comment_id"]) or parent}
 
 
 class FacebookApiLiveVideos(_GraphFormat):
@@ -651,36 +616,27 @@ class FacebookApiLiveVideos(_GraphFormat):
     )
     fields = (
         Field("post_id", "id", "id", required=True),
-        Field("account_id", "the paging URL (/{page}/live_videos)", "id"),
-        Field("account_handle", "first segment of permalink_url", "text"),
-        Field("post_url", "permalink_url (made absolute)", "text"),
+        Field("account_id", "", "id", note="the paging URL (/{page}/live_videos)"),
+        Field("account_handle", "", "text", note="first segment of permalink_url"),
+        Field("post_url", "permalink_url", "text", note="made absolute"),
         Field("published_at", "creation_time", "instant", required=True),
         Field("live_started_at", "broadcast_start_time", "instant"),
         Field("title", "title", "text"),
         Field("text", "description", "text"),
         Field("post_type_raw", "status", "text"),
-        Field("views", "live_views (status LIVE only)", "count"),
+        Field("views", "live_views", "count", note="only while status is LIVE"),
     )
 
-    def records(self, docs: list[object], source: SourceFile) -> list[Record]:
-        rows = []
-        for doc in docs:
-            edge = paging_edge(doc)
-            for item in page_items(doc):
-                link = str(item.get("permalink_url") or "")
-                rows.append({
-                    "post_id": item.get("id"),
-                    "account_id": edge[0] if edge else None,
-                    "account_handle": link.strip("/").split("/")[0] if link.startswith("/") else None,
-                    "post_url": f"https://www.facebook.com{link}" if link.startswith("/") else link or None,
-                    "published_at": item.get("creation_time"),
-                    "live_started_at": item.get("broadcast_start_time"),
-                    "title": item.get("title"),
-                    "text": item.get("description"),
-                    "post_type_raw": item.get("status"),
-                    "views": item.get("live_views") if item.get("status") == "LIVE" else None,
-                })
-        return rows
+    def derived(self, item: dict, row: Record, edge: Edge | None) -> Record:
+        """The page from the paging URL; the handle from the relative permalink, made absolute; the
+        viewers now watching are the views only while the video is live."""
+        link = str(row["post_url"] or "")
+        return {
+            "account_id": edge[0] if edge else None,
+            "account_handle": link.strip("/").split("/")[0] if link.startswith("/") else None,
+            "post_url": f"https://www.facebook.com{link}" if link.startswith("/") else link or None,
+            "views": row["views"] if row["post_type_raw"] == "LIVE" else None,
+        }
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
         return typed.with_columns(platform=pl.lit("facebook"), format=pl.lit("live"), is_live=pl.lit(True))
