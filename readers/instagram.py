@@ -16,18 +16,7 @@ import polars as pl
 
 from readers.base import Col, ExportFormat, ReadError, SourceFile
 from readers.facebook import MetaPostExport
-from readers.graph_json import (
-    Field,
-    JsonFormat,
-    Record,
-    all_items,
-    as_text,
-    dig,
-    dig_items,
-    page_items,
-    paging_edge,
-    paging_fields,
-)
+from readers.graph_json import Edge, Field, JsonFormat, Record, all_items, as_text, dig, dig_items, paging_fields, values
 
 
 class InstagramBusinessSuitePosts(MetaPostExport):
@@ -105,12 +94,12 @@ class InstagramApiMedia(JsonFormat):
     description = "Instagram Graph API /{ig-user}/media response (JSON)"
     fields = (
         Field("post_id", "id", "id", required=True),
-        Field("account_id", "owner.id, else the paging URL (/{ig-user}/media)", "id"),
+        Field("account_id", "owner.id", "id", note="else the paging URL (/{ig-user}/media)"),
         Field("account_handle", "username", "text"),
         Field("post_url", "permalink", "text"),
         Field("published_at", "timestamp", "instant", required=True),
         Field("text", "caption", "text"),
-        Field("post_type_raw", "media_type (media_product_type)", "text"),
+        Field("post_type_raw", "media_type", "text", note="then (media_product_type) when there is one"),
         Field("likes", "like_count", "count"),
         Field("comments", "comments_count", "count"),
     )
@@ -118,25 +107,15 @@ class InstagramApiMedia(JsonFormat):
     def matches(self, docs: list[object]) -> bool:
         return _pages_of(docs, _is_media, {"media_type", "timestamp"})
 
-    def records(self, docs: list[object], source: SourceFile) -> list[Record]:
-        rows = []
-        for doc in docs:
-            edge = paging_edge(doc)
-            for item in page_items(doc):
-                media_type, product = item.get("media_type"), item.get("media_product_type")
-                rows.append({
-                    "post_id": item.get("id"),
-                    "account_id": dig(item, "owner.id") or (edge[0] if edge and edge[1] == "media" else None),
-                    "account_handle": item.get("username"),
-                    "post_url": item.get("permalink"),
-                    "published_at": item.get("timestamp"),
-                    "text": item.get("caption"),
-                    "post_type_raw": f"{media_type} ({product})" if product else media_type,
-                    "format": "short_video" if product == "REELS" else _MEDIA_FORMATS.get(str(media_type)),
-                    "likes": item.get("like_count"),
-                    "comments": item.get("comments_count"),
-                })
-        return rows
+    def derived(self, item: dict, row: Record, edge: Edge | None) -> Record:
+        """The account from the paging URL when the media does not name its owner; the product type
+        (REELS) beside the media type, and the format both give."""
+        media_type, product = row["post_type_raw"], item.get("media_product_type")
+        return {
+            "account_id": row["account_id"] or (edge[0] if edge and edge[1] == "media" else None),
+            "post_type_raw": f"{media_type} ({product})" if product else media_type,
+            "format": "short_video" if product == "REELS" else _MEDIA_FORMATS.get(str(media_type)),
+        }
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
         return typed.with_columns(platform=pl.lit("instagram"))
@@ -159,10 +138,12 @@ class InstagramApiComments(JsonFormat):
     description = "Instagram Graph API /{media}/comments response (JSON)"
     fields = (
         Field("comment_id", "id", "id", required=True),
-        Field("post_id", "media.id, else the paging URL (/{media}/comments), else a media id in the file name", "id"),
-        Field("parent_comment_id", "parent_id, the enclosing comment, or the paging URL (/{comment}/replies)", "id"),
-        Field("author_id", "from.id or user.id", "id"),
-        Field("author_name", "username or from.username", "text"),
+        Field("post_id", "media.id", "id",
+              note="else the paging URL (/{media}/comments), else a media id in the file name"),
+        Field("parent_comment_id", "parent_id", "id",
+              note="else the enclosing comment, or the paging URL (/{comment}/replies)"),
+        Field("author_id", "from.id|user.id", "id"),
+        Field("author_name", "username|from.username", "text"),
         Field("text", "text", "text"),
         Field("created_at", "timestamp", "instant", required=True),
         Field("like_count", "like_count", "count"),
@@ -174,36 +155,27 @@ class InstagramApiComments(JsonFormat):
 
     def records(self, docs: list[object], source: SourceFile) -> list[Record]:
         rows: list[Record] = []
-        for doc in docs:
-            edge = paging_edge(doc)
-            media = edge[0] if edge and edge[1] == "comments" else _media_in_name(source)
+        in_name = _media_in_name(source)
+        for item, edge in self.items(docs):
+            media = edge[0] if edge and edge[1] == "comments" else in_name
             parent = edge[0] if edge and edge[1] == "replies" else None
-            for item in page_items(doc):
-                self._walk(item, media, parent, rows, source)
+            self._walk(item, media, parent, rows, source)
         return rows
 
     def _walk(self, item: dict, media: str | None, parent: str | None, rows: list[Record], source: SourceFile) -> None:
-        """The comment, then its nested replies, in document order."""
-        post_id = as_text(dig(item, "media.id")) or media
+        """The comment, then its nested replies, in document order; ids as text where the media or the
+        enclosing comment (``media``, ``parent``) stands in for them."""
+        row = values(self.fields, item)
+        post_id = as_text(row["post_id"]) or media
         if post_id is None:
             raise ReadError(
                 f"{source.name}: cannot tell which Instagram media these comments belong to: request them with "
                 "fields=media{id}, keep the response's paging block, or name the file <media_id>_comments.json"
             )
-        row = {
-            "comment_id": item.get("id"),
-            "post_id": post_id,
-            "parent_comment_id": as_text(item.get("parent_id")) or parent,
-            "author_id": dig(item, "from.id") or dig(item, "user.id"),
-            "author_name": item.get("username") or dig(item, "from.username"),
-            "text": item.get("text"),
-            "created_at": item.get("timestamp"),
-            "like_count": item.get("like_count"),
-            "is_hidden": item.get("hidden"),
-        }
+        row |= {"post_id": post_id, "parent_comment_id": as_text(row["parent_comment_id"]) or parent}
         rows.append(row)
         for reply in dig_items(item, "replies.data"):
-            self._walk(reply, post_id, as_text(item.get("id")), rows, source)
+            self._walk(reply, post_id, as_text(row["comment_id"]), rows, source)
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
         return typed.with_columns(platform=pl.lit("instagram"))
