@@ -39,7 +39,7 @@ from readers.base import (
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.graph_json import Field, JsonFormat, Record, all_items, dig, dig_items, page_items
+from readers.graph_json import Edge, Field, JsonFormat, Record, all_items, dig, dig_items, values
 
 WATCH_URL = "https://www.youtube.com/watch?v="
 
@@ -327,12 +327,12 @@ class YouTubeApiVideos(JsonFormat):
         Field("published_at", "snippet.publishedAt", "instant", required=True),
         Field("title", "snippet.title", "text"),
         Field("text", "snippet.description", "text"),
-        Field("language_raw", "snippet.defaultAudioLanguage, else snippet.defaultLanguage", "text"),
-        Field("duration_s", "contentDetails.duration (ISO 8601, PT4M13S)", "iso_duration"),
+        Field("language_raw", "snippet.defaultAudioLanguage|snippet.defaultLanguage", "text"),
+        Field("duration_s", "contentDetails.duration", "iso_duration", note="ISO 8601 (PT4M13S)"),
         Field("views", "statistics.viewCount", "count"),
         Field("likes", "statistics.likeCount", "count"),
         Field("comments", "statistics.commentCount", "count"),
-        Field("is_live", "liveStreamingDetails present", "bool"),
+        Field("is_live", "", "bool", note="liveStreamingDetails present"),
         Field("live_started_at", "liveStreamingDetails.actualStartTime", "instant"),
         Field("live_ended_at", "liveStreamingDetails.actualEndTime", "instant"),
     )
@@ -340,27 +340,9 @@ class YouTubeApiVideos(JsonFormat):
     def matches(self, docs: list[object]) -> bool:
         return _kind_is(docs, "youtube#videoListResponse", "youtube#video")
 
-    def records(self, docs: list[object], source: SourceFile) -> list[Record]:
-        rows = []
-        for item in all_items(docs):
-            snippet, live = item.get("snippet") or {}, item.get("liveStreamingDetails")
-            rows.append({
-                "post_id": item.get("id"),
-                "account_id": snippet.get("channelId"),
-                "account_handle": snippet.get("channelTitle"),
-                "published_at": snippet.get("publishedAt"),
-                "title": snippet.get("title"),
-                "text": snippet.get("description"),
-                "language_raw": snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage"),
-                "duration_s": dig(item, "contentDetails.duration"),
-                "views": dig(item, "statistics.viewCount"),
-                "likes": dig(item, "statistics.likeCount"),
-                "comments": dig(item, "statistics.commentCount"),
-                "is_live": isinstance(live, dict),
-                "live_started_at": dig(live, "actualStartTime"),
-                "live_ended_at": dig(live, "actualEndTime"),
-            })
-        return rows
+    def derived(self, item: dict, row: Record, edge: Edge | None) -> Record:
+        """A live stream is the video that carries liveStreamingDetails, whatever they hold."""
+        return {"is_live": isinstance(item.get("liveStreamingDetails"), dict)}
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
         return typed.with_columns(
@@ -370,43 +352,38 @@ class YouTubeApiVideos(JsonFormat):
         )
 
 
-_TAG = re.compile(r"<[^>]+>")
-
-
-def plain_text(snippet: dict) -> str | None:
-    """``textOriginal`` is what the author typed; ``textDisplay`` is HTML, used only when it is all we have."""
-    if snippet.get("textOriginal") is not None:
-        return snippet["textOriginal"]
-    shown = snippet.get("textDisplay")
-    return html.unescape(_TAG.sub("", shown.replace("<br />", "\n").replace("<br>", "\n"))) if shown else None
-
-
-def _comment(item: dict, thread: dict | None = None) -> Record:
-    """One comment or reply; replies name their parent in ``snippet.parentId``."""
-    snippet = item.get("snippet") or {}
-    thread_snippet = (thread or {}).get("snippet") or {}
-    return {
-        "comment_id": item.get("id"),
-        "post_id": snippet.get("videoId") or thread_snippet.get("videoId"),
-        "parent_comment_id": snippet.get("parentId"),
-        "author_id": dig(snippet, "authorChannelId.value"),
-        "author_name": snippet.get("authorDisplayName"),
-        "text": plain_text(snippet),
-        "created_at": snippet.get("publishedAt"),
-        "like_count": snippet.get("likeCount"),
-    }
-
-
+_VIDEO = Field("post_id", "snippet.videoId", "id", note="else its thread's")
 _COMMENT_FIELDS = (
     Field("comment_id", "id", "id", required=True),
-    Field("post_id", "snippet.videoId (of the thread for replies)", "id"),
-    Field("parent_comment_id", "snippet.parentId (replies)", "id"),
+    _VIDEO,
+    Field("parent_comment_id", "snippet.parentId", "id", note="on replies; in a thread, else its top-level comment"),
     Field("author_id", "snippet.authorChannelId.value", "id"),
     Field("author_name", "snippet.authorDisplayName", "text"),
-    Field("text", "snippet.textOriginal, else snippet.textDisplay without HTML", "text"),
+    Field("text", "snippet.textOriginal", "text", note="else snippet.textDisplay without HTML"),
     Field("created_at", "snippet.publishedAt", "instant", required=True),
     Field("like_count", "snippet.likeCount", "count"),
 )
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _comment(item: dict, thread: dict | None = None) -> Record:
+    """One comment or reply: what its paths hold, completed by :func:`_comment_derived`."""
+    row = values(_COMMENT_FIELDS, item)
+    return row | _comment_derived(item, row, thread)
+
+
+def _comment_derived(item: dict, row: Record, thread: dict | None) -> Record:
+    """A reply that does not name its video is on its thread's. ``textOriginal`` is what the author
+    typed; ``textDisplay`` is HTML, made plain text only when it is all there is."""
+    text = row["text"]
+    if text is None:
+        shown = dig(item, "snippet.textDisplay")
+        text = html.unescape(_TAG.sub("", shown.replace("<br />", "\n").replace("<br>", "\n"))) if shown else None
+    return {"post_id": row["post_id"] or _VIDEO.value(thread), "text": text}
+
+
+#: Read from the thread, not from its comments.
+_THREAD_REPLIES = Field("reply_count", "snippet.totalReplyCount", "count", note="of the thread (top-level comments)")
 
 
 class YouTubeApiCommentThreads(JsonFormat):
@@ -419,20 +396,23 @@ class YouTubeApiCommentThreads(JsonFormat):
     entity = "comment"
     key = ("comment_id",)
     description = "YouTube Data API v3 commentThreads.list response (JSON)"
-    fields = (*_COMMENT_FIELDS, Field("reply_count", "snippet.totalReplyCount (top-level comments)", "count"))
+    fields = (*_COMMENT_FIELDS, _THREAD_REPLIES)
 
     def matches(self, docs: list[object]) -> bool:
         return _kind_is(docs, "youtube#commentThreadListResponse", "youtube#commentThread")
 
     def records(self, docs: list[object], source: SourceFile) -> list[Record]:
+        """Each thread's top-level comment, with the thread's reply count, then its replies; a reply
+        that does not name its parent is on the top-level comment."""
         rows = []
-        for thread in all_items(docs):
+        for thread, _ in self.items(docs):
             comment = dig(thread, "snippet.topLevelComment")
             top = _comment(comment if isinstance(comment, dict) else {}, thread)
-            rows.append(top | {"reply_count": dig(thread, "snippet.totalReplyCount")})
+            top |= values((_THREAD_REPLIES,), thread)
+            rows.append(top)
             for reply in dig_items(thread, "replies.comments"):
-                parent = dig(reply, "snippet.parentId") or top["comment_id"]
-                rows.append(_comment(reply, thread) | {"parent_comment_id": parent})
+                row = _comment(reply, thread)
+                rows.append(row | {"parent_comment_id": row["parent_comment_id"] or top["comment_id"]})
         return rows
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
@@ -458,8 +438,9 @@ class YouTubeApiComments(JsonFormat):
     def matches(self, docs: list[object]) -> bool:
         return _kind_is(docs, "youtube#commentListResponse", "youtube#comment")
 
-    def records(self, docs: list[object], source: SourceFile) -> list[Record]:
-        return [_comment(item) for doc in docs for item in page_items(doc)]
+    def derived(self, item: dict, row: Record, edge: Edge | None) -> Record:
+        """As a thread's comments, with no thread to fall back on."""
+        return _comment_derived(item, row, None)
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:
         return typed.with_columns(platform=pl.lit("youtube"))
