@@ -1,16 +1,79 @@
-"""The path language of JSON fields: ``Field.value`` reads what the format table shows."""
+"""A JSON reader reads each field from the path its format table shows, and the path language.
+
+``Field.path`` is executed, not described: the first tests put a value at each path alone (each
+alternative of ``a|b`` in turn) and find it in the reader's record under the field's column.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from readers.graph_json import Field
+from readers import registry
+from readers.base import SourceFile
+from readers.graph_json import Field, JsonFormat
+
+JSON_FORMATS = [fmt for fmt in registry.FORMATS if isinstance(fmt, JsonFormat)]
+PATHS = [(fmt, field) for fmt in JSON_FORMATS for field in fmt.fields if field.path]
+ALTERNATIVES = [(fmt, field) for fmt, field in PATHS if "|" in field.path]
+#: The name carries a media id: Instagram comments that name no media are refused.
+SOURCE = SourceFile("17890000000000001_comments.json", b"")
+#: What an item needs beside a field's path for the value to be kept: viewers count only while live.
+CONTEXT = {("facebook_api_live_videos", "views"): {"status": "LIVE"}}
+#: The fields a comment thread reads from the thread itself; the others are its top-level comment's.
+FROM_THE_THREAD = {("youtube_api_comment_threads", "reply_count")}
+
+
+def _ids(cases: list[tuple[JsonFormat, Field]]) -> list[str]:
+    return [f"{fmt.name}.{field.target}" for fmt, field in cases]
+
+
+def _at(path: str, value: object) -> dict:
+    """An object holding ``value`` at ``path`` and nothing else (``[n]``: after n empty objects)."""
+    node = value
+    for step in reversed(path.split(".")):
+        key, _, index = step.partition("[")
+        node = {key: [{}] * int(index.rstrip("]")) + [node] if index else node}
+    return node  # type: ignore[return-value]
+
+
+def _merged(a: dict, b: dict) -> dict:
+    return a | {k: _merged(a[k], v) if isinstance(a.get(k), dict) and isinstance(v, dict) else v for k, v in b.items()}
+
+
+def _record(fmt: JsonFormat, field: Field, item: dict) -> dict:
+    """The reader's record of a page holding ``item`` (as a thread's top-level comment where it is one)."""
+    if fmt.name == "youtube_api_comment_threads" and (fmt.name, field.target) not in FROM_THE_THREAD:
+        item = {"snippet": {"topLevelComment": item}}
+    return fmt.records([{"data": [item]}], SOURCE)[0]
+
+
+@pytest.mark.parametrize(("fmt", "field"), PATHS, ids=_ids(PATHS))
+def test_each_path_alone_gives_its_field(fmt: JsonFormat, field: Field) -> None:
+    for path in field.path.split("|"):
+        item = CONTEXT.get((fmt.name, field.target), {}) | _at(path, "at-the-path")
+        assert _record(fmt, field, item)[field.target] == "at-the-path", path
+
+
+@pytest.mark.parametrize(("fmt", "field"), ALTERNATIVES, ids=_ids(ALTERNATIVES))
+def test_the_first_alternative_wins_when_several_hold_a_value(fmt: JsonFormat, field: Field) -> None:
+    item: dict = {}
+    for n, path in enumerate(field.path.split("|")):
+        item = _merged(item, _at(path, f"alternative {n}"))
+    assert _record(fmt, field, item)[field.target] == "alternative 0"
+
+
+def test_a_json_field_without_a_path_says_how_it_is_computed() -> None:
+    assert len(JSON_FORMATS) == 8 and len(ALTERNATIVES) >= 5
+    for fmt in JSON_FORMATS:
+        for field in fmt.fields:
+            assert field.path or field.note, (fmt.name, field.target)
+
 
 LIKES = Field("likes", "reactions.summary.total_count|likes.summary.total_count", "count")
 
 
 def _likes(reactions: object) -> dict:
-    return {"reactions": {"summary": {"total_count": reactions}}, "likes": {"summary": {"total_count": 5}}}
+    return _merged(_at("reactions.summary.total_count", reactions), _at("likes.summary.total_count", 5))
 
 
 def test_the_first_alternative_holding_a_value_wins_and_zero_is_a_value() -> None:
