@@ -41,7 +41,7 @@ from readers.base import (
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.graph_json import dig_items, metric_paths
+from readers.graph_json import Field, dig_items, metric_paths
 
 TWITTER_EPOCH_MS = 1288834974657
 _HANDLE_IN_URL = r"https?://(?:www\.)?(?:x|twitter)\.com/([^/]+)/status/"
@@ -269,16 +269,17 @@ _METRICS = {
     "quotes": "quote_count",
     "saves": "bookmark_count",
 }
+# A tweet's values: read from their paths (graph_json.Field), or computed where there is none.
 _API_FIELDS = (
-    ("post_id", "id", "id"),
-    ("text", "text", "text"),
-    ("published_at", "created_at", "instant"),
-    ("account_id", "author_id", "id"),
-    ("account_handle", "includes.users[author_id].username", "text"),
-    ("language_raw", "lang", "text"),
-    ("post_type_raw", "referenced_tweets[].type (original when none)", "text"),
-    ("format", "includes.media[attachments.media_keys].type", "text"),
-    *((target, f"public_metrics.{source}", "count") for target, source in _METRICS.items()),
+    Field("post_id", "id", "id"),
+    Field("text", "text", "text"),
+    Field("published_at", "created_at", "instant"),
+    Field("account_id", "author_id", "id"),
+    Field("account_handle", "", "text", note="includes.users[author_id].username"),
+    Field("language_raw", "lang", "text"),
+    Field("post_type_raw", "", "text", note="referenced_tweets[].type (original when none)"),
+    Field("format", "", "text", note="includes.media[attachments.media_keys].type"),
+    *(Field(target, f"public_metrics.{source}", "count") for target, source in _METRICS.items()),
 )
 # Replies become comments; documented beside the post fields (the record is the same tweet).
 _COMMENT_FIELDS = (
@@ -333,22 +334,13 @@ def _tweet_record(tweet: object, users: dict[str, str], media: dict[str, str]) -
         return {}
     refs = [r for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)]
     replied_to = next((_text(r.get("id")) for r in refs if r.get("type") == "replied_to"), None)
-    metrics = tweet.get("public_metrics")
-    if not isinstance(metrics, dict):
-        metrics = {}
-    author = _text(tweet.get("author_id"))
-    return {
-        "post_id": _text(tweet.get("id")),
-        "text": _text(tweet.get("text")),
-        "published_at": _text(tweet.get("created_at")),
-        "account_id": author,
-        "account_handle": users.get(author or ""),
-        "language_raw": _text(tweet.get("lang")),
+    record = {f.target: _text(f.value(tweet)) for f in _API_FIELDS}
+    return record | {
+        "account_handle": users.get(record["account_id"] or ""),
         "post_type_raw": ",".join(str(r.get("type")) for r in refs) or "original",
         "format": _media_format(tweet, media),
         "conversation_id": _text(tweet.get("conversation_id")),
         "replied_to": replied_to,
-        **{target: _text(metrics.get(name)) for target, name in _METRICS.items()},
     }
 
 
@@ -402,6 +394,7 @@ class XApiV2(ExportFormat):
     entities = ("post", "comment")
     key = ("post_id",)
     description = "X API v2 tweet pages (twarc2 JSON lines or a single response)"
+    fields = _API_FIELDS
 
     def score(self, probe: Probe) -> float:
         pages = api_pages(probe.json)
@@ -417,7 +410,7 @@ class XApiV2(ExportFormat):
         return "expected pages with a 'data' list of tweets (objects with 'id', 'text', 'created_at')"
 
     def documented_columns(self) -> list[tuple[str, str, str]]:
-        return [*_API_FIELDS, *_COMMENT_FIELDS]
+        return [*((f.target, f.documented(), f.kind) for f in self.fields), *_COMMENT_FIELDS]
 
     def read(self, source: SourceFile) -> ReadResult:
         pages = _load_pages(source)
@@ -451,7 +444,7 @@ class XApiV2(ExportFormat):
 
     def _typed(self, records: list[dict[str, str | None]]) -> tuple[pl.DataFrame, list[Reject]]:
         """Text frame → typed counts and instants; a tweet without an id or a time is rejected."""
-        names = ["post_id", "published_at", "conversation_id", "replied_to", *(t for t, _, _ in _API_FIELDS)]
+        names = ["post_id", "published_at", "conversation_id", "replied_to", *(f.target for f in self.fields)]
         columns = {name: [r.get(name) for r in records] for name in dict.fromkeys(names)}
         frame = pl.DataFrame(columns, schema={name: pl.String for name in columns}).with_columns(
             pl.Series("source_row", range(1, len(records) + 1), dtype=pl.Int64)

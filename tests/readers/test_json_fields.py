@@ -1,16 +1,21 @@
 """A JSON reader reads each field from the path its format table shows, and the path language.
 
 ``Field.path`` is executed, not described: the first tests put a value at each path alone (each
-alternative of ``a|b`` in turn) and find it in the reader's record under the field's column.
+alternative of ``a|b`` in turn) and find it in the reader's record under the field's column; the
+X API reader, not a JsonFormat, is held to the same through a read.
 """
 
 from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
 
 import pytest
 
 from readers import registry
 from readers.base import SourceFile
 from readers.graph_json import Field, JsonFormat
+from readers.x import XApiV2
 
 JSON_FORMATS = [fmt for fmt in registry.FORMATS if isinstance(fmt, JsonFormat)]
 PATHS = [(fmt, field) for fmt in JSON_FORMATS for field in fmt.fields if field.path]
@@ -67,6 +72,21 @@ def test_a_json_field_without_a_path_says_how_it_is_computed() -> None:
     for fmt in JSON_FORMATS:
         for field in fmt.fields:
             assert field.path or field.note, (fmt.name, field.target)
+
+
+X_PATHS = [field for field in XApiV2.fields if field.path]
+#: A tweet the X reader keeps, and values of each kind as sent and as typed.
+TWEET = {"id": "1", "text": "hi", "created_at": "2021-05-18T19:24:56.000Z"}
+SENT_AND_TYPED = {"count": ("7", 7),
+                  "instant": ("2020-01-02T03:04:05.000Z", datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc))}
+
+
+@pytest.mark.parametrize("field", X_PATHS, ids=[field.target for field in X_PATHS])
+def test_each_path_of_a_tweet_gives_its_field(field: Field) -> None:
+    sent, typed = SENT_AND_TYPED.get(field.kind, ("at-the-path", "at-the-path"))
+    page = {"data": [_merged(TWEET, _at(field.path, sent))]}
+    result = registry.read(SourceFile("tweets.json", json.dumps(page).encode()))
+    assert result.tables["post"][field.target].to_list() == [typed]
 
 
 LIKES = Field("likes", "reactions.summary.total_count|likes.summary.total_count", "count")
