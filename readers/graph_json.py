@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Iterable, Iterator, Literal
 from urllib.parse import parse_qs, urlparse
 
@@ -39,6 +39,8 @@ from readers.base import (
 
 FieldKind = Kind | Literal["instant", "iso_duration"]
 Record = dict[str, object]
+#: A path's steps (:func:`dig`): each key, and the list position after it, if any.
+Steps = tuple[tuple[str, int | None], ...]
 #: A page's paging edge (:func:`paging_edge`): the id of the object whose edge the page lists, and the edge.
 Edge = tuple[str, str]
 
@@ -73,11 +75,16 @@ class Field:
     def value(self, item: object) -> object:
         """The JSON value at the path in ``item``, as sent: an id sent as a number is still a number."""
         found = None
-        for path in self.path.split("|") if self.path else ():
-            found = dig(item, path)
+        for steps in self._alternatives:
+            found = _walk(item, steps)
             if as_text(found):
                 return found
         return found
+
+    @cached_property
+    def _alternatives(self) -> tuple[Steps, ...]:
+        """Each alternative's steps, parsed once: a field is read in every item."""
+        return tuple(_steps(path) for path in self.path.split("|")) if self.path else ()
 
     def documented(self) -> str:
         """Where the value comes from, for the format table (where ``|`` would split the cell)."""
@@ -195,13 +202,7 @@ def _is_count(key: str, value: object) -> bool:
 def dig(item: object, path: str) -> object:
     """The value at a path (``reactions.summary.total_count``, ``attachments.data[0].type``; see
     :class:`Field`), None where any step is absent."""
-    for key, index in _steps(path):
-        if not isinstance(item, dict):
-            return None
-        item = item.get(key)
-        if index is not None:
-            item = item[index] if isinstance(item, list) and index < len(item) else None
-    return item
+    return _walk(item, _steps(path))
 
 
 def dig_items(item: object, path: str) -> list[dict]:
@@ -215,7 +216,7 @@ _INDEXED = re.compile(r"^(.*)\[(\d+)\]$")
 
 
 @cache
-def _steps(path: str) -> tuple[tuple[str, int | None], ...]:
+def _steps(path: str) -> Steps:
     """A path's steps: each key, with the list position that follows it (``data[0]``), if any.
     Cached: readers dig the same few paths in every item."""
     steps = []
@@ -223,6 +224,16 @@ def _steps(path: str) -> tuple[tuple[str, int | None], ...]:
         indexed = _INDEXED.match(step)
         steps.append((indexed[1], int(indexed[2])) if indexed else (step, None))
     return tuple(steps)
+
+
+def _walk(item: object, steps: Steps) -> object:
+    for key, index in steps:
+        if not isinstance(item, dict):
+            return None
+        item = item.get(key)
+        if index is not None:
+            item = item[index] if isinstance(item, list) and index < len(item) else None
+    return item
 
 
 def _is_number(value: object) -> bool:
