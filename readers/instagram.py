@@ -16,7 +16,7 @@ import polars as pl
 
 from readers.base import Col, ExportFormat, ReadError, SourceFile
 from readers.facebook import MetaPostExport
-from readers.graph_json import Edge, Field, JsonFormat, Record, all_items, as_text, dig, dig_items, paging_fields, values
+from readers.graph_json import Edge, Field, JsonFormat, Record, all_items, as_text, dig_items, paging_fields, values
 
 
 class InstagramBusinessSuitePosts(MetaPostExport):

@@ -378,7 +378,8 @@ def _comment_derived(item: dict, row: Record, thread: dict | None) -> Record:
     text = row["text"]
     if text is None:
         shown = dig(item, "snippet.textDisplay")
-        text = html.unescape(_TAG.sub("", shown.replace("<br />", "\n").replace("<br>", "\n"))) if shown else None
+        if isinstance(shown, str) and shown:
+            text = html.unescape(_TAG.sub("", shown.replace("<br />", "\n").replace("<br>", "\n")))
     return {"post_id": row["post_id"] or _VIDEO.value(thread), "text": text}
 
 
