@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 import polars as pl
@@ -90,9 +91,14 @@ class Context:
         named = break_ids(row) | break_ids(self.prev.get(row_key(row)))
         return [c for c in self.changes if c.definition in named]
 
+    @cached_property
+    def names(self) -> dict[str, Mapping[str, str]]:
+        """The breakdowns' names: the package's, and the city's labels by the names its pack gives them."""
+        return {**NAMES, "D2": self.label_names}
+
     def dim(self, dimension: str | None, kpi: str) -> str:
-        """A breakdown's name, the city's labels by the names its pack gives them."""
-        return pretty(dimension, kpi, {**NAMES, "D2": self.label_names})
+        """A breakdown's name in the report."""
+        return pretty(dimension, kpi, self.names)
 
     def name(self, kpi: str) -> str:
         entry = self.catalogue.get(kpi) or {}
