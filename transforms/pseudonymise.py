@@ -15,6 +15,7 @@ import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 
@@ -150,13 +151,19 @@ def scrub_thread_names(comments: pl.DataFrame, key: bytes, keep: pl.Series) -> p
         if not is_kept and name and len(name) >= MIN_NAME:
             names.add(name)
     longest_first = {thread: sorted(names, key=len, reverse=True) for thread, names in threads.items() if names}
-    patterns = {thread: re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in names))
-                for thread, names in longest_first.items()}
     texts = []
     for platform, _, parent, _, text, _ in rows.iter_rows():
-        pattern = patterns.get((platform, parent)) if parent is not None and text else None
+        names_in_text = [n for n in longest_first.get((platform, parent), ()) if n in text] if parent is not None and text else []
+        pattern = _names_pattern(tuple(names_in_text)) if names_in_text else None
         texts.append(pattern.sub(lambda m: pseudonym(key, platform, m[0]), text) if pattern else text)
     return pl.Series("text", texts, dtype=pl.String)
+
+
+@lru_cache(maxsize=4096)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """The names as whole words, longest first. Built only from the names a text contains: a name that
+    is not in the text cannot match, and a pattern per thread cost more to compile than to use."""
+    return re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in names))
 
 
 def anonymous_urls(frame: pl.DataFrame, keep: pl.Series) -> pl.Series:
