@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
-from typing import Callable, Iterable, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping
 
 import polars as pl
 
@@ -159,6 +159,17 @@ class ExportFormat:
             except ReadError as exc:
                 outcomes.append(exc)
         return outcomes
+
+    def prepare(self, probe: Probe) -> Any:
+        """What of the file to keep for :meth:`read_prepared` while detection holds it decoded. By
+        default the file itself, read again later; a layout whose detection parses the whole file
+        (JSON) keeps what it makes of the parse instead, so a large dump is parsed once and its parse
+        is freed before the next file's."""
+        return probe.source
+
+    def read_prepared(self, prepared: list[Any]) -> list[ReadResult | ReadError]:
+        """:meth:`read_many` over what :meth:`prepare` kept, in order."""
+        return self.read_many(prepared)
 
     def documented_columns(self) -> list[tuple[str, str, str]]:
         """(canonical column, accepted headers, type) rows for the format table in the docs."""

@@ -289,6 +289,15 @@ def iso_instant(expr: pl.Expr) -> pl.Expr:
     return normalised.str.strptime(UTC_INSTANT, "%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
 
 
+@dataclass(frozen=True)
+class Flattened:
+    """A file's items as flat text records (``JsonFormat._frame``), waiting to be typed with the batch's."""
+
+    source: SourceFile
+    frame: pl.DataFrame
+    metrics: tuple[str, ...]
+
+
 class JsonFormat(ExportFormat):
     """An API response read into one entity. Subclasses say which documents they take and where each
     field is (``fields``); a value no path holds is computed in their code (``derived``), apart.
@@ -346,41 +355,48 @@ class JsonFormat(ExportFormat):
         return outcome
 
     def read_many(self, sources: list[SourceFile]) -> list[ReadResult | ReadError]:
-        """Flatten every file apart but type them as one frame: typing costs per call, not per row,
-        and API dumps come as thousands of small pages. Row numbers are offset by file while typing
+        return self.read_prepared([self._flattened(source, load_documents) for source in sources])
+
+    def prepare(self, probe: Probe) -> Flattened | ReadError:
+        """The file flattened from the parse detection made: an API dump is parsed once."""
+        return self._flattened(probe.source, lambda _: documents(probe.json))
+
+    def read_prepared(self, prepared: list[Flattened | ReadError]) -> list[ReadResult | ReadError]:
+        """Files flattened apart, typed as one frame: typing costs per call, not per row, and API dumps
+        come as thousands of small pages. Row numbers are offset by file while typing
         (``_BATCH_STRIDE``), so each reject and row goes back to its own file."""
-        outcomes: list[ReadResult | ReadError | None] = [None] * len(sources)
-        frames: list[pl.DataFrame] = []
-        counts: dict[int, int] = {}
-        metrics: dict[int, tuple[str, ...]] = {}
-        for i, source in enumerate(sources):
+        flat = {i: p for i, p in enumerate(prepared) if isinstance(p, Flattened)}
+        results = self._typed_together(flat)
+        return [p if isinstance(p, ReadError) else results[i] for i, p in enumerate(prepared)]
+
+    def _typed_together(self, flat: dict[int, Flattened]) -> dict[int, ReadResult | ReadError]:
+        if not flat:
+            return {}
+        outcomes: dict[int, ReadResult | ReadError] = {}
+        typed, rejects = self._type(pl.concat(
+            [p.frame.with_columns(pl.col("source_row") + i * _BATCH_STRIDE) for i, p in flat.items()], how="diagonal"))
+        parts = typed.with_columns((pl.col("source_row") // _BATCH_STRIDE).alias("__file")).partition_by(
+            "__file", as_dict=True, include_key=False)
+        for i, p in flat.items():
+            part = parts.get((i,), typed.clear()).with_columns(pl.col("source_row") % _BATCH_STRIDE)
+            own = [replace(r, source_row=r.source_row % _BATCH_STRIDE) for r in rejects
+                   if r.source_row // _BATCH_STRIDE == i]
             try:
-                rows, metrics[i] = self._records_of(source)
+                outcomes[i] = self._result(p.source, p.frame.height, part, own, p.metrics)
             except ReadError as exc:
                 outcomes[i] = exc
-                continue
-            counts[i] = len(rows)
-            frames.append(self._frame(rows).with_columns(pl.col("source_row") + i * _BATCH_STRIDE))
-        if frames:
-            typed, rejects = self._type(pl.concat(frames, how="diagonal"))
-            parts = typed.with_columns((pl.col("source_row") // _BATCH_STRIDE).alias("__file")).partition_by(
-                "__file", as_dict=True, include_key=False)
-            for i, rows_read in counts.items():
-                part = parts.get((i,), typed.clear()).with_columns(pl.col("source_row") % _BATCH_STRIDE)
-                own = [replace(r, source_row=r.source_row % _BATCH_STRIDE) for r in rejects
-                       if r.source_row // _BATCH_STRIDE == i]
-                try:
-                    outcomes[i] = self._result(sources[i], rows_read, part, own, metrics[i])
-                except ReadError as exc:
-                    outcomes[i] = exc
-        return [o for o in outcomes if o is not None]
+        return outcomes
 
-    def _records_of(self, source: SourceFile) -> tuple[list[Record], tuple[str, ...]]:
-        """The file's flat records, and the metric paths its items carry (:func:`metric_paths`)."""
-        docs = load_documents(source)
-        if not self.matches(docs):
-            raise ReadError(f"{source.name}: not a {self.description}")
-        return self.records(docs, source), metric_paths(all_items(docs))
+    def _flattened(self, source: SourceFile, parse: Callable[[SourceFile], list[object]]) -> Flattened | ReadError:
+        """The file's flat records as an all-text frame, and the metric paths its items carry
+        (:func:`metric_paths`); a file that is no such response is its ReadError."""
+        try:
+            docs = parse(source)
+            if not self.matches(docs):
+                raise ReadError(f"{source.name}: not a {self.description}")
+        except ReadError as exc:
+            return exc
+        return Flattened(source, self._frame(self.records(docs, source)), metric_paths(all_items(docs)))
 
     def _result(self, source: SourceFile, rows_read: int, typed: pl.DataFrame, rejects: list[Reject],
                 metrics: tuple[str, ...]) -> ReadResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from readers.base import (
     ExportFormat, Probe, ReadError, ReadResult, SourceFile, UnknownFormat, csv_header, decode_text, json_documents,
@@ -52,7 +52,11 @@ def _parse_json(text: str, source: SourceFile) -> object:
 
 def detect(source: SourceFile) -> ExportFormat:
     """The format that reads this file, or UnknownFormat naming the closest one."""
-    seen = probe(source)
+    return _detected(probe(source))
+
+
+def _detected(seen: Probe) -> ExportFormat:
+    source = seen.source
     if not seen.header and seen.json is None:
         raise UnknownFormat(f"{source.name}: the file is empty")
     scored = sorted(((fmt.score(seen), fmt) for fmt in FORMATS), key=lambda pair: -pair[0])
@@ -84,23 +88,44 @@ def read_many(sources: list[SourceFile]) -> list[ReadResult | ReadError]:
     """
     outcomes: list[ReadResult | ReadError | None] = [None] * len(sources)
     groups: dict[str, list[int]] = {}
+    prepared: dict[int, Any] = {}
     for i, source in enumerate(sources):
-        try:
-            with _as_read_error(source):
-                groups.setdefault(detect(source).name, []).append(i)
-        except ReadError as exc:
-            outcomes[i] = exc
+        outcome = _detect_and_prepare(source)
+        if isinstance(outcome, tuple):
+            groups.setdefault(outcome[0].name, []).append(i)
+            prepared[i] = outcome[1]
+        else:
+            outcomes[i] = outcome
     for name, members in groups.items():
         fmt = by_name(name)
         try:
-            read_together = fmt.read_many([sources[i] for i in members])
+            read_together = fmt.read_prepared([prepared.pop(i) for i in members])
         except Exception:  # re-read one by one: malformed files become ReadErrors, a reader bug still raises
             read_together = [_read_alone(fmt, sources[i]) for i in members]
         for i, outcome in zip(members, read_together):
-            if isinstance(outcome, ReadResult):
-                outcome.check_accounting()
             outcomes[i] = outcome
+    for result in outcomes:
+        if isinstance(result, ReadResult):
+            result.check_accounting()
     return [o for o in outcomes if o is not None]
+
+
+def _detect_and_prepare(source: SourceFile) -> tuple[ExportFormat, Any] | ReadResult | ReadError:
+    """The file's format and what it keeps of the file (``ExportFormat.prepare``), or its refusal.
+    A function of its own so the decoded file is freed before the next one is decoded."""
+    try:
+        with _as_read_error(source):
+            seen = probe(source)
+            fmt = _detected(seen)
+    except ReadError as exc:
+        return exc
+    try:
+        with _as_read_error(source):
+            return fmt, fmt.prepare(seen)
+    except ReadError as exc:
+        return exc
+    except Exception:  # a reader bug while preparing: read alone, where it raises from its own file
+        return _read_alone(fmt, source)
 
 
 def _read_alone(fmt: ExportFormat, source: SourceFile) -> ReadResult | ReadError:

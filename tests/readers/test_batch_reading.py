@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from readers import registry
+import pytest
+
+from readers import graph_json, registry
 from readers.base import ReadError, ReadResult, SourceFile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -63,3 +65,35 @@ def test_a_batch_reads_each_file_as_it_would_be_read_alone() -> None:
     rows = [[r.source_row for r in o.rejects] if isinstance(o, ReadResult) else None for o in together]
     assert rows[0] == rows[4] == [4] and rows[1] == [1, 4]  # item 4 of the fixture is bad already
     assert isinstance(together[2], ReadError) and "c/broken.json" in str(together[2])
+
+
+def _outcome(read: object, source: SourceFile) -> ReadResult | ReadError:
+    try:
+        return read(source)  # type: ignore[operator]
+    except ReadError as exc:
+        return exc
+
+
+def test_detection_and_reading_parse_a_json_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON layout is read from the parse detection made: a second parse of a large dump would cost as
+    much again. Reading through the layout alone, which parses the file itself, gives the same."""
+    sources = [_source("a/comments_1.json", COMMENTS.read_bytes()), _source("b/comments_2.json", _with_bad_like_count(0)),
+               _source("d/ig.json", IG_COMMENTS.read_bytes())]
+    by_layout = [_outcome(registry.detect(source).read, source) for source in sources]
+
+    def second_parse(source: SourceFile) -> list[object]:
+        raise AssertionError(f"{source.name} parsed a second time")
+
+    monkeypatch.setattr(graph_json, "load_documents", second_parse)
+    for batch_outcome, layout_outcome in zip(registry.read_many(sources), by_layout):
+        _same(batch_outcome, layout_outcome)
+
+
+def test_a_reader_bug_while_preparing_raises_from_its_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault in a reader's own code is not a malformed file: it raises, so it is fixed, not quarantined."""
+    def broken(self: object, docs: list[object], source: SourceFile) -> list[dict]:
+        raise KeyError("a reader bug")
+
+    monkeypatch.setattr(type(registry.detect(_source("a/comments.json", COMMENTS.read_bytes()))), "records", broken)
+    with pytest.raises(KeyError, match="a reader bug"):
+        registry.read_many([_source("a/comments.json", COMMENTS.read_bytes())])
