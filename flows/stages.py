@@ -23,6 +23,7 @@ from warehouse.deliveries import deliveries, week_rows
 from warehouse.extracts import week_tables
 from warehouse.ingest import IngestContext, LoadSummary, ingest_paths
 from warehouse.kpis import kept_kpis, last_fact_build, read_facts, store_kpis
+from warehouse.lock import writer_lock
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,21 @@ def compute_kpis(settings: Settings, week: Week, force: bool = False) -> StageRe
     profile = settings.profile
     keywords = [(k.keyword, k.region) for k in profile.search_keywords]
     digest = definition_digest(settings.zone, keywords)
-    with open_writer(settings.warehouse, "compute KPIs", settings.reader_wait_s) as con:
-        check_city(con, profile)
-        build_id = last_fact_build(con)
-        kept = None if force else kept_kpis(con, week, build_id, digest)
-        if kept is not None:
-            return StageResult("kpis", kept)
-        kpis = compute(read_facts(con, week, settings.zone), week, settings.zone, keywords)
-        store_kpis(con, week, kpis, build_id, digest)
+    purpose = "compute KPIs"
+    with writer_lock(settings.warehouse, purpose):
+        # Two connections under one lock: closing the first frees DuckDB's cache of the facts it scanned
+        # before the frames read from them are worked on.
+        with open_writer(settings.warehouse, purpose, settings.reader_wait_s) as con:
+            check_city(con, profile)
+            build_id = last_fact_build(con)
+            kept = None if force else kept_kpis(con, week, build_id, digest)
+            if kept is not None:
+                return StageResult("kpis", kept)
+            with memory_limit(con, settings.duckdb_read_memory_limit):
+                facts = read_facts(con, week, settings.zone)
+        kpis = compute(facts, week, settings.zone, keywords)
+        with open_writer(settings.warehouse, purpose, settings.reader_wait_s) as con:
+            store_kpis(con, week, kpis, build_id, digest)
     return StageResult("kpis", {"rows": kpis.height, "absent": kpis.filter(pl.col("status") == "absent").height})
 
 
