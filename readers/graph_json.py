@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
+from itertools import chain
 from typing import Callable, Iterable, Iterator, Literal
 from urllib.parse import parse_qs, urlparse
 
@@ -180,14 +181,14 @@ def metric_paths(items: Iterable[dict]) -> tuple[str, ...]:
 
     def visit(node: dict, prefix: str, depth: int) -> None:
         for key, value in node.items():
-            path = f"{prefix}{key}"
-            if isinstance(value, dict) and depth < _METRIC_DEPTH:
-                before = len(found)
-                visit(value, f"{path}.", depth + 1)
-                if len(found) > before:
-                    found.add(f"{path}.")
+            if type(value) is dict:
+                if depth < _METRIC_DEPTH:
+                    before = len(found)
+                    visit(value, f"{prefix}{key}.", depth + 1)
+                    if len(found) > before:
+                        found.add(f"{prefix}{key}.")
             elif _is_count(key, value):
-                found.add(path)
+                found.add(prefix + key)
 
     for item in items:
         visit(item, "", 1)
@@ -199,11 +200,16 @@ _NOT_METRICS = frozenset({"height", "width"})
 
 
 def _is_count(key: str, value: object) -> bool:
-    if key == "id" or key.endswith(("_id", "Id", "_ids", "Ids")) or key in _NOT_METRICS:
-        return False
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, str) and value.isdigit() and len(value) < 16)
+    """An integer (not a boolean) or a digit string, under a key that names no id: parsed JSON holds
+    exact types, so the type is compared, the cheapest test for the millions of values of a dump."""
+    if type(value) is int or (type(value) is str and value.isdigit() and len(value) < 16):
+        return _metric_key(key)
+    return False
+
+
+@lru_cache(maxsize=1024)
+def _metric_key(key: str) -> bool:
+    return not (key == "id" or key.endswith(("_id", "Id", "_ids", "Ids")) or key in _NOT_METRICS)
 
 
 def dig(item: object, path: str) -> object:
@@ -257,10 +263,6 @@ def _walk(item: object, steps: Steps) -> object:
         if index is not None:
             item = item[index] if isinstance(item, list) and index < len(item) else None
     return item
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def as_text(value: object) -> str | None:
@@ -416,11 +418,9 @@ class JsonFormat(ExportFormat):
     def _frame(self, rows: list[Record]) -> pl.DataFrame:
         """All-text frame of the records, with ``source_row`` = the item's position (1 = first), and
         ``__id_number``: the first id the record holds as a JSON number, if any (see ``_type``)."""
-        names = list(dict.fromkeys([f.target for f in self.fields] + [k for row in rows for k in row]))
-        columns = {name: [as_text(row.get(name)) for row in rows] for name in names}
-        ids = [f.target for f in self.fields if f.kind == "id"]
-        columns["__id_number"] = [next((f"{name}={row[name]!r}" for name in ids if _is_number(row.get(name))), None)
-                                  for row in rows]
+        names = list(dict.fromkeys(chain([f.target for f in self.fields], chain.from_iterable(rows))))
+        columns = {name: _texts([row.get(name) for row in rows]) for name in names}
+        columns["__id_number"] = _id_numbers(rows, [f.target for f in self.fields if f.kind == "id"])
         frame = pl.DataFrame(columns, schema={name: pl.String for name in columns})
         return frame.with_columns(pl.Series("source_row", range(1, len(rows) + 1), dtype=pl.Int64))
 
@@ -445,6 +445,22 @@ class JsonFormat(ExportFormat):
                             for r in missing["source_row"]]
                 typed = typed.filter(pl.col(field.target).is_not_null())
         return typed, sorted(rejects, key=lambda r: r.source_row)
+
+
+def _texts(values: list[object]) -> list[str | None]:
+    """``as_text`` of each value; text and null, most of an API page, pass as they are."""
+    return [v if v is None or type(v) is str else as_text(v) for v in values]
+
+
+def _id_numbers(rows: list[Record], ids: list[str]) -> list[str | None]:
+    """Per record, ``name=value`` of the first of ``ids`` it holds as a JSON number, else None."""
+    found: list[str | None] = [None] * len(rows)
+    for name in reversed(ids):  # the first id wins: it is written last
+        for i, row in enumerate(rows):
+            value = row.get(name)
+            if type(value) is int or type(value) is float:
+                found[i] = f"{name}={value!r}"
+    return found
 
 
 _ISO = {
