@@ -529,12 +529,11 @@ class FacebookApiPosts(_GraphFormat):
 
     def derived(self, item: dict, row: Record, edge: Edge | None) -> Record:
         """The page is the id's prefix (``<page>_<post>``), else ``from``, else the paging URL; the id
-        stays the text that prefix is cut from. The format is the attachment's, else the status's."""
+        stays as sent (a number is quarantined). The format is the attachment's, else the status's."""
         post_id = as_text(row["post_id"])
         page = row["account_id"] or (edge[0] if edge else None)
         attached = _ATTACHMENT_FORMATS.get(as_text(dig(item, _ATTACHMENT_TYPE)) or "")
         return {
-            "post_id": post_id,
             "account_id": post_id.split("_")[0] if post_id and "_" in post_id else page,
             "format": attached or _STATUS_FORMATS.get(as_text(item.get("status_type")) or ""),
         }
@@ -586,8 +585,9 @@ class FacebookApiComments(_GraphFormat):
 
 
 def _comment_ids(item: dict, row: Record, post_id: str | None, parent: str | None) -> Record:
-    """A comment's ids as text, in the Graph API's ``<post object>_<comment>`` form: from what its
-    paths hold (``row``), its permalink, the page's post (``post_id``) and the enclosing comment."""
+    """A comment's ids in the Graph API's ``<post object>_<comment>`` form: from what its paths hold
+    (``row``, kept as sent: an id sent as a number is quarantined), else its permalink, the page's post
+    (``post_id``) and the enclosing comment."""
     url = str(item.get("permalink_url") or "")
     in_url = _COMMENT_IN_URL.search(url)
     on_post = _POST_PERMALINK.search(url)
@@ -598,7 +598,8 @@ def _comment_ids(item: dict, row: Record, post_id: str | None, parent: str | Non
     if parent is None and in_url and in_url[2] and post_object:
         parent = f"{post_object}_{in_url[1]}"
     post = f"{on_post[1]}_{on_post[2]}" if on_post else post_id or post_object
-    return {"comment_id": own_id, "post_id": post, "parent_comment_id": as_text(row["parent_comment_id"]) or parent}
+    return {"comment_id": row["comment_id"] if as_text(row["comment_id"]) is not None else own_id, "post_id": post,
+            "parent_comment_id": row["parent_comment_id"] if as_text(row["parent_comment_id"]) else parent}
 
 
 class FacebookApiLiveVideos(_GraphFormat):

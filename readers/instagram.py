@@ -172,7 +172,8 @@ class InstagramApiComments(JsonFormat):
                 f"{source.name}: cannot tell which Instagram media these comments belong to: request them with "
                 "fields=media{id}, keep the response's paging block, or name the file <media_id>_comments.json"
             )
-        row |= {"post_id": post_id, "parent_comment_id": as_text(row["parent_comment_id"]) or parent}
+        row |= {"post_id": row["post_id"] if as_text(row["post_id"]) else media,  # as sent: a number is quarantined
+                "parent_comment_id": row["parent_comment_id"] if as_text(row["parent_comment_id"]) else parent}
         rows.append(row)
         for reply in dig_items(item, "replies.data"):
             self._walk(reply, post_id, as_text(row["comment_id"]), rows, source)

@@ -47,9 +47,13 @@ def _merged(a: dict, b: dict) -> dict:
 
 def _record(fmt: JsonFormat, field: Field, item: dict) -> dict:
     """The reader's record of a page holding ``item`` (as a thread's top-level comment where it is one)."""
+    return _records(fmt, field, item)[0]
+
+
+def _records(fmt: JsonFormat, field: Field, item: dict) -> list[dict]:
     if fmt.name == "youtube_api_comment_threads" and (fmt.name, field.target) not in FROM_THE_THREAD:
         item = {"snippet": {"topLevelComment": item}}
-    return fmt.records([{"data": [item]}], SOURCE)[0]
+    return fmt.records([{"data": [item]}], SOURCE)
 
 
 @pytest.mark.parametrize(("fmt", "field"), PATHS, ids=_ids(PATHS))
@@ -65,6 +69,20 @@ def test_the_first_alternative_wins_when_several_hold_a_value(fmt: JsonFormat, f
     for n, path in enumerate(field.path.split("|")):
         item = _merged(item, _at(path, f"alternative {n}"))
     assert _record(fmt, field, item)[field.target] == "alternative 0"
+
+
+ID_PATHS = [(fmt, field) for fmt, field in PATHS if field.kind == "id"]
+
+
+@pytest.mark.parametrize(("fmt", "field"), ID_PATHS, ids=_ids(ID_PATHS))
+def test_an_id_sent_as_a_json_number_is_quarantined(fmt: JsonFormat, field: Field) -> None:
+    """Platforms send ids as text; a number means a program rewrote the file and may have rounded a
+    17-digit id into another one's, which would merge two posts or comments. The reader's own
+    completions of an id (a page from the id's prefix, a comment's post) must not turn it into text."""
+    for path in field.path.split("|"):
+        item = CONTEXT.get((fmt.name, field.target), {}) | _at(path, 10209876543210123)
+        _, rejects = fmt._type(fmt._frame(_records(fmt, field, item)))
+        assert [(r.source_row, r.column) for r in rejects if "JSON number" in r.reason] == [(1, field.target)], path
 
 
 def test_a_json_field_without_a_path_says_how_it_is_computed() -> None:
