@@ -41,7 +41,7 @@ from readers.base import (
 )
 from readers.csv_layout import CsvLayout, Shaped
 from readers.graph_json import (
-    Edge, Field, JsonFormat, Record, as_text, dig, dig_items, page_items, paging_edge, paging_fields, values,
+    Edge, Field, JsonFormat, Record, as_text, dig, dig_entries, not_an_object, page_items, paging_edge, paging_fields, values,
 )
 
 META_ZONE = "America/Los_Angeles"
@@ -572,12 +572,15 @@ class FacebookApiComments(_GraphFormat):
             self._walk(item, edge[0] if edge and edge[1] == "comments" else None, None, rows)
         return rows
 
-    def _walk(self, item: dict, post_id: str | None, parent: str | None, rows: list[Record]) -> None:
+    def _walk(self, item: object, post_id: str | None, parent: str | None, rows: list[Record]) -> None:
         """The comment, then its nested replies, in document order."""
+        if not isinstance(item, dict):
+            rows.append(not_an_object(item))
+            return
         row = values(self.fields, item)
         row |= _comment_ids(item, row, post_id, parent)
         rows.append(row)
-        for reply in dig_items(item, "comments.data"):
+        for reply in dig_entries(item, "comments.data"):
             self._walk(reply, as_text(row["post_id"]), as_text(row["comment_id"]), rows)
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:

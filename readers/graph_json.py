@@ -132,6 +132,36 @@ def all_items(docs: Iterable[object]) -> list[dict]:
     return [item for doc in docs for item in page_items(doc)]
 
 
+def page_entries(doc: object) -> list[object]:
+    """What a reader makes records of: the page's items as :func:`page_items` finds them, but with the
+    list's elements that are no object kept in place, so each becomes a quarantined record
+    (:func:`not_an_object`) instead of vanishing unreported."""
+    if isinstance(doc, list):
+        return doc
+    if not isinstance(doc, dict):
+        return []
+    for key in ("data", "items"):
+        if isinstance(doc.get(key), list):
+            return doc[key]
+    return [doc]
+
+
+def dig_entries(item: object, path: str) -> list[object]:
+    """The elements of the list at a dotted path (``replies.data``), objects or not (see :func:`page_entries`)."""
+    value = dig(item, path)
+    return value if isinstance(value, list) else []
+
+
+#: The column of a record made from a list element that is no object: what it was instead.
+NOT_AN_OBJECT = "__not_an_object"
+
+
+def not_an_object(value: object) -> Record:
+    """The record of an element where an item (an object) belongs: quarantined by ``JsonFormat._type``."""
+    kinds = ((bool, "true or false"), (int, "a number"), (float, "a number"), (str, "text"), (list, "a list"))
+    return {NOT_AN_OBJECT: next((words for cls, words in kinds if isinstance(value, cls)), "null")}
+
+
 def paging_edge(doc: object) -> tuple[str, str] | None:
     """(object id, edge) from a Graph API page's paging URL, e.g. ``/v11.0/<media_id>/comments``.
 
@@ -321,16 +351,20 @@ class JsonFormat(ExportFormat):
         record still made of its fields' values."""
         rows = []
         for item, edge in self.items(docs):
+            if not isinstance(item, dict):
+                rows.append(not_an_object(item))
+                continue
             row = values(self.fields, item)
             rows.append(row | self.derived(item, row, edge))
         return rows
 
-    def items(self, docs: list[object]) -> Iterator[tuple[dict, Edge | None]]:
-        """Every page's items in document order, each with its page's paging edge: items often leave
-        out the object they belong to, which the paging URL names."""
+    def items(self, docs: list[object]) -> Iterator[tuple[object, Edge | None]]:
+        """Every page's items in document order (:func:`page_entries`: an element that is no object
+        too), each with its page's paging edge: items often leave out the object they belong to, which
+        the paging URL names."""
         for doc in docs:
             edge = paging_edge(doc)
-            for item in page_items(doc):
+            for item in page_entries(doc):
                 yield item, edge
 
     def derived(self, item: dict, row: Record, edge: Edge | None) -> Record:
@@ -426,11 +460,18 @@ class JsonFormat(ExportFormat):
 
     def _type(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
         """Declared kinds, ISO instants, and required values; failing records go to quarantine."""
+        rejects: list[Reject] = []
+        if NOT_AN_OBJECT in frame.columns:
+            odd = frame.filter(pl.col(NOT_AN_OBJECT).is_not_null())
+            rejects += [Reject(int(r), None, None, f"the item is {what}, not an object: the response was altered "
+                                                   "after the platform sent it (re-download it)")
+                        for r, what in zip(odd["source_row"], odd[NOT_AN_OBJECT])]
+            frame = frame.filter(pl.col(NOT_AN_OBJECT).is_null()).drop(NOT_AN_OBJECT)
         numbered = frame.filter(pl.col("__id_number").is_not_null())
-        rejects = [Reject(int(r), v.split("=", 1)[0], v.split("=", 1)[1],
-                          f"the id {v.split('=', 1)[1]} is a JSON number, not text: a program rewrote this file and "
-                          "may have rounded it (platforms send ids as strings)")
-                   for r, v in zip(numbered["source_row"], numbered["__id_number"])]
+        rejects += [Reject(int(r), v.split("=", 1)[0], v.split("=", 1)[1],
+                           f"the id {v.split('=', 1)[1]} is a JSON number, not text: a program rewrote this file and "
+                           "may have rounded it (platforms send ids as strings)")
+                    for r, v in zip(numbered["source_row"], numbered["__id_number"])]
         frame = frame.filter(pl.col("__id_number").is_null()).drop("__id_number")
         kinds = {f.target: f.kind for f in self.fields if f.kind in _CELL_KINDS}
         typed, typing_rejects = type_columns(frame, kinds)  # type: ignore[arg-type]

@@ -16,7 +16,9 @@ import polars as pl
 
 from readers.base import Col, ExportFormat, ReadError, SourceFile
 from readers.facebook import MetaPostExport
-from readers.graph_json import Edge, Field, JsonFormat, Record, all_items, as_text, dig_items, paging_fields, values
+from readers.graph_json import (
+    Edge, Field, JsonFormat, Record, all_items, as_text, dig_entries, not_an_object, paging_fields, values,
+)
 
 
 class InstagramBusinessSuitePosts(MetaPostExport):
@@ -162,9 +164,12 @@ class InstagramApiComments(JsonFormat):
             self._walk(item, media, parent, rows, source)
         return rows
 
-    def _walk(self, item: dict, media: str | None, parent: str | None, rows: list[Record], source: SourceFile) -> None:
+    def _walk(self, item: object, media: str | None, parent: str | None, rows: list[Record], source: SourceFile) -> None:
         """The comment, then its nested replies, in document order; ids as text where the media or the
         enclosing comment (``media``, ``parent``) stands in for them."""
+        if not isinstance(item, dict):
+            rows.append(not_an_object(item))
+            return
         row = values(self.fields, item)
         post_id = as_text(row["post_id"]) or media
         if post_id is None:
@@ -175,7 +180,7 @@ class InstagramApiComments(JsonFormat):
         row |= {"post_id": row["post_id"] if as_text(row["post_id"]) else media,  # as sent: a number is quarantined
                 "parent_comment_id": row["parent_comment_id"] if as_text(row["parent_comment_id"]) else parent}
         rows.append(row)
-        for reply in dig_items(item, "replies.data"):
+        for reply in dig_entries(item, "replies.data"):
             self._walk(reply, post_id, as_text(row["comment_id"]), rows, source)
 
     def shape(self, typed: pl.DataFrame, source: SourceFile) -> pl.DataFrame:

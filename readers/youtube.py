@@ -39,7 +39,7 @@ from readers.base import (
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.graph_json import Edge, Field, JsonFormat, Record, all_items, dig, dig_items, values
+from readers.graph_json import Edge, Field, JsonFormat, Record, all_items, dig, dig_entries, not_an_object, values
 
 WATCH_URL = "https://www.youtube.com/watch?v="
 
@@ -407,11 +407,17 @@ class YouTubeApiCommentThreads(JsonFormat):
         that does not name its parent is on the top-level comment."""
         rows = []
         for thread, _ in self.items(docs):
+            if not isinstance(thread, dict):
+                rows.append(not_an_object(thread))
+                continue
             comment = dig(thread, "snippet.topLevelComment")
             top = _comment(comment if isinstance(comment, dict) else {}, thread)
             top |= values((_THREAD_REPLIES,), thread)
             rows.append(top)
-            for reply in dig_items(thread, "replies.comments"):
+            for reply in dig_entries(thread, "replies.comments"):
+                if not isinstance(reply, dict):
+                    rows.append(not_an_object(reply))
+                    continue
                 row = _comment(reply, thread)
                 rows.append(row | {"parent_comment_id": row["parent_comment_id"] or top["comment_id"]})
         return rows
