@@ -117,15 +117,8 @@ def load_documents(source: SourceFile) -> list[object]:
 
 
 def page_items(doc: object) -> list[dict]:
-    """The items of one page: ``data`` (Graph API), ``items`` (YouTube), a bare list, or the object itself."""
-    if isinstance(doc, list):
-        return [item for item in doc if isinstance(item, dict)]
-    if not isinstance(doc, dict):
-        return []
-    for key in ("data", "items"):
-        if isinstance(doc.get(key), list):
-            return [item for item in doc[key] if isinstance(item, dict)]
-    return [doc]
+    """The items of one page (:func:`page_entries`) that are objects: what detection looks at."""
+    return [item for item in page_entries(doc) if isinstance(item, dict)]
 
 
 def all_items(docs: Iterable[object]) -> list[dict]:
@@ -133,9 +126,9 @@ def all_items(docs: Iterable[object]) -> list[dict]:
 
 
 def page_entries(doc: object) -> list[object]:
-    """What a reader makes records of: the page's items as :func:`page_items` finds them, but with the
-    list's elements that are no object kept in place, so each becomes a quarantined record
-    (:func:`not_an_object`) instead of vanishing unreported."""
+    """The elements of one page: ``data`` (Graph API), ``items`` (YouTube), a bare list, or the object
+    itself. A reader makes a record of each: one that is no object is quarantined (:func:`not_an_object`)
+    instead of vanishing unreported."""
     if isinstance(doc, list):
         return doc
     if not isinstance(doc, dict):
