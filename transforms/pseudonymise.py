@@ -90,13 +90,8 @@ def _registered_and_claimed(registry: Registry, id_col: str, name_col: str, by_h
 def _hash_column(frame: pl.DataFrame, column: str, key: bytes, keep: pl.Series) -> pl.Series:
     """Hash each distinct (platform, value) once: authors repeat, HMAC per row would waste time."""
     pairs = frame.select("platform", column).filter(~keep & pl.col(column).is_not_null()).unique()
-    mapping = {
-        (p, v): pseudonym(key, p, v) for p, v in zip(pairs["platform"].to_list(), pairs[column].to_list())
-    }
-    lookup = pl.DataFrame(
-        {"platform": [p for p, _ in mapping], column: [v for _, v in mapping], "__anon": list(mapping.values())},
-        schema={"platform": pl.String, column: pl.String, "__anon": pl.String},
-    )
+    anon = [pseudonym(key, p, v) for p, v in zip(pairs["platform"].to_list(), pairs[column].to_list())]
+    lookup = pairs.with_columns(pl.Series("__anon", anon, dtype=pl.String))
     hashed = frame.select("platform", column).join(lookup, on=["platform", column], how="left",
                                                    maintain_order="left")["__anon"]
     return frame.select(pl.when(keep).then(pl.col(column)).otherwise(hashed).alias(column)).to_series()
