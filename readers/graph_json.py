@@ -145,6 +145,12 @@ def dig_entries(item: object, path: str) -> list[object]:
     return value if isinstance(value, list) else []
 
 
+def dig_items(item: object, path: str) -> list[dict]:
+    """The objects of the list at a dotted path (:func:`dig_entries`): for lookups (X's ``includes``),
+    where an element that is no object names nothing."""
+    return [v for v in dig_entries(item, path) if isinstance(v, dict)]
+
+
 #: The column of a record made from a list element that is no object: what it was instead.
 NOT_AN_OBJECT = "__not_an_object"
 
@@ -239,13 +245,6 @@ def dig(item: object, path: str) -> object:
     """The value at a path (``reactions.summary.total_count``, ``attachments.data[0].type``; see
     :class:`Field`), None where any step is absent."""
     return _walk(item, _steps(path))
-
-
-def dig_items(item: object, path: str) -> list[dict]:
-    """The objects of the list at a dotted path (``replies.data``); as in ``page_items``, anything that is
-    not a list of objects holds none."""
-    value = dig(item, path)
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 _INDEXED = re.compile(r"^(.*)\[(\d+)\]$")
