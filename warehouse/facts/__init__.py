@@ -106,14 +106,14 @@ def build(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, zone: str, cla
                                  POST_OUTCOMES)
     _stage_post_facts(con, zone, classifiers)
     _scope_comments(con, mode)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_comment AS {models.comment_merged()}")
+    _run(con, models.comment_merged())
     texts = ("SELECT input_sha256, text, language_raw FROM tmp_comment c SEMI JOIN scope_comment s "
              "ON s.platform = c.platform AND s.comment_id = c.comment_id "
              f"UNION ALL SELECT input_sha256, text, language AS language_raw FROM ({models.MENTION_INPUTS})")
     classified_texts = _classify(con, texts, "ops_comment_classification", classifiers.comment_version,
                                  classifiers.classify_texts, COMMENT_OUTCOMES)
     _stage_comment_facts(con, zone, classifiers, mode)
-    _apply(con, mode, reason, fingerprint)
+    _apply(con, mode, reason, fingerprint, _stage_whole_tables(con, mode))
     return BuildResult(mode, reason, new_loads, _count(con, "scope_post"), _count(con, "scope_comment"),
                        classified_posts, classified_texts, _rows(con))
 
@@ -154,7 +154,7 @@ def _scope_posts(con: duckdb.DuckDBPyConnection, mode: str) -> None:
     """``scope_post`` and its staged rows ``tmp_post_row``, then ``tmp_post``: the merged scoped posts."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_post_video AS {models.POST_VIDEO_IDS}")
     if mode == "full":
-        con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_post_row AS {models.POST_ROWS}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_post_row AS {models.post_rows(models.POST_ROWS)}")
         con.execute("CREATE OR REPLACE TEMP TABLE scope_post AS SELECT DISTINCT platform, post_id FROM tmp_post_row")
     else:
         con.execute(f"""
@@ -165,17 +165,16 @@ def _scope_posts(con: duckdb.DuckDBPyConnection, mode: str) -> None:
             SELECT platform, post_id FROM r WHERE is_new
             UNION SELECT platform, post_id FROM r WHERE video IN (SELECT video FROM moved)
             UNION SELECT platform, bare_id FROM r WHERE video IN (SELECT video FROM moved)""")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE tmp_post_row AS
-            SELECT r.* FROM ({models.POST_ROWS}) r SEMI JOIN scope_post s ON s.platform = r.platform AND s.post_id = r.post_id""")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_post AS {models.post_latest()}")
+        scoped = f"SELECT r.* FROM ({models.POST_ROWS}) r SEMI JOIN scope_post s ON s.platform = r.platform AND s.post_id = r.post_id"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_post_row AS {models.post_rows(scoped)}")
+    _run(con, models.post_latest())
 
 
 def _stage_post_facts(con: duckdb.DuckDBPyConnection, zone: str, classifiers: Classifiers) -> None:
     """The scoped posts' fact rows, ready to go in: ``tmp_fct_post`` and the tables made from posts."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_fct_post AS {models.FCT_POST}",
                 {"zone": zone, "post_version": classifiers.post_version})
-    con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_fct_post_metric_snapshot AS {models.fct_post_metric_snapshot()}")
+    _run(con, models.fct_post_metric_snapshot())
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_fct_livestream AS {models.FCT_LIVESTREAM}", {"zone": zone})
 
 
@@ -285,11 +284,19 @@ def _stage_comment_facts(con: duckdb.DuckDBPyConnection, zone: str, classifiers:
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_gone_account AS {models.GONE_ACCOUNTS}")
 
 
-def _apply(con: duckdb.DuckDBPyConnection, mode: str, reason: str, fingerprint: str) -> None:
-    """One transaction: every scoped row replaced, the small tables rebuilt where new rows came, the
-    accounts brought in line, the loads recorded as built."""
+def _stage_whole_tables(con: duckdb.DuckDBPyConnection, mode: str) -> list[str]:
+    """The small tables to rebuild whole (those whose staging table received rows; all in a full build),
+    each staged as ``tmp_<table>``; returns their names."""
     whole = [name for name, (staging, _) in WHOLE_TABLES.items()
              if mode == "full" or con.execute(f"SELECT 1 FROM {staging} WHERE load_id IN (SELECT load_id FROM new_load) LIMIT 1").fetchall()]
+    for name in whole:
+        _run(con, WHOLE_TABLES[name][1]())
+    return whole
+
+
+def _apply(con: duckdb.DuckDBPyConnection, mode: str, reason: str, fingerprint: str, whole: list[str]) -> None:
+    """One transaction: every scoped row replaced, the small tables ``whole`` rebuilt, the accounts
+    brought in line, the loads recorded as built."""
     build_id = uuid.uuid4().hex
     started = datetime.now(timezone.utc)
     with transaction(con):
@@ -298,7 +305,7 @@ def _apply(con: duckdb.DuckDBPyConnection, mode: str, reason: str, fingerprint: 
             _insert(con, name, f"tmp_{name}")
         for name in whole:
             con.execute(f"DELETE FROM {name}")
-            _insert(con, name, f"({WHOLE_TABLES[name][1]()})")
+            _insert(con, name, f"tmp_{name}")
         _delete(con, "fct_comment", "scope_comment", ("platform", "comment_id"), mode)
         _insert(con, "fct_comment", "tmp_fct_comment")
         _accounts(con, mode)
@@ -354,6 +361,12 @@ def _accounts(con: duckdb.DuckDBPyConnection, mode: str) -> None:
 
 
 # -- small helpers ---------------------------------------------------------------------------------------
+
+
+def _run(con: duckdb.DuckDBPyConnection, steps: list[models.Step]) -> None:
+    """Each step of a model, in order, as the temp table it names."""
+    for name, query in steps:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
