@@ -308,18 +308,22 @@ def kpis_publish(args: dict) -> dict:
 
 @task
 def weekly_direct(args: dict) -> dict:
-    """The flow's stages called as plain functions, in the flow's order, for one week."""
+    """The flow's stages called as plain functions, in the flow's order, for one week: the backup the
+    flow takes first, ingest, gates, facts, completeness, KPIs, publication."""
     clock = Clock()
     from expectations import gx_engine  # noqa: F401
     from expectations.runner import run_gates
     from cityimage.weeks import Week
     from flows import stages
+    from warehouse.backup import backup
 
     settings = _settings(args["home"], args.get("inbox"))
     week = Week.parse(args["week"])
     run_id = f"{week.id}-bench"
     clock.begin()
     t = time.perf_counter()
+    backup(settings.warehouse, settings.backups, settings.backup_keep)
+    t = clock.part("backup", t)
     summary = stages.ingest(settings, [Path(p) for p in args["paths"]] if args.get("paths") else None)
     t = clock.part("ingest", t)
     docs = settings.reports / "data_docs"
@@ -335,6 +339,8 @@ def weekly_direct(args: dict) -> dict:
     run_gates(settings.warehouse, week.id, run_id, docs, layers=("staging", "facts"), zone=settings.zone, part="week",
               memory_limit=bound)
     t = clock.part("validate week", t)
+    stages.check_completeness(settings, week)
+    t = clock.part("completeness", t)
     stages.compute_kpis(settings, week)
     t = clock.part("kpis", t)
     stages.publish(settings, week)
