@@ -364,9 +364,12 @@ def _accounts(con: duckdb.DuckDBPyConnection, mode: str) -> None:
 
 
 def _run(con: duckdb.DuckDBPyConnection, steps: list[models.Step]) -> None:
-    """Each step of a model, in order, as the temp table it names."""
+    """Each step of a model, in order, as the temp table it names. The last is the model's; the others
+    are dropped once it exists, so they hold none of the build's memory budget afterwards."""
     for name, query in steps:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+    for name, _ in steps[:-1]:
+        con.execute(f"DROP TABLE {name}")
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
