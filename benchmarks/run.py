@@ -472,11 +472,9 @@ def explain(res: dict) -> list[str]:
             parts = raw["week52_again"]["parts"]
             largest = sorted(((v, k) for k, v in parts.items()), reverse=True)[:3]
             out.append(f"**{s}** misses by {row['miss_by']}. Its largest parts: "
-                       + ", ".join(f"{k} {v:.1f} s" for v, k in largest) + ". The facts and the week's KPIs are kept "
-                       "when nothing changed; the gates still judge whole tables, and the backup every flow run takes "
-                       "before it writes copies the whole file. Closing it: keep a gate's verdict while the table it "
-                       "judged is unchanged, and take the backup before the run's first write to a data table, which "
-                       "a run with nothing new never makes.")
+                       + ", ".join(f"{k} {v:.1f} s" for v, k in largest) + ". The facts and the week's KPIs are kept, "
+                       "and no backup is taken, when nothing changed; the gates still judge whole tables. Closing it: "
+                       "keep a gate's verdict while the table it judged is unchanged.")
         elif s.startswith("weekly run"):
             w52, w1 = raw["week52_direct"]["parts"], raw["fresh_direct"]["parts"]
             grown = sorted(((w52[k] - w1.get(k, 0), k) for k in w52), reverse=True)[:3]

@@ -449,7 +449,8 @@ def status() -> None:
     """The file ledger, the last runs and the warehouse's size.
 
     While a run writes the warehouse, DuckDB refuses even a reader: the figures then come from the
-    backup that run took before writing anything, and the first line says who is writing.
+    newest backup (the one the run took before it first wrote data, or, for a run that writes none, an
+    earlier run's), and the first line says who is writing and which backup the figures are from.
     """
     import duckdb
 
@@ -469,7 +470,8 @@ def status() -> None:
         if not backups:
             console.print(f"[yellow]{busy}[/yellow]; no backup to read from yet: ask again when it is done.")
             return
-        console.print(f"[yellow]{busy}[/yellow]; these figures are from the backup {backups[-1].name}, taken before it.")
+        console.print(f"[yellow]{busy}[/yellow]; these figures are from the newest backup, {backups[-1].name}, "
+                      "taken before the last run that changed the data.")
         with open_reader(backups[-1]) as con:
             rows = _status_rows(con, settings)
     _print_status(settings, *rows)
@@ -647,7 +649,7 @@ def classify(
 def restore(
     backup_file: Annotated[Path, typer.Argument(metavar="BACKUP", help="A backup file from the backups folder.")],
 ) -> None:
-    """Replace the warehouse with a backup (taken at the start of each weekly run); the current one is kept aside."""
+    """Replace the warehouse with a backup (taken by each flow run before it first changes the data); the current one is kept aside."""
     from warehouse.backup import BackupError, list_backups, restore as restore_backup
     from warehouse.lock import WarehouseBusy
 

@@ -8,15 +8,18 @@ connections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+import duckdb
 import polars as pl
 
 from cityimage.faults import fault
 from cityimage.settings import Settings
 from cityimage.weeks import Week
+from warehouse.backup import backup_once
 from warehouse.city import check_city
 from warehouse.connection import memory_limit, open_writer
 from warehouse.deliveries import deliveries, week_rows
@@ -37,14 +40,27 @@ class StageResult:
         return f"{self.stage}: " + ", ".join(f"{k} {v}" for k, v in self.figures.items())
 
 
-def ingest(settings: Settings, paths: list[Path] | None = None, progress: Callable[[str], None] | None = None) -> LoadSummary:
-    """Load every new file of the inbox (or the given paths) into staging."""
-    ctx = ingest_context(settings)
+def ingest(settings: Settings, paths: list[Path] | None = None, progress: Callable[[str], None] | None = None,
+           backup_key: str | None = None) -> LoadSummary:
+    """Load every new file of the inbox (or the given paths) into staging.
+
+    ``backup_key``: the flow run's, whose backup is taken before the first batch is committed
+    (``before_write``); None takes none (a stage run alone from the CLI)."""
+    ctx = replace(ingest_context(settings), before_write=before_write(settings, backup_key))
     targets = paths if paths is not None else [settings.inbox]
     if paths is None and not settings.inbox.is_dir():
         raise FileNotFoundError(f"inbox {settings.inbox} does not exist (setting inbox_path / CITYIMAGE_INBOX_PATH)")
     with open_writer(settings.warehouse, "ingest", settings.reader_wait_s) as con:
         return ingest_paths(con, targets, ctx, progress)
+
+
+def before_write(settings: Settings, backup_key: str | None) -> Callable[[duckdb.DuckDBPyConnection], object] | None:
+    """What a stage calls with its connection before it first writes data: the flow run's backup,
+    taken once per run whichever stage writes first (``backup_once``); None when ``backup_key`` is."""
+    if backup_key is None:
+        return None
+    return partial(backup_once, warehouse=settings.warehouse, backups_dir=settings.backups,
+                   keep=settings.backup_keep, run_key=backup_key)
 
 
 def ingest_context(settings: Settings) -> IngestContext:
@@ -62,12 +78,13 @@ def ingest_context(settings: Settings) -> IngestContext:
     )
 
 
-def build_facts(settings: Settings, full: bool = False) -> StageResult:
+def build_facts(settings: Settings, full: bool = False, backup_key: str | None = None) -> StageResult:
     """Bring every fact and dimension table up to date with staging (``warehouse.facts``).
 
     Incremental: only what the loads not yet built touched is rebuilt, and only texts not seen before
     are classified; ``full`` (or a change of what decides the facts) rebuilds every key. DuckDB works
     within ``settings.duckdb_memory_limit`` and spills beyond it, so memory is bounded whatever the history.
+    ``backup_key``: as for ``ingest``; an unchanged build writes nothing and takes no backup.
     """
     from transforms.classify import load_lexicons
     from transforms.facts import account_keys, classifiers
@@ -77,7 +94,8 @@ def build_facts(settings: Settings, full: bool = False) -> StageResult:
     with open_writer(settings.warehouse, "build facts", settings.reader_wait_s) as con:
         check_city(con, profile)
         with memory_limit(con, settings.duckdb_memory_limit):
-            result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(settings.lexicon_dir), profile, settings.classify_chunk_rows), full)
+            result = facts.build(con, account_keys(profile), settings.zone.key, classifiers(load_lexicons(settings.lexicon_dir), profile, settings.classify_chunk_rows), full,
+                                 before_write(settings, backup_key))
     fault("after_facts")
     return StageResult("facts", {"mode": result.mode, "new loads": result.new_loads, "posts rebuilt": result.posts,
                                  "comments rebuilt": result.comments, "post texts classified": result.classified_posts,
@@ -110,12 +128,12 @@ def check_completeness(settings: Settings, week: Week) -> StageResult:
                                         "expected": expected.height, "missing": missing, "rows": rows})
 
 
-def compute_kpis(settings: Settings, week: Week, force: bool = False) -> StageResult:
+def compute_kpis(settings: Settings, week: Week, force: bool = False, backup_key: str | None = None) -> StageResult:
     """The week's KPIs from the facts, replacing that week's rows of ``kpi_weekly``.
 
     The week's rows are kept when they were computed from the same fact build with the same
     definitions (``ops_kpi_computation``): recomputing them reads a year of facts and gives the same
-    rows. ``force`` recomputes anyway.
+    rows. ``force`` recomputes anyway. ``backup_key``: as for ``ingest``; kept rows take no backup.
     """
     from transforms.kpis import compute_kpis as compute
     from transforms.kpis import definition_digest
@@ -137,6 +155,9 @@ def compute_kpis(settings: Settings, week: Week, force: bool = False) -> StageRe
                 facts = read_facts(con, week, settings.zone)
         kpis = compute(facts, week, settings.zone, keywords)
         with open_writer(settings.warehouse, purpose, settings.reader_wait_s) as con:
+            hook = before_write(settings, backup_key)
+            if hook is not None:
+                hook(con)
             store_kpis(con, week, kpis, build_id, digest)
     return StageResult("kpis", {"rows": kpis.height, "absent": kpis.filter(pl.col("status") == "absent").height})
 

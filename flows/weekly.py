@@ -5,7 +5,7 @@ pass week ids and return small summaries; the data stays in the warehouse. Retri
 retry can help (reading files from a network share, a transiently busy disk); they are safe because
 every stage is idempotent by construction, not because Prefect makes it so. A backfill (or a
 republication) does the work its weeks share once — ingest, gates, facts — then each week's KPIs and
-publication, under one lock and after one backup.
+publication, under one lock and with one backup, taken before the run's first write to the data.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from cityimage.settings import Settings, load_settings, unknown_variables
 from cityimage.weeks import Week, week_range
 from flows import runs, stages
 from publish.mirror import MirrorError
-from warehouse.backup import backup
 from warehouse.lock import writer_lock
 
 if TYPE_CHECKING:
@@ -48,10 +47,10 @@ def transient_io(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @task(name="ingest inbox", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
-def ingest_inbox(settings: Settings) -> dict[str, Any]:
+def ingest_inbox(settings: Settings, backup_key: str | None = None) -> dict[str, Any]:
     """Load new inbox files; logs each refusal and quarantine, and one line per export format."""
     logger = get_run_logger()
-    summary = stages.ingest(settings)
+    summary = stages.ingest(settings, backup_key=backup_key)
     by_format: dict[str, list[int]] = {}
     for outcome in summary.files:
         if outcome.status == "refused":
@@ -85,8 +84,8 @@ def ingest_inbox(settings: Settings) -> dict[str, Any]:
 
 
 @task(name="build facts", cache_policy=NO_CACHE)
-def build_facts_task(settings: Settings) -> dict[str, Any]:
-    result = stages.build_facts(settings)
+def build_facts_task(settings: Settings, backup_key: str | None = None) -> dict[str, Any]:
+    result = stages.build_facts(settings, backup_key=backup_key)
     get_run_logger().info(result.line())
     return result.figures
 
@@ -146,8 +145,8 @@ def warning_record(failure: Any) -> dict[str, Any]:
 
 
 @task(name="compute KPIs", cache_policy=NO_CACHE)
-def compute_kpis_task(settings: Settings, week_id: str) -> dict[str, Any]:
-    result = stages.compute_kpis(settings, Week.parse(week_id))
+def compute_kpis_task(settings: Settings, week_id: str, backup_key: str | None = None) -> dict[str, Any]:
+    result = stages.compute_kpis(settings, Week.parse(week_id), backup_key=backup_key)
     get_run_logger().info(result.line())
     return result.figures
 
@@ -233,10 +232,12 @@ def _all_refused_fail(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _run_weeks(settings: Settings, weeks: list[Week], ingest: bool) -> list[dict[str, Any]]:
     """The work the weeks share once — ingest, staging gates, facts, fact gates — then each week's
-    completeness, KPIs and publication; under one writer lock, after one backup of the warehouse.
+    completeness, KPIs and publication; under one writer lock, with one backup of the warehouse.
 
-    One backup per flow run, taken before anything is written: a backfill longer than the number of
-    backups kept can no longer rotate away the state it started from. Each week has its row in
+    One backup per flow run, taken by the first stage about to write data (``stages.before_write``),
+    named after the run's last week's run id: a backfill longer than the number of backups kept can no
+    longer rotate away the state it started from, and a run with nothing new, which writes no data,
+    takes none. A run that starts without a warehouse has nothing to back up. Each week has its row in
     ``ops_run``; the checks that judge the tables run once (recorded under the last week's run), each
     week's volume checks with that week. ``settings`` are the run's, read once by the flow and passed
     to every task: one profile and one pack for all of its stages.
@@ -248,32 +249,34 @@ def _run_weeks(settings: Settings, weeks: list[Week], ingest: bool) -> list[dict
     run_ids = {w.id: f"{w.id}-{uuid.uuid4().hex[:8]}" for w in weeks}
     gated = weeks[-1]
     span = gated.id if len(weeks) == 1 else f"{weeks[0].id}..{gated.id}"
+    backup_key = run_ids[gated.id] if settings.warehouse.is_file() else None
     with writer_lock(settings.warehouse, f"weekly pipeline {span}"):
-        backup(settings.warehouse, settings.backups, settings.backup_keep)  # before anything is written
         runs.close_interrupted(settings)
         for week in weeks:
             runs.record_run(settings, run_ids[week.id], week, "running", None, str(flow_run.get_id() or ""))
         try:
-            shared, gates = _shared_stages(settings, gated, run_ids[gated.id], ingest)
+            shared, gates = _shared_stages(settings, gated, run_ids[gated.id], ingest, backup_key)
         except BaseException as exc:
             for week in weeks:
                 runs.record_run(settings, run_ids[week.id], week, "failed", f"{type(exc).__name__}: {exc}")
             raise
-        return [_publish_week(settings, week, run_ids[week.id], shared, gates) for week in weeks]
+        return [_publish_week(settings, week, run_ids[week.id], shared, gates, backup_key) for week in weeks]
 
 
-def _shared_stages(settings: Settings, gated: Week, run_id: str, ingest: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def _shared_stages(settings: Settings, gated: Week, run_id: str, ingest: bool,
+                   backup_key: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Ingest, gate staging, build the facts, gate them: what every week of the run reads. The gates here
     are the checks that judge the tables whatever the week; each week's volumes are checked with it."""
     shared: dict[str, Any] = {}
     if ingest:
-        shared["ingest"] = ingest_inbox(settings)
+        shared["ingest"] = ingest_inbox(settings, backup_key)
     staged = validate_task(settings, gated.id, run_id, ("staging", "operations"), "table")
-    shared["facts"] = build_facts_task(settings)
+    shared["facts"] = build_facts_task(settings, backup_key)
     return shared, merge_gate_records(staged, validate_task(settings, gated.id, run_id, ("facts",), "table"))
 
 
-def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str, Any], gates: dict[str, Any]) -> dict[str, Any]:
+def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str, Any], gates: dict[str, Any],
+                  backup_key: str | None) -> dict[str, Any]:
     """One week's volume checks, completeness, KPIs and publication; an empty week is recorded as refused,
     not raised. The week's gate record is the shared one and its own volumes: the same whether the week
     was run alone or in a backfill, so its manifest is too."""
@@ -282,7 +285,7 @@ def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str,
         gates = merge_gate_records(gates, validate_task(settings, week.id, run_id, ("staging", "facts"), "week"))
         summary["validation warnings"] = len(gates["warnings"])
         summary["completeness"] = completeness_task(settings, week.id)
-        summary["kpis"] = compute_kpis_task(settings, week.id)
+        summary["kpis"] = compute_kpis_task(settings, week.id, backup_key)
         summary["publish"] = publish_task(settings, week.id, gates, summary["completeness"])
         if settings.snapshot_mirror_url:
             summary["mirror"] = _mirrored(settings, week)

@@ -193,8 +193,12 @@ def test_the_snapshot_is_what_the_warehouse_holds(run) -> None:
 
 
 def test_running_again_loads_nothing_and_publishes_identical_bytes(run) -> None:
+    """Nothing new: nothing loaded, the same bytes published, and no backup taken (no data is written)."""
+    from warehouse.backup import list_backups
+
     home, _ = run
     week = WEEKS[-1]
+    backups = list_backups(home / "backups")
     snapshot = partition_path(home / "snapshots", "kpi_weekly", week)
     before = {p: p.read_bytes() for p in (snapshot, manifest_path(home / "snapshots", week))}
     with pytest.MonkeyPatch.context() as env:
@@ -205,24 +209,34 @@ def test_running_again_loads_nothing_and_publishes_identical_bytes(run) -> None:
         summary = weekly_pipeline(week=week)
     assert summary["ingest"]["loaded"] == 0
     assert summary["ingest"]["already loaded"] == summary["ingest"]["files seen"] > 0
+    assert summary["facts"]["mode"] == "unchanged" and "kept" in summary["kpis"]
     for path, data in before.items():
         assert path.read_bytes() == data, path
+    assert list_backups(home / "backups") == backups
 
 
 def test_a_backfill_does_the_shared_work_once_under_one_backup(run) -> None:
     """Ingest, the table checks and the facts once for all the weeks, then each week's volumes checked and
-    the week published; one backup, taken before anything is written, which a backfill longer than the
-    backups kept cannot rotate away; and each week's manifest as a run of that week alone makes it."""
+    the week published; one backup, taken before the first write (here the first week's KPIs), which a
+    backfill longer than the backups kept cannot rotate away; and each week's manifest as a run of that
+    week alone makes it."""
     from warehouse.backup import list_backups
 
     home, _ = run
     before = set(list_backups(home / "backups"))
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("DELETE FROM ops_kpi_computation")  # every week's KPIs are computed again: each one writes
+    con.close()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CITYIMAGE_BACKUP_KEEP", "2")  # fewer than the weeks
         from flows.weekly import backfill
 
         results = backfill(first=WEEKS[0], last=WEEKS[-1])
-    assert len(set(list_backups(home / "backups")) - before) == 1
+    [taken] = set(list_backups(home / "backups")) - before
+    assert taken.name.endswith(f"-{results[-1]['run_id']}.duckdb")
+    with duckdb.connect(str(taken), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ops_kpi_computation").fetchall() == [(0,)]
+    assert all("kept" not in r["kpis"] for r in results)
     assert [r["week"] for r in results] == WEEKS and all("refused" not in r for r in results)
     assert results[0]["facts"] == results[-1]["facts"] and results[0]["facts"]["mode"] == "unchanged"
     run_ids = [r["run_id"] for r in results]

@@ -10,6 +10,12 @@ across DuckDB storage versions, which is a migration, not a restore.
 
 Each backup is written to a temporary name, opened read-only to prove it is a database, then renamed
 into place; only the last ``keep`` backups are kept.
+
+A flow run takes its backup lazily (``backup_once``): just before its first write to the data —
+staging, the classification caches, facts, KPIs — and never again in the run, whose backup is named
+after it. A run that finds nothing new writes no data and takes none: at the reference year the copy
+alone was a quarter of such a run, and the newest backup already holds every row that run could lose
+(the inbox holds the rest).
 """
 
 from __future__ import annotations
@@ -32,25 +38,43 @@ class BackupError(RuntimeError):
     """A backup could not be taken or restored; the message says why and what is untouched."""
 
 
-def backup(warehouse: Path, backups_dir: Path, keep: int | None = None) -> Path | None:
-    """Copy the warehouse to ``backups_dir`` under the writer lock; None if there is no warehouse yet."""
+def backup(warehouse: Path, backups_dir: Path, keep: int | None = None, *,
+           con: duckdb.DuckDBPyConnection | None = None, run_key: str | None = None) -> Path | None:
+    """Copy the warehouse to ``backups_dir`` under the writer lock; None if there is no warehouse yet.
+
+    ``con``: the caller's open connection to the warehouse, outside any transaction; the checkpoint
+    goes through it (a stage about to write holds one). ``run_key`` ends the backup's name, so the
+    run that took it is known (``backup_once``)."""
     if not warehouse.is_file():
         return None
     backups_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    target = backups_dir / f"{PREFIX}{stamp}{SUFFIX}"
+    target = backups_dir / f"{PREFIX}{stamp}{'-' + run_key if run_key else ''}{SUFFIX}"
     with writer_lock(warehouse, "backup"):
-        con = duckdb.connect(str(warehouse))
-        try:
+        if con is not None:
             con.execute("CHECKPOINT")
-        finally:
-            con.close()
+        else:
+            own = duckdb.connect(str(warehouse))
+            try:
+                own.execute("CHECKPOINT")
+            finally:
+                own.close()
         with replacing(target) as tmp:
             shutil.copyfile(warehouse, tmp)
             _check(tmp)
     if keep is not None:
         prune(backups_dir, keep)
     return target
+
+
+def backup_once(con: duckdb.DuckDBPyConnection, warehouse: Path, backups_dir: Path, keep: int | None,
+                run_key: str) -> Path | None:
+    """The run's backup: taken the first time the run is about to write data, found by its name after.
+
+    Called by each stage before it writes; stages are separate tasks with their own connections, so
+    the backups folder, not a variable, remembers that the run took one."""
+    taken = [p for p in list_backups(backups_dir) if p.name.endswith(f"-{run_key}{SUFFIX}")]
+    return taken[-1] if taken else backup(warehouse, backups_dir, keep, con=con, run_key=run_key)
 
 
 def list_backups(backups_dir: Path) -> list[Path]:

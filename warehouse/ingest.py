@@ -94,6 +94,8 @@ class IngestContext:
     batch_bytes: int = INGEST_BATCH_BYTES
     follow_links: bool = False
     max_file_bytes: int = MAX_FILE_BYTES
+    #: Called with the connection just before a batch is committed: the flow run's backup (``backup_once``).
+    before_write: Callable[[duckdb.DuckDBPyConnection], object] | None = None
 
 
 class KeyMismatch(SettingsError):
@@ -458,6 +460,7 @@ class Loader:
                                     message=o.message), hints)
                   for o in outcomes for seq, name, hints in self.copies.get(o.sha256, [])]
         load_id = self.summary.load_id
+        self._before_write()
         with transaction(self.con):
             _write_rows(self.con, batch.tables, load_id)
             fault("inside_merge")
@@ -552,6 +555,7 @@ class Loader:
         good = [i for i, o in enumerate(outcomes) if o.status == "loaded"]
         digests = [outcomes[i].sha256 for i in good]
         tables = {name: frame.filter(pl.col("__file").is_in(good)) for name, frame in batch.tables.items()}
+        self._before_write()
         with transaction(self.con):
             for table in [*(e.table for e in ENTITIES.values()), "stg_quarantine"]:
                 self.con.execute(f"DELETE FROM {table} WHERE source_file_sha256 IN (SELECT unnest(?))", [digests])
@@ -578,6 +582,10 @@ class Loader:
             finish_load(self.con, self.summary)
         self.sightings = []
         return self.summary
+
+    def _before_write(self) -> None:
+        if self.ctx.before_write is not None:
+            self.ctx.before_write(self.con)
 
     def _take_seq(self) -> int:
         """The next position in the load's order, remembering the root of the file being planned."""

@@ -87,7 +87,9 @@ def assert_left_safe(home: Path) -> None:
         pass
 
 
-def assert_recovers(home: Path, api_url: str, clean) -> None:
+def assert_recovers(home: Path, api_url: str, clean, backups: int) -> None:
+    """The rerun gives the clean result; ``backups``: how many the two runs took (one per run that
+    changed data in a warehouse it found)."""
     _, digest, snapshot = clean
     again = run_cli(home, api_url, "run", "--week", WEEK)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
@@ -105,7 +107,7 @@ def assert_recovers(home: Path, api_url: str, clean) -> None:
     assert unbalanced == 0
     from warehouse.backup import list_backups
 
-    assert 1 <= len(list_backups(home / "backups")) <= 4, "each weekly run backs up the warehouse it found"
+    assert len(list_backups(home / "backups")) == backups, "a run backs up the warehouse it found before changing its data"
     assert stale == 0, "a killed run must not be shown as running for ever"
 
 
@@ -127,7 +129,9 @@ def test_killed_at_each_fault_point_then_rerun_gives_the_clean_result(
     if point in ("during_parquet", "before_rename"):  # killed mid-publish: no manifest, so no published week
         assert not (home / "snapshots" / "manifests").is_dir()
         print(f"{point}: left hidden temporaries {temporaries(home / 'snapshots')}")
-    assert_recovers(home, api_url, clean)
+    # An ingest point: the killed run found no warehouse, the rerun finishes its loads. A later one: the
+    # copied warehouse is already built, so neither run changes its data.
+    assert_recovers(home, api_url, clean, backups=1 if point in INGEST_POINTS else 0)
 
 
 def test_sigterm_during_a_run_fails_cleanly_and_recovers(
@@ -145,7 +149,7 @@ def test_sigterm_during_a_run_fails_cleanly_and_recovers(
     assert proc.returncode != 0, out[-2000:]
     print(f"SIGTERM: exit {proc.returncode}; last output: {out.strip().splitlines()[-3:]}")
     assert_left_safe(home)
-    assert_recovers(home, api_url, clean)
+    assert_recovers(home, api_url, clean, backups=1)  # stopped while loading into a new warehouse
 
 
 def _wait_for_ingest(home: Path, proc: subprocess.Popen, timeout: float = 120) -> None:

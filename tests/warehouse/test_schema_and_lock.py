@@ -250,4 +250,4 @@ def test_status_while_a_run_writes_reads_the_backup_and_names_the_writer(tmp_pat
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     assert f"being written by process {writer.pid} (weekly pipeline 2026-W47)" in out.stdout
-    assert "from the backup warehouse-" in out.stdout and "2026-W46" in out.stdout
+    assert "from the newest backup, warehouse-" in out.stdout and "2026-W46" in out.stdout

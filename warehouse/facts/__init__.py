@@ -84,11 +84,12 @@ class BuildResult:
 
 
 def build(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, zone: str, classifiers: Classifiers,
-          full: bool = False) -> BuildResult:
+          full: bool = False, before_write: Callable[[duckdb.DuckDBPyConnection], object] | None = None) -> BuildResult:
     """Bring every fact and dimension table up to date with staging (see the module's docstring).
 
     ``accounts``: the registered accounts (platform, handle_lc, registered_id, account_key, role, city,
     handle); ``zone``: the reporting time zone's name. ``con`` must not be inside a transaction.
+    ``before_write`` is called with ``con`` once the build knows it will write (not when unchanged).
     """
     fingerprint = _fingerprint(accounts, zone, classifiers)
     mode, reason = _mode(con, fingerprint, full)
@@ -96,6 +97,8 @@ def build(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, zone: str, cla
     new_loads = _count(con, "new_load")
     if mode == "incremental" and new_loads == 0:
         return BuildResult("unchanged", "no load since the last build", 0, 0, 0, 0, 0, _rows(con))
+    if before_write is not None:
+        before_write(con)
     con.register("__accounts", accounts)
     con.execute("CREATE OR REPLACE TEMP TABLE reg_account AS SELECT * FROM __accounts")
     con.unregister("__accounts")
