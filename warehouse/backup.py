@@ -14,8 +14,8 @@ into place; only the last ``keep`` backups are kept.
 A flow run takes its backup lazily (``backup_once``): just before its first write to the data —
 staging, the classification caches, facts, KPIs — and never again in the run, whose backup is named
 after it. A run that finds nothing new writes no data and takes none: at the reference year the copy
-alone was a quarter of such a run, and the newest backup already holds every row that run could lose
-(the inbox holds the rest).
+alone was a quarter of such a run. Restoring the newest backup then gives back the data as it was
+before the last run that changed it; what that run loaded is still in the inbox and loads again.
 """
 
 from __future__ import annotations
