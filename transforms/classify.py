@@ -24,6 +24,7 @@ How matching works (vectorised, no Python loop per row):
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from importlib import metadata
 from dataclasses import dataclass, field
@@ -165,7 +166,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _read(folders: list[Path], name: str) -> tuple[dict, bytes]:
+def _read(folders: list[Path], name: str) -> dict:
     """The lexicon ``name`` from the first of ``folders`` that holds it."""
     path = next((f / f"{name}.yaml" for f in folders if (f / f"{name}.yaml").is_file()), folders[-1] / f"{name}.yaml")
     try:
@@ -183,7 +184,14 @@ def _read(folders: list[Path], name: str) -> tuple[dict, bytes]:
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise LexiconError(f"{path.name}: `version` must be a whole number >= 1, got {version!r}")
-    return data, raw
+    return data
+
+
+def _content_digest(name: str, data: dict) -> bytes:
+    """What the lexicon version hashes of a file: its name and what it says, in its order (an entry
+    listed first can win), not how it is written. Comments, layout and quoting change no outcome, so
+    editing them classifies nothing again."""
+    return name.encode() + b"\0" + json.dumps(data, ensure_ascii=False, default=str).encode()
 
 
 def _keys(file: str, where: str, value: Any, allowed: set[str],
@@ -330,8 +338,8 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
     ``lexicons/``, or a complete set), else from ``transforms/lexicons`` (the universal ones).
 
     Without ``folder``, the city files come from the default city pack's: callers that run for a city
-    pass its pack's folder (``Settings.lexicon_dir``). The version hashes each file's name and content,
-    wherever it was read from. Raises :class:`LexiconError` naming the file and the entry at the first
+    pass its pack's folder (``Settings.lexicon_dir``). The version hashes each file's name and parsed
+    content (``_content_digest``), wherever it was read from. Raises :class:`LexiconError` naming the file and the entry at the first
     problem: an unknown key, a term that is not text, a term listed twice, a malformed ``*``, a number
     out of range...
     """
@@ -340,14 +348,13 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
     data: dict[str, dict] = {}
     hasher = hashlib.sha256()
     for name in LEXICON_FILES:
-        content, raw = _read(folders, name)
-        data[name] = content
-        hasher.update(name.encode() + b"\0" + raw)
+        data[name] = _read(folders, name)
+        hasher.update(_content_digest(name, data[name]))
     added: dict[str, dict] = {}
     for name in CITY_ADDITIONS:
         if (first / f"{name}.city.yaml").is_file():
-            added[name], raw = _read([first], f"{name}.city")
-            hasher.update(f"{name}.city".encode() + b"\0" + raw)
+            added[name] = _read([first], f"{name}.city")
+            hasher.update(_content_digest(f"{name}.city", added[name]))
 
     # normalization.yaml first: every other term goes through it.
     f = "normalization.yaml"

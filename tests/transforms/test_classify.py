@@ -500,6 +500,14 @@ def test_the_version_changes_with_the_content(folder, lex):
     assert load_lexicons(folder).version != lex.version
 
 
+def test_comments_and_layout_are_not_part_of_the_version(folder, lex):
+    """Editing a file's comments or spacing changes no outcome: the texts are not classified again."""
+    assert load_lexicons(folder).version == lex.version
+    _edit(folder, "themes.yaml", "# Themes of a post", "# Themes of a post, as the study names them")
+    _edit(folder, "themes.yaml", "    en: [culture, cultural,", "    en:   [culture,   cultural,")
+    assert load_lexicons(folder).version == lex.version
+
+
 @pytest.mark.parametrize(
     ("name", "old", "new", "message"),
     [
