@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import zipfile
 from pathlib import Path
 
 import duckdb
 
+from cityimage.sample import default_weeks, write_sample_inbox
 from cityimage.settings import load_settings
 from readers.entities import ENTITIES
 
@@ -109,3 +111,15 @@ class Lab:
             if in_quarantine != quarantined:
                 problems.append(f"{name}: ledger says {quarantined} quarantined, quarantine holds {in_quarantine}")
         return problems
+
+
+def sample_lab(tmp_path: Path, weeks: int = 2) -> tuple[Lab, list[Path], str]:
+    """A lab whose inbox holds the first of the sample's drops for its last ``weeks`` weeks; returns it,
+    every drop (written apart, to copy in later) and the last week's id."""
+    chosen = default_weeks()[-weeks:]
+    write_sample_inbox(tmp_path / "inbox", chosen)
+    drops = sorted(p for p in (tmp_path / "inbox").iterdir() if p.is_dir())
+    lab = Lab(tmp_path / "home")
+    lab.settings.inbox.mkdir(parents=True)
+    shutil.copytree(drops[0], lab.settings.inbox / drops[0].name)
+    return lab, drops, chosen[-1]

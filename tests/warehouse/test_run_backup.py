@@ -13,9 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cityimage.sample import default_weeks, write_sample_inbox
 from flows import stages
-from tests.resilience.hostile import Lab
+from tests.resilience.hostile import Lab, sample_lab
 from warehouse.backup import list_backups
 
 
@@ -30,18 +29,12 @@ def _count(path: Path, sql: str) -> int:
 @pytest.fixture()
 def loaded(tmp_path: Path) -> tuple[Lab, list[Path], str]:
     """A warehouse holding the first drop, facts and the last week's KPIs built; no backup yet."""
-    weeks = default_weeks()[-2:]
-    inbox = tmp_path / "inbox"
-    write_sample_inbox(inbox, weeks)
-    drops = sorted(p for p in inbox.iterdir() if p.is_dir())
-    lab = Lab(tmp_path / "home")
-    lab.settings.inbox.mkdir(parents=True)
-    shutil.copytree(drops[0], lab.settings.inbox / drops[0].name)
+    lab, drops, week = sample_lab(tmp_path)
     stages.ingest(lab.settings)
     stages.build_facts(lab.settings)
-    stages.compute_kpis(lab.settings, weeks[-1])
+    stages.compute_kpis(lab.settings, week)
     assert list_backups(lab.settings.backups) == []  # stages run without a key take none
-    return lab, drops, weeks[-1]
+    return lab, drops, week
 
 
 def test_a_run_with_nothing_new_takes_no_backup(loaded) -> None:

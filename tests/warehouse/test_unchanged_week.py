@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from cityimage.sample import default_weeks, write_sample_inbox
 from flows import stages
 from tests.resilience.digest import table_digest
-from tests.resilience.hostile import Lab
+from tests.resilience.hostile import Lab, sample_lab
 from transforms.evaluate import default_evaluation, evaluate, report_key
 from transforms.kpis import definition_digest
 
@@ -32,15 +32,7 @@ def _kpi_rows(lab: Lab) -> tuple[int, str]:
 
 
 def test_a_week_is_kept_while_facts_and_definitions_hold_and_recomputed_when_either_moves(tmp_path: Path) -> None:
-    weeks = default_weeks()[-2:]
-    inbox = tmp_path / "inbox"
-    write_sample_inbox(inbox, weeks)
-    drops = sorted(p for p in inbox.iterdir() if p.is_dir())
-    lab = Lab(tmp_path / "home")
-    lab.settings.inbox.mkdir(parents=True)
-    week = weeks[-1]
-
-    shutil.copytree(drops[0], lab.settings.inbox / drops[0].name)
+    lab, drops, week = sample_lab(tmp_path)
     stages.ingest(lab.settings)
     stages.build_facts(lab.settings)
     first = stages.compute_kpis(lab.settings, week)
