@@ -339,9 +339,9 @@ def load_lexicons(folder: Path | None = None) -> Lexicons:
 
     Without ``folder``, the city files come from the default city pack's: callers that run for a city
     pass its pack's folder (``Settings.lexicon_dir``). The version hashes each file's name and parsed
-    content (``_content_digest``), wherever it was read from. Raises :class:`LexiconError` naming the file and the entry at the first
-    problem: an unknown key, a term that is not text, a term listed twice, a malformed ``*``, a number
-    out of range...
+    content (``_content_digest``), wherever it was read from. Raises :class:`LexiconError` naming the
+    file and the entry at the first problem: an unknown key, a term that is not text, a term listed
+    twice, a malformed ``*``, a number out of range...
     """
     first = Path(folder) if folder is not None else pack_folder(DEFAULT_PACK) / LEXICON_FOLDER
     folders = [first, LEXICON_DIR]
