@@ -91,13 +91,16 @@ def _settings(home: str, inbox: str | None = None):
 
 
 class Clock:
-    """Wall-clock around the measured part, after the imports and an RSS baseline."""
+    """Wall-clock around the measured part, after the imports and an RSS baseline; per named part, its
+    seconds and the process's peak RSS when it ended (the part where that figure first reaches the
+    run's peak is where the peak was reached)."""
 
     def __init__(self) -> None:
         self.process_start = time.perf_counter()
         self.baseline = 0.0
         self.start = 0.0
         self.parts: dict[str, float] = {}
+        self.peaks: dict[str, float] = {}
 
     def begin(self) -> None:
         self.import_seconds = time.perf_counter() - self.process_start
@@ -107,6 +110,7 @@ class Clock:
     def part(self, name: str, since: float) -> float:
         now = time.perf_counter()
         self.parts[name] = round(self.parts.get(name, 0.0) + now - since, 3)
+        self.peaks[name] = round(peak_mb(), 1)
         return now
 
     def done(self, **figures: Any) -> dict:
@@ -114,7 +118,8 @@ class Clock:
         peak = peak_mb()
         return {"seconds": round(seconds, 3), "import_seconds": round(self.import_seconds, 3),
                 "rss_before_mb": round(self.baseline, 1), "peak_rss_mb": round(peak, 1),
-                "rss_growth_mb": round(max(peak - self.baseline, 0.0), 1), "parts": self.parts, **figures}
+                "rss_growth_mb": round(max(peak - self.baseline, 0.0), 1), "parts": self.parts,
+                "peak_after_mb": self.peaks, **figures}
 
 
 # -- ingest and its floor -------------------------------------------------------------------------

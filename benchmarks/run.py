@@ -333,7 +333,8 @@ def summarise(scale: float, dataset: dict, r: dict, stg_comments: int, subset_fi
     row("peak memory of any stage (largest)", {"seconds": None, "peak_rss_mb": memory["measured_peak_mb"]}, None,
         TARGETS["stage_memory"][0], TARGETS["stage_memory"][1] if full_size else None, value=memory["measured_peak_mb"],
         note=f"'{memory['worst_stage']}'; ratio column = MB; every stage: " + ", ".join(
-            f"{k} {v:,.0f}" for k, v in sorted(memory["stage_peaks_mb"].items(), key=lambda kv: -kv[1])))
+            f"{k} {v:,.0f}" for k, v in sorted(memory["stage_peaks_mb"].items(), key=lambda kv: -kv[1]))
+        + f"; the direct week-52 run reached its peak in its {peak_part(r['week52_direct'])!r} part")
     b = r.get("backfill")
     if b:
         row("backfill of the year through Prefect (one flow run, empty warehouse)", b, None, TARGETS["backfill_memory"][0],
@@ -376,6 +377,12 @@ def memory_figures(r: dict) -> dict[str, Any]:
     stage_peaks["validation_gx"] = r["validation"]["gx"]["peak_rss_mb"]
     worst = max(stage_peaks, key=stage_peaks.get)
     return {"worst_stage": worst, "measured_peak_mb": stage_peaks[worst], "stage_peaks_mb": stage_peaks}
+
+
+def peak_part(m: dict) -> str | None:
+    """The part of a measured run during which its peak memory was reached: the first whose peak so
+    far, taken as it ended, is the run's (``Clock``)."""
+    return next((name for name, mb in m.get("peak_after_mb", {}).items() if mb >= m["peak_rss_mb"]), None)
 
 
 def ing_s(m: dict) -> float:

@@ -47,6 +47,10 @@ def test_benchmark_runs_at_tiny_scale_and_writes_its_files(tmp_path: Path) -> No
         assert ROW_KEYS <= set(stages[stage])
     assert stages["ingest: comment pages (FB + IG)"]["floor_seconds"] is not None
     assert data["dataset"]["files"] > 0 and data["stg_comment_rows"] > 0
+    weekly = data["raw"]["week52_direct"]
+    assert list(weekly["peak_after_mb"]) == list(weekly["parts"])  # each part's peak so far, in order
+    assert f"reached its peak in its {max(weekly['peak_after_mb'], key=weekly['peak_after_mb'].get)!r}" \
+        in stages["peak memory of any stage (largest)"]["note"]
 
     text = out.read_text()
     assert "| stage | time (s) | peak memory (MB) | floor time (s) | floor memory (MB) | ratio | target | met? |" in text
