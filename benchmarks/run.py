@@ -334,7 +334,8 @@ def summarise(scale: float, dataset: dict, r: dict, stg_comments: int, subset_fi
         TARGETS["stage_memory"][0], TARGETS["stage_memory"][1] if full_size else None, value=memory["measured_peak_mb"],
         note=f"'{memory['worst_stage']}'; ratio column = MB; every stage: " + ", ".join(
             f"{k} {v:,.0f}" for k, v in sorted(memory["stage_peaks_mb"].items(), key=lambda kv: -kv[1]))
-        + f"; the direct week-52 run reached its peak in its {peak_part(r['week52_direct'])!r} part")
+        + (f"; the direct week-52 run reached its peak in its {part!r} part"
+           if (part := peak_part(r["week52_direct"])) else ""))
     b = r.get("backfill")
     if b:
         row("backfill of the year through Prefect (one flow run, empty warehouse)", b, None, TARGETS["backfill_memory"][0],
