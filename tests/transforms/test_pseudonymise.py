@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cityimage.profile import load_profile
 from cityimage.settings import DEFAULT_PROFILE
 from transforms.pseudonymise import (
-    COLLISION, PREFIX, Registry, pseudonym, pseudonymise, pseudonymise_comments, pseudonymise_posts,
+    COLLISION, PREFIX, Registry, pseudonym, pseudonymise, pseudonymise_comments, pseudonymise_posts, scrub_thread_names,
 )
 
 KEY = b"k" * 32
@@ -109,3 +112,50 @@ def test_a_handle_is_normalised_alike_in_python_polars_and_sql() -> None:
                                     params=[names]).fetchall()]
     assert python == polars_ == sql
     assert python[:3] == ["ichongqing"] * 3
+
+
+def _thread_names_one_by_one(comments: pl.DataFrame, keep: list[bool]) -> list[str | None]:
+    """The reply scrub as its rule reads, row by row: each reply's text loses the names of its thread
+    (its parent's author, the last row of that comment, and its public repliers) found as whole words."""
+    import re
+
+    rows = list(zip(*[comments[c].to_list() for c in ("platform", "comment_id", "parent_comment_id", "author_name", "text")], keep))
+    public = {(p, c): n for p, c, _, n, _, k in rows if not k and n and len(n) >= 3}
+    threads: dict[tuple[str, str], set[str]] = {}
+    for p, _, parent, n, _, k in rows:
+        if parent is not None:
+            names = threads.setdefault((p, parent), set())
+            names |= {public[(p, parent)]} if (p, parent) in public else set()
+            names |= {n} if not k and n and len(n) >= 3 else set()
+    out = []
+    for p, _, parent, _, text, _ in rows:
+        names = sorted(threads.get((p, parent), ()), key=len, reverse=True) if parent is not None and text else []
+        pattern = "|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in names)  # longest first, one pass
+        out.append(re.sub(pattern, lambda m: pseudonym(KEY, p, m[0]), text) if names else text)
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["facebook", "instagram"]), st.integers(0, 5), st.integers(-1, 5),
+                          st.sampled_from([None, "Li", "Jane Doe", "Jane", "Bob Ray", "Ann-Marie"]),
+                          st.sampled_from([None, "", "hi Jane Doe and Bob Ray", "Jane, Jane Doe? Ann-Marie!", "JaneDoe Li",
+                                           "thanks Jane"]), st.booleans()), max_size=12))
+def test_reply_texts_lose_their_threads_names_as_the_rule_reads(rows: list[tuple]) -> None:
+    comments = pl.DataFrame({
+        "platform": [r[0] for r in rows], "comment_id": [str(r[1]) for r in rows],
+        "parent_comment_id": [str(r[2]) if r[2] >= 0 else None for r in rows],
+        "author_name": [r[3] for r in rows], "text": [r[4] for r in rows],
+    }, schema={c: pl.String for c in ("platform", "comment_id", "parent_comment_id", "author_name", "text")})
+    keep = [r[5] for r in rows]
+    got = scrub_thread_names(comments, KEY, pl.Series(keep, dtype=pl.Boolean)).to_list()
+    assert got == _thread_names_one_by_one(comments, keep)
+
+
+@pytest.mark.parametrize("key", [b"k" * 32, b"", b"x" * 64, b"long key " * 9])
+def test_pseudonyms_are_hmac_sha256(key: bytes) -> None:
+    import hashlib
+    import hmac
+
+    for platform, value in [("x", "42"), ("facebook", "Jane Doe"), ("instagram", "李雷 ✓")]:
+        digest = hmac.new(key, f"{platform}:{value}".encode(), hashlib.sha256).hexdigest()
+        assert pseudonym(key, platform, value) == PREFIX + digest[:20]
