@@ -22,11 +22,21 @@ POINTS = (
     "during_report",       # report being written
 )
 
+#: Points in a reader process of the ingest (``warehouse.reading``): they stop the reader, not the run.
+READER_POINTS = (
+    "in_reader_process",   # a reader process took its share of a batch
+)
+
 _armed: tuple[str, str] | None = None
 
 
 class InjectedFault(RuntimeError):
     """Raised at an armed fault point in ``raise`` mode."""
+
+
+def armed() -> str | None:
+    """The armed ``point:mode``, for processes this one starts (a reader process arms the same)."""
+    return f"{_armed[0]}:{_armed[1]}" if _armed else None
 
 
 def arm(spec: str | None) -> None:
@@ -36,8 +46,9 @@ def arm(spec: str | None) -> None:
         _armed = None
         return
     point, _, mode = spec.partition(":")
-    if point not in POINTS or mode not in ("kill", "raise"):
-        raise ValueError(f"fault point {spec!r}: expected one of {', '.join(POINTS)} followed by :kill or :raise")
+    if point not in POINTS + READER_POINTS or mode not in ("kill", "raise"):
+        raise ValueError(f"fault point {spec!r}: expected one of {', '.join(POINTS + READER_POINTS)} followed by "
+                         ":kill or :raise")
     _armed = (point, mode)
 
 

@@ -73,6 +73,7 @@ def ingest_context(settings: Settings) -> IngestContext:
         trust_file_stat=settings.trust_file_stat,
         batch_files=settings.ingest_batch_files,
         batch_bytes=settings.ingest_batch_bytes,
+        read_processes=settings.ingest_read_processes,
         follow_links=settings.follow_inbox_links,
         max_file_bytes=settings.max_file_bytes,
     )

@@ -28,7 +28,7 @@ import polars as pl
 
 from cityimage.faults import fault
 from cityimage.profile import CityProfile
-from cityimage.settings import INGEST_BATCH_BYTES, MAX_FILE_BYTES, SettingsError
+from cityimage.settings import INGEST_BATCH_BYTES, MAX_FILE_BYTES, PARALLEL_READ_BYTES, SettingsError
 from cityimage.vocabulary import PLATFORMS
 from readers import registry as formats
 from readers.archive import expand_archive, is_archive, size_text
@@ -38,6 +38,7 @@ from transforms.pseudonymise import Registry, pseudonymise_comments, pseudonymis
 from transforms.schema_drift import drift_note
 from warehouse.city import check_city
 from warehouse.connection import insert_frame
+from warehouse.reading import Outcome, Reads, read_isolated
 from warehouse.row_rules import apply_row_rules
 from warehouse.transaction import transaction
 
@@ -94,6 +95,9 @@ class IngestContext:
     batch_bytes: int = INGEST_BATCH_BYTES
     follow_links: bool = False
     max_file_bytes: int = MAX_FILE_BYTES
+    #: Processes that read a batch of at least ``parallel_read_bytes`` (the writer is one; see ``warehouse.reading``).
+    read_processes: int = 1
+    parallel_read_bytes: int = PARALLEL_READ_BYTES
     #: Called with the connection just before a batch is committed: the flow run's backup (``backup_once``).
     before_write: Callable[[duckdb.DuckDBPyConnection], object] | None = None
 
@@ -305,21 +309,22 @@ def ingest_paths(
     progress: Callable[[str], None] | None = None,
 ) -> LoadSummary:
     """Load every new file under ``paths``; already-loaded content is a no-op, refusals are recorded."""
-    loader = Loader(con, ctx)
-    pending: list[Leaf] = []
-    pending_bytes = 0
-    for path, root in discover(paths, ctx.follow_links):
-        leaves = loader.plan(path, root)
-        pending += leaves
-        pending_bytes += sum(len(leaf.source.data) for leaf in leaves)
-        if len(pending) >= ctx.batch_files or pending_bytes >= ctx.batch_bytes:
-            loader.write(read_batch(pending, ctx))
-            pending, pending_bytes = [], 0
-        if progress:
-            progress(str(path.relative_to(root)) if path != root else path.name)
-    if pending:
-        loader.write(read_batch(pending, ctx))
-    return loader.finish()
+    with Reads(ctx.read_processes, ctx.parallel_read_bytes) as reads:
+        loader = Loader(con, ctx, reads)
+        pending: list[Leaf] = []
+        pending_bytes = 0
+        for path, root in discover(paths, ctx.follow_links):
+            leaves = loader.plan(path, root)
+            pending += leaves
+            pending_bytes += sum(len(leaf.source.data) for leaf in leaves)
+            if len(pending) >= ctx.batch_files or pending_bytes >= ctx.batch_bytes:
+                loader.write(read_batch(pending, ctx, reads))
+                pending, pending_bytes = [], 0
+            if progress:
+                progress(str(path.relative_to(root)) if path != root else path.name)
+        if pending:
+            loader.write(read_batch(pending, ctx, reads))
+        return loader.finish()
 
 
 class Loader:
@@ -335,8 +340,9 @@ class Loader:
     which one its rows were read from).
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, ctx: IngestContext) -> None:
-        self.con, self.ctx = con, ctx
+    def __init__(self, con: duckdb.DuckDBPyConnection, ctx: IngestContext,
+                 reads: Callable[[list[SourceFile]], list[Outcome]]) -> None:
+        self.con, self.ctx, self.reads = con, ctx, reads
         check_key(con, ctx.author_key)
         check_city(con, ctx.profile)
         self.summary = start_load(con)
@@ -502,10 +508,10 @@ class Loader:
                 batch.append(Leaf(self._take_seq(), source, digest))
                 held += len(source.data)
             if len(batch) >= self.ctx.batch_files or held >= self.ctx.batch_bytes:
-                self._replace(read_batch(batch, self.ctx))
+                self._replace(read_batch(batch, self.ctx, self.reads))
                 batch, held = [], 0
         if batch:
-            self._replace(read_batch(batch, self.ctx))
+            self._replace(read_batch(batch, self.ctx, self.reads))
 
     def _earlier_places(self, digests: list[str]) -> dict[str, list[Place]]:
         """Where earlier loads saw these files, for the places that still hold the same file (a file,
@@ -670,11 +676,13 @@ def finish_load(con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
 # -- reading (no warehouse: runs in the writer or in a worker) ------------------------------------
 
 
-def read_batch(leaves: list[Leaf], ctx: IngestContext) -> PreparedBatch:
+def read_batch(leaves: list[Leaf], ctx: IngestContext, read: Callable[[list[SourceFile]], list[Outcome]] = read_isolated
+               ) -> PreparedBatch:
     """Read, attribute and pseudonymise files, sharing the typing work across them; pure given the
-    context. A refusal is a file's ``error``, never raised."""
+    context. ``read``: in the writer alone, or shared with reader processes (``Reads``). A refusal is
+    a file's ``error``, never raised."""
     to_read = [leaf for leaf in leaves if leaf.error is None]
-    results = iter(_read_isolated([leaf.source for leaf in to_read]))
+    results = iter(read([leaf.source for leaf in to_read]))
     files: list[PreparedFile] = []
     frames: dict[str, list[pl.DataFrame]] = {}
     for leaf in leaves:
@@ -686,23 +694,6 @@ def read_batch(leaves: list[Leaf], ctx: IngestContext) -> PreparedBatch:
         batch.tables[entity_name] = _deduplicated(batch, entity_name, _pseudonymise(
             pl.concat(parts, how="diagonal_relaxed"), entity_name, ctx.author_key, Registry.from_profile(ctx.profile)))
     return batch
-
-
-def _read_isolated(sources: list[SourceFile]) -> list[ReadResult | ReadError]:
-    """Read together; if that fails unexpectedly, one by one so a reader bug refuses only its file."""
-    try:
-        return formats.read_many(sources)
-    except Exception:
-        return [_read_alone(source) for source in sources]
-
-
-def _read_alone(source: SourceFile) -> ReadResult | ReadError:
-    try:
-        return formats.read(source)
-    except ReadError as exc:
-        return exc
-    except Exception as exc:  # a reader bug must not stop the other files of the week
-        return ReadError(f"reader failed on this file ({type(exc).__name__}: {exc})")
 
 
 def _attributed(leaf: Leaf, outcome: ReadResult | ReadError, index: int, frames: dict[str, list[pl.DataFrame]]) -> PreparedFile:
