@@ -50,7 +50,8 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Callab
     targets = paths if paths is not None else [settings.inbox]
     if paths is None and not settings.inbox.is_dir():
         raise FileNotFoundError(f"inbox {settings.inbox} does not exist (setting inbox_path / CITYIMAGE_INBOX_PATH)")
-    with open_writer(settings.warehouse, "ingest", settings.reader_wait_s) as con:
+    with open_writer(settings.warehouse, "ingest", settings.reader_wait_s) as con, \
+            memory_limit(con, settings.duckdb_ingest_memory_limit):
         return ingest_paths(con, targets, ctx, progress)
 
 
@@ -73,7 +74,7 @@ def ingest_context(settings: Settings) -> IngestContext:
         trust_file_stat=settings.trust_file_stat,
         batch_files=settings.ingest_batch_files,
         batch_bytes=settings.ingest_batch_bytes,
-        read_processes=settings.ingest_read_processes,
+        reader_processes=settings.ingest_reader_processes,
         follow_links=settings.follow_inbox_links,
         max_file_bytes=settings.max_file_bytes,
     )

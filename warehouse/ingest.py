@@ -38,7 +38,7 @@ from transforms.pseudonymise import Registry, pseudonymise_comments, pseudonymis
 from transforms.schema_drift import drift_note
 from warehouse.city import check_city
 from warehouse.connection import insert_frame
-from warehouse.reading import Outcome, Reads, read_isolated
+from warehouse.reading import Outcome, Reading, Reads, read_isolated
 from warehouse.row_rules import apply_row_rules
 from warehouse.transaction import transaction
 
@@ -95,8 +95,9 @@ class IngestContext:
     batch_bytes: int = INGEST_BATCH_BYTES
     follow_links: bool = False
     max_file_bytes: int = MAX_FILE_BYTES
-    #: Processes that read a batch of at least ``parallel_read_bytes`` (the writer is one; see ``warehouse.reading``).
-    read_processes: int = 1
+    #: Processes that read the batches of a load once one holds ``parallel_read_bytes``, while the writer
+    #: writes (``warehouse.reading``); 0: the writer reads.
+    reader_processes: int = 0
     parallel_read_bytes: int = PARALLEL_READ_BYTES
     #: Called with the connection just before a batch is committed: the flow run's backup (``backup_once``).
     before_write: Callable[[duckdb.DuckDBPyConnection], object] | None = None
@@ -309,22 +310,55 @@ def ingest_paths(
     progress: Callable[[str], None] | None = None,
 ) -> LoadSummary:
     """Load every new file under ``paths``; already-loaded content is a no-op, refusals are recorded."""
-    with Reads(ctx.read_processes, ctx.parallel_read_bytes) as reads:
+    with Reads(ctx.reader_processes, ctx.parallel_read_bytes) as reads:
         loader = Loader(con, ctx, reads)
-        pending: list[Leaf] = []
-        pending_bytes = 0
+        batches = Batches(loader, reads)
         for path, root in discover(paths, ctx.follow_links):
-            leaves = loader.plan(path, root)
-            pending += leaves
-            pending_bytes += sum(len(leaf.source.data) for leaf in leaves)
-            if len(pending) >= ctx.batch_files or pending_bytes >= ctx.batch_bytes:
-                loader.write(read_batch(pending, ctx, reads))
-                pending, pending_bytes = [], 0
+            batches.add(loader.plan(path, root))
             if progress:
                 progress(str(path.relative_to(root)) if path != root else path.name)
-        if pending:
-            loader.write(read_batch(pending, ctx, reads))
+        batches.close()
         return loader.finish()
+
+
+class Batches:
+    """Planned files cut into batches (``batch_files`` files or ``batch_bytes`` bytes), each read then
+    written, in order. While reader processes read a batch, the writer writes the one before and plans
+    the next (``warehouse.reading``); a file planned then whose content is in the batch still being
+    read is a copy of it, as within one batch: loaded with it, or refused with it and tried again by
+    the next run. A batch read in the writer is written at once, as when there are no processes."""
+
+    def __init__(self, loader: "Loader", reads: Reads) -> None:
+        self.loader, self.reads = loader, reads
+        self.pending: list[Leaf] = []
+        self.pending_bytes = 0
+        self.ahead: tuple[list[Leaf], Reading] | None = None
+
+    def add(self, leaves: list[Leaf]) -> None:
+        self.pending += leaves
+        self.pending_bytes += sum(len(leaf.source.data) for leaf in leaves)
+        ctx = self.loader.ctx
+        if len(self.pending) >= ctx.batch_files or self.pending_bytes >= ctx.batch_bytes:
+            self._hand_over()
+
+    def close(self) -> None:
+        """The last batch read and written."""
+        if self.pending:
+            self._hand_over()
+        self._write_ahead()
+
+    def _hand_over(self) -> None:
+        leaves, self.pending, self.pending_bytes = self.pending, [], 0
+        reading = self.reads.start(_sources(leaves))
+        self._write_ahead()
+        self.ahead = (leaves, reading)
+        if not reading.in_background:
+            self._write_ahead()
+
+    def _write_ahead(self) -> None:
+        if self.ahead is not None:
+            (leaves, reading), self.ahead = self.ahead, None
+            self.loader.write(prepared_batch(leaves, self.loader.ctx, reading.outcomes()))
 
 
 class Loader:
@@ -679,10 +713,19 @@ def finish_load(con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
 def read_batch(leaves: list[Leaf], ctx: IngestContext, read: Callable[[list[SourceFile]], list[Outcome]] = read_isolated
                ) -> PreparedBatch:
     """Read, attribute and pseudonymise files, sharing the typing work across them; pure given the
-    context. ``read``: in the writer alone, or shared with reader processes (``Reads``). A refusal is
-    a file's ``error``, never raised."""
-    to_read = [leaf for leaf in leaves if leaf.error is None]
-    results = iter(read([leaf.source for leaf in to_read]))
+    context. ``read``: in the writer alone, or with reader processes (``Reads``)."""
+    return prepared_batch(leaves, ctx, read(_sources(leaves)))
+
+
+def _sources(leaves: list[Leaf]) -> list[SourceFile]:
+    """The files of a batch to read: those not refused already when they were planned."""
+    return [leaf.source for leaf in leaves if leaf.error is None]
+
+
+def prepared_batch(leaves: list[Leaf], ctx: IngestContext, outcomes: list[Outcome]) -> PreparedBatch:
+    """Attribute and pseudonymise the files read (``outcomes``, one per file of ``_sources``); pure
+    given the context. A refusal is a file's ``error``, never raised."""
+    results = iter(outcomes)
     files: list[PreparedFile] = []
     frames: dict[str, list[pl.DataFrame]] = {}
     for leaf in leaves:

@@ -1,11 +1,12 @@
-"""Reading a batch's files: in the writer, or shared with reader processes when the batch is big.
+"""Reading a batch's files: in the writer, or in reader processes while the writer writes.
 
 Reading an API dump (decoding, parsing, flattening, typing) is Python that holds the interpreter
 lock, so a writer reading alone uses one core however many the machine has. A batch of at least
-``min_bytes`` is cut into one share per process, balanced by bytes: the writer reads the first
-share itself while the others are read in processes started once per load and kept for its next
-batches. A file's outcome does not depend on which files share its read (``read_many``), so the
-outcomes are the same, in the same order, as when the writer reads the whole batch.
+``min_bytes`` is cut into one share per reader process, balanced by bytes, and read there while the
+writer writes the batch before it (``warehouse.ingest``); the processes start with the first such
+batch and read every later one of the load. A file's outcome does not depend on which files share its
+read (``read_many``), so the outcomes are the same, in the same order, as when the writer reads the
+whole batch.
 
 Reader processes are spawned, never forked: the writer holds DuckDB's and Prefect's threads, and a
 fork copies their locks in whatever state they are. If a reader process dies (killed, out of
@@ -81,6 +82,26 @@ def shares(sizes: list[int], parts: int) -> list[list[int]]:
     return [sorted(share) for share in found if share]
 
 
+class Reading:
+    """One batch's reading (``Reads.start``): done already, in the writer, or under way in reader
+    processes while the writer does other work; ``outcomes`` waits for it."""
+
+    def __init__(self, reads: "Reads", sources: list[SourceFile], parts: list[list[int]] | None = None,
+                 pending: list[Future[list[Outcome]]] | None = None) -> None:
+        self._reads, self._sources, self._parts, self._pending = reads, sources, parts or [], pending
+        self._done = read_isolated(sources) if pending is None else None
+
+    @property
+    def in_background(self) -> bool:
+        return self._pending is not None
+
+    def outcomes(self) -> list[Outcome]:
+        """Each file's outcome, in the order of the sources."""
+        if self._done is None:
+            self._done = self._reads.gathered(self._sources, self._parts, self._pending or [])
+        return self._done
+
+
 class Reads:
     """How a load reads its batches (see the module's docstring); a context manager that stops its
     reader processes when the load ends."""
@@ -90,27 +111,45 @@ class Reads:
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
 
-    def __call__(self, sources: list[SourceFile]) -> list[Outcome]:
-        if self.processes < 2 or self._broken or len(sources) < 2 or sum(len(s.data) for s in sources) < self.min_bytes:
-            return read_isolated(sources)
+    def start(self, sources: list[SourceFile]) -> Reading:
+        """Read the files now in the writer, or hand them to the reader processes: one share each,
+        when the batch is big enough or the processes have already started."""
+        worth_it = self._pool is not None or sum(len(s.data) for s in sources) >= self.min_bytes
+        if self.processes < 1 or self._broken or not sources or not worth_it:
+            return Reading(self, sources)
         parts = shares([len(s.data) for s in sources], self.processes)
         try:
-            pending: list[Future[list[Outcome]]] = [self._started().submit(_read_in_worker, [sources[i] for i in share])
-                                                    for share in parts[1:]]
-            outcomes = [read_isolated([sources[i] for i in parts[0]]), *(f.result() for f in pending)]
+            pool = self._started()
+            return Reading(self, sources, parts, [pool.submit(_read_in_worker, [sources[i] for i in share])
+                                                  for share in parts])
+        except BrokenProcessPool:  # a process died between two batches
+            self._gave_up()
+            return Reading(self, sources)
+
+    def __call__(self, sources: list[SourceFile]) -> list[Outcome]:
+        return self.start(sources).outcomes()
+
+    def gathered(self, sources: list[SourceFile], parts: list[list[int]], pending: list[Future[list[Outcome]]]
+                 ) -> list[Outcome]:
+        """The shares' outcomes put back in the sources' order; read in the writer if a process died."""
+        try:
+            outcomes = [future.result() for future in pending]
         except BrokenProcessPool:
-            log.warning("a reader process died; reading this batch, and the rest of the load, in the writer alone")
-            self._broken = True
-            self.close()
+            self._gave_up()
             return read_isolated(sources)
         found: dict[int, Outcome] = {}
         for share, results in zip(parts, outcomes):
             found.update(zip(share, results))
         return [found[i] for i in range(len(sources))]
 
+    def _gave_up(self) -> None:
+        log.warning("a reader process died; reading this batch, and the rest of the load, in the writer alone")
+        self._broken = True
+        self.close()
+
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.processes - 1, mp_context=multiprocessing.get_context("spawn"),
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_start_reader, initargs=(faults.armed(), os.getpid()))
         return self._pool
 

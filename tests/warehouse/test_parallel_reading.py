@@ -76,7 +76,7 @@ def test_a_reader_process_that_dies_leaves_the_batch_to_the_writer(caplog: pytes
 
 
 def _load(lab: Lab, processes: int) -> None:
-    ctx = replace(ingest_context(lab.settings), read_processes=processes, parallel_read_bytes=0, batch_files=7)
+    ctx = replace(ingest_context(lab.settings), reader_processes=processes, parallel_read_bytes=0, batch_files=7)
     with open_writer(lab.warehouse, "ingest") as con:
         ingest_paths(con, [lab.settings.inbox], ctx)
 
@@ -88,7 +88,7 @@ def test_the_warehouse_is_the_same_whoever_reads_the_files(tmp_path: Path) -> No
     for drop in drops[1:]:
         shutil.copytree(drop, alone.settings.inbox / drop.name)
     shutil.copytree(alone.settings.inbox, shared.settings.inbox)
-    _load(alone, processes=1)
+    _load(alone, processes=0)
     _load(shared, processes=2)
     ledger = ("SELECT file_sha256, status, detected_format, exported_at, rows_read, rows_loaded, rows_quarantined, rows_skipped, "
               "rows_duplicate, message FROM ops_file_ledger ORDER BY file_sha256")
