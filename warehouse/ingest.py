@@ -297,7 +297,7 @@ class PreparedFile:
 @dataclass
 class PreparedBatch:
     """Files read together: their staging rows per entity (lineage columns set, ``__file`` = position
-    in ``files``), ready for one write. Built without the warehouse, so it can be built in a worker."""
+    in ``files``), ready for one write. Built without the warehouse, from what the readers returned."""
 
     files: list[PreparedFile]
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
@@ -707,7 +707,7 @@ def finish_load(con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
     )
 
 
-# -- reading (no warehouse: runs in the writer or in a worker) ------------------------------------
+# -- reading and preparing (no warehouse: the files are read in the writer or in reader processes) --
 
 
 def read_batch(leaves: list[Leaf], ctx: IngestContext, read: Callable[[list[SourceFile]], list[Outcome]] = read_isolated

@@ -134,7 +134,7 @@ class Reads:
         """The shares' outcomes put back in the sources' order; read in the writer if a process died."""
         try:
             outcomes = [future.result() for future in pending]
-        except BrokenProcessPool:
+        except BrokenProcessPool:  # a process died while it read this batch or the one before
             self._gave_up()
             return read_isolated(sources)
         found: dict[int, Outcome] = {}
@@ -143,7 +143,8 @@ class Reads:
         return [found[i] for i in range(len(sources))]
 
     def _gave_up(self) -> None:
-        log.warning("a reader process died; reading this batch, and the rest of the load, in the writer alone")
+        if not self._broken:
+            log.warning("a reader process died; reading this batch, and the rest of the load, in the writer alone")
         self._broken = True
         self.close()
 

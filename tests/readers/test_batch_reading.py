@@ -43,8 +43,10 @@ def _same(together: ReadResult | ReadError, alone: ReadResult | ReadError) -> No
         assert together.tables[name].equals(frame), name
 
 
-def test_a_batch_reads_each_file_as_it_would_be_read_alone() -> None:
-    sources = [
+def mixed_sources() -> list[SourceFile]:
+    """A batch of every kind of outcome: layouts read together, rejects in two files, a broken JSON and
+    a CSV no format reads."""
+    return [
         _source("a/comments_1.json", COMMENTS.read_bytes()),
         _source("b/comments_2.json", _with_bad_like_count(0)),
         _source("c/broken.json", b'{"data": [{"id": '),
@@ -52,6 +54,10 @@ def test_a_batch_reads_each_file_as_it_would_be_read_alone() -> None:
         _source("e/comments_3.json", _with_bad_like_count(1)),
         _source("f/not-an-export.csv", b"a,b\n1,2\n"),
     ]
+
+
+def test_a_batch_reads_each_file_as_it_would_be_read_alone() -> None:
+    sources = mixed_sources()
     together = registry.read_many(sources)
     alone: list[ReadResult | ReadError] = []
     for source in sources:

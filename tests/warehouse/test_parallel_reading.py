@@ -17,9 +17,8 @@ import pytest
 
 from cityimage import faults
 from flows.stages import ingest_context
-from readers.base import SourceFile
 from readers.entities import ENTITIES
-from tests.readers.test_batch_reading import COMMENTS, IG_COMMENTS, _same, _with_bad_like_count
+from tests.readers.test_batch_reading import _same, mixed_sources
 from tests.resilience.hostile import Lab, sample_lab
 from warehouse.connection import open_writer
 from warehouse.ingest import ingest_paths
@@ -33,19 +32,8 @@ def test_shares_are_balanced_by_bytes_and_keep_the_files_order() -> None:
     assert sorted(i for share in shares([4, 9, 1, 6, 6, 2], 3) for i in share) == list(range(6))
 
 
-def _sources() -> list[SourceFile]:
-    return [
-        SourceFile("a/comments_1.json", COMMENTS.read_bytes()),
-        SourceFile("b/comments_2.json", _with_bad_like_count(0)),
-        SourceFile("c/broken.json", b'{"data": [{"id": '),
-        SourceFile("d/ig.json", IG_COMMENTS.read_bytes()),
-        SourceFile("e/comments_3.json", _with_bad_like_count(1)),
-        SourceFile("f/not-an-export.csv", b"a,b\n1,2\n"),
-    ]
-
-
 def test_reader_processes_give_each_file_what_the_writer_alone_gives() -> None:
-    sources = _sources()
+    sources = mixed_sources()
     with Reads(processes=3, min_bytes=0) as reads:
         shared = reads(sources)
         assert reads._pool is not None  # the processes did read their shares
@@ -55,12 +43,12 @@ def test_reader_processes_give_each_file_what_the_writer_alone_gives() -> None:
 
 def test_a_small_batch_starts_no_process() -> None:
     with Reads(processes=2, min_bytes=10**9) as reads:
-        reads(_sources())
+        reads(mixed_sources())
         assert reads._pool is None
 
 
 def test_a_reader_process_that_dies_leaves_the_batch_to_the_writer(caplog: pytest.LogCaptureFixture) -> None:
-    sources = _sources()
+    sources = mixed_sources()
     faults.arm("in_reader_process:kill")
     try:
         with Reads(processes=2, min_bytes=0) as reads, caplog.at_level(logging.WARNING):
@@ -73,6 +61,26 @@ def test_a_reader_process_that_dies_leaves_the_batch_to_the_writer(caplog: pytes
     for outcome, second, alone in zip(shared, again, read_isolated(sources), strict=True):
         _same(outcome, alone)
         _same(second, alone)
+
+
+def test_a_death_while_two_batches_are_read_leaves_both_to_the_writer(caplog: pytest.LogCaptureFixture) -> None:
+    """The writer writes one batch while the next is read: a process that dies reading the first
+    breaks the pool under the second too, and the writer reads both, each once, with one warning."""
+    sources = mixed_sources()
+    faults.arm("in_reader_process:kill")
+    try:
+        with Reads(processes=2, min_bytes=0) as reads, caplog.at_level(logging.WARNING):
+            first, second = reads.start(sources), reads.start(sources[::-1])
+            assert first.in_background and second.in_background
+            outcomes = first.outcomes(), second.outcomes()
+            assert reads._broken
+    finally:
+        faults.arm(None)
+    assert caplog.text.count("a reader process died") == 1
+    for outcome, alone in zip(outcomes[0], read_isolated(sources), strict=True):
+        _same(outcome, alone)
+    for outcome, alone in zip(outcomes[1], read_isolated(sources[::-1]), strict=True):
+        _same(outcome, alone)
 
 
 def _load(lab: Lab, processes: int) -> None:
