@@ -37,7 +37,7 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -n auto -q -m "not slow"
 
 ## Benchmark against the DuckDB-only floor; writes BENCHMARKS.md and benchmarks/results.json.
-## SCALE=1 is the reference year (about 35 minutes with its inbox cached; see docs/benchmarks.md).
+## SCALE=1 is the reference year (35 to 50 minutes with its inbox cached; see docs/benchmarks.md).
 SCALE ?= 0.01
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --scale $(SCALE)
