@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -57,8 +58,11 @@ def _read_in_worker(sources: list[SourceFile]) -> list[Outcome]:
 
 
 def _start_reader(fault: str | None, writer: int) -> None:
-    """A reader process arms the writer's fault point (tests only) and watches the writer."""
+    """A reader process arms the writer's fault point (tests only), watches the writer, and leaves
+    Ctrl-C to it: the terminal sends SIGINT to the whole process group, and the writer, which stops
+    the readers as it ends, is the one that answers it."""
     faults.arm(fault)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_end_with, args=(writer,), name="end-with-writer", daemon=True).start()
 
 

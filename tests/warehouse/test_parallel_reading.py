@@ -6,7 +6,9 @@ real DuckDB files, the sample inbox and the readers' own fixtures.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -80,6 +82,21 @@ def test_a_death_while_two_batches_are_read_leaves_both_to_the_writer(caplog: py
     for outcome, alone in zip(outcomes[0], read_isolated(sources), strict=True):
         _same(outcome, alone)
     for outcome, alone in zip(outcomes[1], read_isolated(sources[::-1]), strict=True):
+        _same(outcome, alone)
+
+
+def test_ctrl_c_in_the_terminal_is_the_writers_to_answer() -> None:
+    """SIGINT reaches every process of the terminal's group: the readers ignore it and read on."""
+    sources = mixed_sources()
+    with Reads(processes=2, min_bytes=0) as reads:
+        reads(sources)
+        readers = [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
+        assert len(readers) == 2
+        for reader in readers:
+            os.kill(reader.pid, signal.SIGINT)
+        again = reads(sources)
+        assert not reads._broken and all(r.is_running() for r in readers)
+    for outcome, alone in zip(again, read_isolated(sources), strict=True):
         _same(outcome, alone)
 
 
