@@ -87,9 +87,10 @@ def peak_mb() -> float:
 
 
 class ReadersPeak:
-    """The largest RSS of this process plus the reader processes it started (``warehouse.reading``),
-    sampled every 50 ms: ``ru_maxrss`` sees one process, and a stage's memory is all of them. Other
-    children (a Prefect server) are not the stage's and are left out, as before."""
+    """The largest RSS of this process plus the processes its ingest's reader pool started (the readers
+    of ``warehouse.reading`` and multiprocessing's resource tracker), sampled every 50 ms: ``ru_maxrss``
+    sees one process, and a stage's memory is all of them. Other children (a Prefect server) are not
+    the stage's and are left out, as before."""
 
     _running: "ReadersPeak | None" = None
 

@@ -38,7 +38,7 @@ from transforms.pseudonymise import Registry, pseudonymise_comments, pseudonymis
 from transforms.schema_drift import drift_note
 from warehouse.city import check_city
 from warehouse.connection import insert_frame
-from warehouse.reading import Outcome, Reading, Reads, read_isolated
+from warehouse.reading import Outcome, Reading, Reads
 from warehouse.row_rules import apply_row_rules
 from warehouse.transaction import transaction
 
@@ -710,8 +710,7 @@ def finish_load(con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
 # -- reading and preparing (no warehouse: the files are read in the writer or in reader processes) --
 
 
-def read_batch(leaves: list[Leaf], ctx: IngestContext, read: Callable[[list[SourceFile]], list[Outcome]] = read_isolated
-               ) -> PreparedBatch:
+def read_batch(leaves: list[Leaf], ctx: IngestContext, read: Callable[[list[SourceFile]], list[Outcome]]) -> PreparedBatch:
     """Read, attribute and pseudonymise files, sharing the typing work across them; pure given the
     context. ``read``: in the writer alone, or with reader processes (``Reads``)."""
     return prepared_batch(leaves, ctx, read(_sources(leaves)))
