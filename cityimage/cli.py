@@ -428,6 +428,9 @@ def accept_profile() -> None:
 @app.command()
 def validate(
     week: Annotated[Optional[str], typer.Option(help="ISO week the volume checks compare; default: last complete week.")] = None,
+    judge_all: Annotated[bool, typer.Option(
+        "--judge-all", help="Evaluate every check again, also those whose tables and definition are unchanged "
+                            "since their verdict (kept otherwise).")] = False,
 ) -> None:
     """Run the quality gates alone and print each failed or warning expectation."""
     from datetime import datetime, timezone
@@ -438,7 +441,8 @@ def validate(
     target = _parse_week(week) if week else Week.containing(datetime.now(timezone.utc), settings.zone).shift(-1)
     run_id = f"validate-{target.id}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
     report = run_gates(settings.warehouse, target.id, run_id, settings.reports / "data_docs", zone=settings.zone,
-                       reader_wait_s=settings.reader_wait_s, memory_limit=settings.duckdb_memory_limit)
+                       reader_wait_s=settings.reader_wait_s, memory_limit=settings.duckdb_memory_limit,
+                       keep=not judge_all)
     console.print(report.summary_markdown())
     if not report.passed:
         raise typer.Exit(4)

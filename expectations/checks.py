@@ -12,7 +12,7 @@ without paying GX's import cost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Callable, Literal
 
@@ -66,6 +66,9 @@ class Check:
     description: str
     columns: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: The upper bound (``params["max"]``) is the validation instant plus a tolerance: a pass judged at
+    #: an earlier instant still holds at a later one while the data are unchanged (``expectations.verdicts``).
+    moves_with_now: bool = False
 
     @property
     def gx_type(self) -> str:
@@ -145,9 +148,10 @@ def non_negative(column: str, severity: Severity = CRITICAL) -> Check:
 
 
 def not_in_future(column: str, limit: datetime | date, severity: Severity = CRITICAL) -> Check:
-    return between(
+    check = between(
         column, None, limit, severity, f"{column} is not in the future (≤ {limit.isoformat()})", id=f"not_in_future:{column}"
     )
+    return replace(check, moves_with_now=True)
 
 
 def id_pattern(column: str, platform: str, regex: str, severity: Severity = WARNING) -> Check:

@@ -60,7 +60,9 @@ class CheckResult:
 
     ``engine`` says what computed it: ``gx`` (Great Expectations SQL path in DuckDB), ``duckdb-fallback``
     (GX raised; the same check ran as a direct DuckDB query; ``gx_error`` says why) or ``error`` (neither
-    could run it: counts as a critical failure whatever the declared severity).
+    could run it: counts as a critical failure whatever the declared severity). ``kept_from``: the run
+    that computed a verdict this run kept, its tables and definition unchanged (``expectations.verdicts``);
+    None when this run computed it. A kept result reads exactly as it did when computed.
     """
 
     suite: str
@@ -76,6 +78,7 @@ class CheckResult:
     engine: str
     gx_error: str | None = None
     error: str | None = None
+    kept_from: str | None = None
 
     @property
     def errored(self) -> bool:
@@ -144,6 +147,11 @@ class GateReport:
     def fallbacks(self) -> list[CheckResult]:
         return [r for r in self.results if r.engine == "duckdb-fallback"]
 
+    @property
+    def kept(self) -> list[CheckResult]:
+        """The results this run kept from earlier runs instead of evaluating them again."""
+        return [r for r in self.results if r.kept_from is not None]
+
     def summary_markdown(self) -> str:
         """A short report for a Prefect artifact: verdict, critical failures, warnings, links."""
         critical, warnings = self.critical, self.warnings
@@ -155,6 +163,9 @@ class GateReport:
             f"({', '.join(self.suites) or 'none'}) in {self.seconds:.1f} s: "
             f"{len(critical)} critical, {len(warnings)} warning(s), {sum(r.success for r in self.results)} passed.",
         ]
+        if self.kept:
+            lines += ["", f"{len(self.kept)} of them kept from earlier runs, their tables and definitions unchanged "
+                          f"(runs {', '.join(sorted({r.kept_from for r in self.kept if r.kept_from}))})."]
         if self.skipped_suites:
             lines += ["", f"Not validated (no rows): {', '.join(self.skipped_suites)}."]
         sections = (("Critical failures (block the publish)", critical), ("Warnings (published with the snapshot)", warnings))

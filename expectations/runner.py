@@ -1,5 +1,6 @@
 """The gate: run every table's suite in DuckDB through GX, record, report. It judges and never changes
-the data: row-level faults were set aside at load (``warehouse.row_rules``).
+the data: row-level faults were set aside at load (``warehouse.row_rules``). A verdict whose tables and
+definition are unchanged since GX computed it is kept instead of computed again (``expectations.verdicts``).
 
 ``run_gates`` is what the weekly flow calls between loading and building facts (and again after the
 facts, with ``layers=("facts",)``, if it wants them gated too). Great Expectations is imported inside
@@ -19,6 +20,7 @@ import gc
 import logging
 import time
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Literal
@@ -27,7 +29,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from cityimage.weeks import Week
-from expectations import direct
+from expectations import direct, verdicts
 from expectations.checks import Check
 from expectations.report import CheckResult, GateReport, dumps
 from expectations.suites import Suite, SuiteContext, suites_for
@@ -60,6 +62,7 @@ def run_gates(
     part: Part = "all",
     reader_wait_s: float = READER_WAIT_S,
     memory_limit: str | None = None,
+    keep: bool = True,
 ) -> GateReport:
     """Validate the warehouse for ``week_id``; ``report.passed`` is False if any critical check failed.
 
@@ -77,6 +80,9 @@ def run_gates(
     * ``memory_limit``: DuckDB's share of memory while the checks run (``CITYIMAGE_DUCKDB_MEMORY_LIMIT``);
       beyond it DuckDB spills. Without one it may take most of the RAM: at the reference year the gates
       peaked at 2.2 GB, and at 1.3 GB under 1GB.
+    * ``keep``: keep each stored verdict whose tables and definition are unchanged (``expectations.verdicts``)
+      instead of evaluating it again; False evaluates every check. Either way the verdicts computed
+      are stored for later runs to keep.
     """
     started = time.perf_counter()
     week = Week.parse(week_id)
@@ -87,31 +93,66 @@ def run_gates(
             (bounded(con, memory_limit) if memory_limit else nullcontext()):
         city = held_city(con)
         ctx = SuiteContext(now=now, week=week, zone=_zone(zone), city=city[0] if city else None)
-        plan = []
-        for suite in chosen:
-            columns = direct.table_columns(con, suite.table)
-            if not columns or _row_count(con, suite.table) == 0:
-                report.skipped_suites.append(suite.name)
-                continue
-            checks = [c for c in suite.checks(ctx) if part == "all" or is_week_check(c) == (part == "week")]
-            if checks:
-                plan.append((suite, checks, [c for c in suite.index_columns if c in columns]))
-        report.suites = [suite.name for suite, _, _ in plan]
+        runs = _prepare(con, chosen, ctx, part, keep, report.skipped_suites)
+        report.suites = [s.suite.name for s in runs]
+        plan = [(s.suite, s.left, s.index_columns) for s in runs if s.left]
+        outcomes: dict[tuple[str, str], GxOutcome] = {}
         if plan:
             from expectations import gx_engine  # imports Great Expectations: only when validating
 
             outcomes, report.data_docs_index, report.notes = gx_engine.validate(
                 con, warehouse, plan, run_id, data_docs_dir, run_time=now
             )
-            for suite, checks, index_columns in plan:
-                for check in checks:
-                    report.results.append(
-                        _result(con, suite, check, index_columns, outcomes.get((suite.name, check.id)), fallback)
-                    )
-        _store(con, report)
+        judged = []
+        for s in runs:
+            for check in s.checks:
+                result = s.kept.get(check.id)
+                if result is None:
+                    result = _result(con, s.suite, check, s.index_columns, outcomes.get((s.suite.name, check.id)), fallback)
+                    judged.append((result, s.bases[check.id]))
+                report.results.append(result)
+        _store(con, report, judged)
     report.seconds = time.perf_counter() - started
     log.info("quality gates %s: %s critical, %s warnings", week.id, len(report.critical), len(report.warnings))
     return report
+
+
+@dataclass(frozen=True)
+class _SuiteRun:
+    """One suite in one gate run: the checks it runs, the basis of each verdict, and those kept."""
+
+    suite: Suite
+    checks: list[Check]
+    index_columns: list[str]
+    bases: dict[str, verdicts.Basis]
+    kept: dict[str, CheckResult]
+
+    @property
+    def left(self) -> list[Check]:
+        """The checks to evaluate: those without a kept verdict."""
+        return [c for c in self.checks if c.id not in self.kept]
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, chosen: list[Suite], ctx: SuiteContext, part: Part, keep: bool,
+             skipped: list[str]) -> list[_SuiteRun]:
+    """The suites with rows to judge and checks of ``part``, each with its kept verdicts (``keep``);
+    the suites of empty tables go to ``skipped``. Each table is digested once (``verdicts.Fingerprints``)."""
+    fingerprints = verdicts.Fingerprints(con)
+    runs = []
+    for suite in chosen:
+        columns = direct.table_columns(con, suite.table)
+        if not columns or _row_count(con, suite.table) == 0:
+            skipped.append(suite.name)
+            continue
+        checks = [c for c in suite.checks(ctx) if part == "all" or is_week_check(c) == (part == "week")]
+        if not checks:
+            continue
+        index_columns = [c for c in suite.index_columns if c in columns]
+        tables = fingerprints.of(suite.tables)
+        bases = {c.id: verdicts.basis(c, suite.table, index_columns, tables) for c in checks}
+        kept = verdicts.kept(con, suite.name, suite.table, checks, bases) if keep else {}
+        runs.append(_SuiteRun(suite, checks, index_columns, bases, kept))
+    return runs
 
 
 @contextmanager
@@ -190,10 +231,12 @@ STORED_COLUMNS = (
 )
 
 
-def _store(con: duckdb.DuckDBPyConnection, report: GateReport) -> None:
+def _store(con: duckdb.DuckDBPyConnection, report: GateReport,
+           judged: list[tuple[CheckResult, verdicts.Basis]]) -> None:
     """Replace this run's rows of the expectations it evaluated, for the week, in ``ops_validation_result``,
-    in one transaction: a retried gate replaces its rows, and the run's other gates (staging before the
-    facts are built, the facts after) keep theirs.
+    and the verdicts it computed in ``ops_gate_verdict``, in one transaction: a retried gate replaces its
+    rows, and the run's other gates (staging before the facts are built, the facts after) keep theirs.
+    A kept result's row names the run that computed it.
 
     The rows go in as one list per column, unnested in one INSERT: ``executemany`` runs one statement
     per row and cost more (10 ms for 22 rows, 100 ms for 215) than the rest of the bookkeeping.
@@ -204,7 +247,7 @@ def _store(con: duckdb.DuckDBPyConnection, report: GateReport) -> None:
             r.observed_value if isinstance(r.observed_value, str) else dumps(r.observed_value),
             r.unexpected_count,
             dumps(r.examples) if r.examples else None,
-            f"[{r.engine}] {r.message()}",
+            f"[{r.engine}{f', kept from {r.kept_from}' if r.kept_from else ''}] {r.message()}",
         )
         for r in report.results
     ]
@@ -217,3 +260,4 @@ def _store(con: duckdb.DuckDBPyConnection, report: GateReport) -> None:
                 f"SELECT {', '.join('unnest(?)' for _ in STORED_COLUMNS)}",
                 [list(column) for column in zip(*rows)],
             )
+        verdicts.remember(con, report.run_id, judged)

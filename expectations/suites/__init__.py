@@ -45,13 +45,20 @@ class SuiteContext:
 @dataclass(frozen=True)
 class Suite:
     """The checks of one table. ``index_columns`` identify a failing row in the examples; ``catalogue``:
-    the table catalogue's checks come first (off only for a suite that tests one check alone)."""
+    the table catalogue's checks come first (off only for a suite that tests one check alone);
+    ``reads``: the other tables its query checks read, whose content its verdicts depend on too."""
 
     table: str
     layer: Layer
     build: Callable[[SuiteContext], list[Check]] = field(compare=False)
     index_columns: tuple[str, ...] = ()
     catalogue: bool = True
+    reads: tuple[str, ...] = ()
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every table a verdict of this suite depends on: its own, then those it reads."""
+        return (self.table, *self.reads)
 
     @property
     def name(self) -> str:

@@ -62,4 +62,5 @@ def build(ctx: SuiteContext) -> list:
     ]
 
 
-SUITE = Suite("ops_file_ledger", "operations", build, ("file_name",))
+SUITE = Suite("ops_file_ledger", "operations", build, ("file_name",),
+              reads=(*(e.table for e in ENTITIES.values()), "stg_quarantine"))
