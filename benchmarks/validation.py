@@ -32,14 +32,15 @@ WEEK_START = datetime(2026, 11, 15, 16, 0, tzinfo=timezone.utc)  # Monday 00:00 
 FILES = 10
 
 
-def measure_validation(rows: int, workdir: Path | None = None) -> dict[str, Any]:
-    """Build a warehouse of ``rows`` comments, then time and memory-measure both ways of validating it."""
+def measure_validation(rows: int, workdir: Path | None = None, memory_limit: str | None = None) -> dict[str, Any]:
+    """Build a warehouse of ``rows`` comments, then time and memory-measure both ways of validating it,
+    each with DuckDB held to ``memory_limit`` (the product's budget; None leaves DuckDB its default)."""
     with scratch_warehouse(workdir, "validation.duckdb") as path:
         started = time.perf_counter()
         build_warehouse(path, rows)
         build_seconds = time.perf_counter() - started
-        gx = _child("gx", path)
-        floor = _child("duckdb", path)
+        gx = _child("gx", path, memory_limit)
+        floor = _child("duckdb", path, memory_limit)
         return {
             "rows": rows,
             "expectations": gx["expectations"],
@@ -141,11 +142,12 @@ def handwritten_query() -> tuple[str, list[Any]]:
 # -- the child processes -------------------------------------------------------------------------
 
 
-def _child(mode: str, path: Path) -> dict[str, Any]:
-    return run_module("benchmarks.validation", ["--child", mode, str(path)], timeout=3600)
+def _child(mode: str, path: Path, memory_limit: str | None) -> dict[str, Any]:
+    return run_module("benchmarks.validation", ["--child", mode, str(path), *([memory_limit] if memory_limit else [])],
+                      timeout=3600)
 
 
-def _run_child(mode: str, path: Path) -> dict[str, Any]:
+def _run_child(mode: str, path: Path, memory_limit: str | None = None) -> dict[str, Any]:
     import duckdb  # noqa: F401  (both modes pay for it before the baseline)
 
     started = time.perf_counter()
@@ -158,12 +160,12 @@ def _run_child(mode: str, path: Path) -> dict[str, Any]:
     started = time.perf_counter()
     if mode == "gx":
         report = run_gates(path, WEEK, "benchmark", None, zone=ZONE, now=NOW,
-                           suites=[stg_comment.SUITE])
+                           suites=[stg_comment.SUITE], memory_limit=memory_limit, keep=False)
         seconds = time.perf_counter() - started
         result = {"passed": report.passed, "expectations": len(report.results),
                   "fallbacks": len(report.fallbacks), "failures": [f.expectation for f in report.critical + report.warnings]}
     else:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True, config={"memory_limit": memory_limit} if memory_limit else {})
         query, params = handwritten_query()
         cur = con.execute(query, params)
         names = [d[0] for d in cur.description]
@@ -193,10 +195,10 @@ def _run_child(mode: str, path: Path) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--child"]:
-        print(json.dumps(_run_child(argv[1], Path(argv[2]))))
+        print(json.dumps(_run_child(argv[1], Path(argv[2]), argv[3] if len(argv) > 3 else None)))
         return 0
     rows = int(argv[0]) if argv else 1_000_000
-    print(json.dumps(measure_validation(rows), indent=2))
+    print(json.dumps(measure_validation(rows, memory_limit=argv[1] if len(argv) > 1 else None), indent=2))
     return 0
 
 
