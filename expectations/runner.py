@@ -109,7 +109,8 @@ def run_gates(
                 result = s.kept.get(check.id)
                 if result is None:
                     result = _result(con, s.suite, check, s.index_columns, outcomes.get((s.suite.name, check.id)), fallback)
-                    judged.append((result, s.bases[check.id]))
+                    if check.id in s.bases:
+                        judged.append((result, s.bases[check.id]))
                 report.results.append(result)
         _store(con, report, judged)
     report.seconds = time.perf_counter() - started
@@ -119,7 +120,8 @@ def run_gates(
 
 @dataclass(frozen=True)
 class _SuiteRun:
-    """One suite in one gate run: the checks it runs, the basis of each verdict, and those kept."""
+    """One suite in one gate run: the checks it runs, the basis of each verdict that may be kept (not
+    the week's volume check), and those kept."""
 
     suite: Suite
     checks: list[Check]
@@ -136,7 +138,11 @@ class _SuiteRun:
 def _prepare(con: duckdb.DuckDBPyConnection, chosen: list[Suite], ctx: SuiteContext, part: Part, keep: bool,
              skipped: list[str]) -> list[_SuiteRun]:
     """The suites with rows to judge and checks of ``part``, each with its kept verdicts (``keep``);
-    the suites of empty tables go to ``skipped``. Each table is digested once (``verdicts.Fingerprints``)."""
+    the suites of empty tables go to ``skipped``.
+
+    Each table is digested once (``verdicts.Fingerprints``), and only for the checks that judge whole
+    tables: a week's volume check reads five weeks of rows, and digesting its tables would read them all.
+    """
     fingerprints = verdicts.Fingerprints(con)
     runs = []
     for suite in chosen:
@@ -148,9 +154,10 @@ def _prepare(con: duckdb.DuckDBPyConnection, chosen: list[Suite], ctx: SuiteCont
         if not checks:
             continue
         index_columns = [c for c in suite.index_columns if c in columns]
-        tables = fingerprints.of(suite.tables)
-        bases = {c.id: verdicts.basis(c, suite.table, index_columns, tables) for c in checks}
-        kept = verdicts.kept(con, suite.name, suite.table, checks, bases) if keep else {}
+        whole = [c for c in checks if not is_week_check(c)]
+        tables = fingerprints.of(suite.tables) if whole else ""
+        bases = {c.id: verdicts.basis(c, suite.table, index_columns, tables) for c in whole}
+        kept = verdicts.kept(con, suite.name, suite.table, whole, bases) if keep and whole else {}
         runs.append(_SuiteRun(suite, checks, index_columns, bases, kept))
     return runs
 

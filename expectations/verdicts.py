@@ -14,7 +14,9 @@ edit by hand — changes its digest, and no writer has to remember to say so.
 Only Great Expectations' own verdicts are kept. A check GX could not evaluate (it fell back to DuckDB,
 or errored) is evaluated again at every run, which says so again each time. Nor is the failure of a
 check whose bound moves with the validation instant (``Check.moves_with_now``: not in the future) kept:
-a later instant may turn it into a pass. A pass of such a check is kept at any later bound.
+a later instant may turn it into a pass. A pass of such a check is kept at any later bound. The
+runner keeps only the checks that judge whole tables: a week's volume check reads five weeks of rows,
+fewer than a digest of its tables would.
 """
 
 from __future__ import annotations
