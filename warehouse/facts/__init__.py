@@ -238,10 +238,13 @@ def _classify(con: duckdb.DuckDBPyConnection, inputs: str, cache: str, version: 
               classify: Callable[[pl.DataFrame], pl.DataFrame], outcomes: dict[str, str]) -> int:
     """Classify the distinct ``inputs`` without an outcome under ``version`` in ``cache``; returns how many.
 
-    Each batch is committed as soon as it is classified (by a second cursor: the first is streaming).
+    The inputs with an outcome are set aside before the rest are made distinct: made distinct first,
+    every input row, texts and all, went through the DISTINCT ON, which at the reference year took 7 s
+    of a full build whose every outcome was already kept. Each batch is committed as soon as it is
+    classified (by a second cursor: the first is streaming).
     """
     pending = con.sql(f"""
-        SELECT * FROM (SELECT DISTINCT ON (input_sha256) * FROM ({inputs})) i
+        SELECT DISTINCT ON (input_sha256) * FROM ({inputs}) i
         WHERE NOT EXISTS (SELECT 1 FROM {cache} o WHERE o.input_sha256 = i.input_sha256 AND o.classifier_version = $v)""",
                       params={"v": version})
     done = 0
