@@ -16,7 +16,7 @@ CREATE TABLE ops_gate_verdict (
     judged_at            TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (suite, check_id)
 );
-COMMENT ON TABLE ops_gate_verdict IS 'One row per check of a suite: its last verdict computed by Great Expectations, and what it was computed on; a gate keeps it while both are unchanged.';
+COMMENT ON TABLE ops_gate_verdict IS 'One row per check whose last verdict Great Expectations computed: that verdict and what it was computed on; a gate keeps it while both are unchanged (a check judged otherwise since has no row).';
 COMMENT ON COLUMN ops_gate_verdict.definition_sha256 IS 'digest of the check (kind, columns, parameters, severity, example columns) and of the code and engines that judge it (expectations.verdicts.basis)';
 COMMENT ON COLUMN ops_gate_verdict.bound IS 'for a check whose bound moves with the validation instant (not in the future), the bound it was judged at; a pass is kept at any later bound, a failure never';
 COMMENT ON COLUMN ops_gate_verdict.tables_sha256 IS 'digest of the content of every table the check reads: columns, row count and the sum of the rows'' hashes (expectations.verdicts.fingerprint)';
