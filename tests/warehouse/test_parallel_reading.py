@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -93,11 +94,26 @@ def test_ctrl_c_in_the_terminal_is_the_writers_to_answer() -> None:
         readers = [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
         assert len(readers) == 2
         for reader in readers:
+            _wait_until_it_ignores_sigint(reader.pid)
             os.kill(reader.pid, signal.SIGINT)
         again = reads(sources)
         assert not reads._broken and all(r.is_running() for r in readers)
     for outcome, alone in zip(again, read_isolated(sources), strict=True):
         _same(outcome, alone)
+
+
+def _wait_until_it_ignores_sigint(pid: int, timeout: float = 60.0) -> None:
+    """A reader ignores SIGINT only once its initializer has run; the pool may hand the first batch to
+    one reader while the other is still importing, and a SIGINT then would end it before it could
+    ignore one. The kernel's mask of ignored signals says when it has."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        ignored = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")), 16)
+        if ignored & (1 << (signal.SIGINT - 1)):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"reader {pid} did not start ignoring SIGINT within {timeout} s")
 
 
 def _load(lab: Lab, processes: int) -> None:
