@@ -193,6 +193,24 @@ def test_an_account_is_known_by_its_id_and_a_name_proves_nothing(home: Settings)
     assert rows["1_10"]["author_key"] != rows["1_12"]["author_key"]
 
 
+def test_an_account_no_row_names_any_more_leaves_the_accounts(home: Settings) -> None:
+    # Comments first exported without their authors' ids are known by name; a later export gives the
+    # ids. The name of the first author is then named by no row; the second's still is, by a comment
+    # on another post, which the incremental build does not touch.
+    posts = [_post("1", T0 + timedelta(days=2), "a"), _post("2", T0 + timedelta(days=2), "a")]
+    _load(home, posts, [_comment("1_10", "c", 2, 1, author_id=None, author_name="Fan A"),
+                        _comment("1_11", "c", 2, 2, author_id=None, author_name="Fan B"),
+                        _comment("2_20", "c", 2, 3, post_id=f"{PAGE}_2", author_id=None, author_name="Fan B")])
+    stages.build_facts(home)
+    _load(home, [], [_comment("1_10", "d", 9, 1, author_name="Fan A"),
+                     _comment("1_11", "d", 9, 2, author_id="anon_b", author_name="Fan B")], load_id="l2")
+    assert stages.build_facts(home).figures["mode"] == "incremental"
+    public = _facts(home)["dim_account"].filter(~pl.col("is_registered"))
+    assert sorted(public["account_key"]) == ["facebook:Fan B", "facebook:anon_a", "facebook:anon_b"]
+    stages.build_facts(home, full=True)
+    assert_frame_equal(_sorted(_facts(home)["dim_account"].filter(~pl.col("is_registered"))), _sorted(public))
+
+
 def test_a_reply_without_its_video_or_parent_is_a_reply_under_no_post(home: Settings) -> None:
     # YouTube's comments.list by parent: replies carry their parent's id, not the video's; when the
     # parent thread was not exported, neither post nor account is known, and the reply stays a reply.
@@ -349,7 +367,9 @@ ACCOUNTS = pl.DataFrame({"platform": ["facebook", "youtube"], "handle_lc": ["ich
 def _world(draw) -> list[tuple[str, dict]]:
     """Staged rows of a small world: posts exported several times (some Facebook posts also as a Graph
     id or a live object sharing their video), comments and replies by the page or the public, some
-    replies naming only their parent. Each row is one export's view; columns vary between exports."""
+    replies naming only their parent. Each row is one export's view; columns vary between exports (a
+    public author named by id in one and by name alone in another is two accounts, and a build that
+    loads the second export leaves the first account to no row)."""
     rows: list[tuple[str, dict]] = []
     n_posts = draw(st.integers(1, 4))
     for p in range(n_posts):
@@ -385,8 +405,9 @@ def _world(draw) -> list[tuple[str, dict]]:
                 "platform": platform, "comment_id": f"c{c}",
                 "post_id": draw(st.sampled_from([None, str(p) if platform == "facebook" else f"v{p}"])) if parent else (
                     str(p) if platform == "facebook" else f"v{p}"),
-                "parent_comment_id": parent, "author_id": (PAGE if platform == "facebook" else "UC1") if by_page else f"fan{c}",
-                "author_name": "iChongqing" if by_page else draw(st.sampled_from([f"fan{c}", None])),
+                "parent_comment_id": parent,
+                "author_id": (PAGE if platform == "facebook" else "UC1") if by_page else draw(st.sampled_from([f"fan{c}", None])),
+                "author_name": "iChongqing" if by_page else draw(st.sampled_from([f"Fan {c}", None])),
                 "text": draw(st.sampled_from(["Where is this?", "So beautiful, I want to go there one day", None])),
                 "created_at": T0 + timedelta(hours=c + e), "exported_at": draw(st.sampled_from([None, T0 + timedelta(days=e + 3)])),
                 "source_row": c * 10 + e, "source_file_sha256": draw(st.sampled_from(["a", "b"])),
