@@ -294,8 +294,12 @@ DIM_ACCOUNT_REGISTERED = """
     FROM reg_account"""
 
 
-#: The accounts the rebuilt fact rows name.
-REBUILT_ACCOUNTS = "SELECT account_key, platform FROM tmp_fct_post UNION SELECT author_key, platform FROM tmp_fct_comment"
+#: The accounts the rebuilt fact rows name, once the comments are in: they go from their query straight
+#: into ``fct_comment`` (see ``warehouse.facts._apply``), where the scoped rows are the rebuilt ones.
+REBUILT_ACCOUNTS = """
+    SELECT account_key, platform FROM tmp_fct_post
+    UNION SELECT c.author_key, c.platform FROM fct_comment c
+          SEMI JOIN scope_comment s ON s.platform = c.platform AND s.comment_id = c.comment_id"""
 
 
 def dim_account_public(keys: str, new_only: bool = False) -> str:
@@ -309,16 +313,12 @@ def dim_account_public(keys: str, new_only: bool = False) -> str:
         FROM ({keys}) WHERE account_key IS NOT NULL AND account_key NOT IN (SELECT account_key FROM reg_account){held}"""
 
 
-#: The accounts the scoped rows named (``tmp_old_account``) that no fact row will name once they are
-#: replaced: neither a rebuilt row nor a row out of scope.
+#: The accounts the scoped rows named before the build (``tmp_old_account``) that no fact row names once
+#: they are replaced: asked after the swap, when ``fct_post`` and ``fct_comment`` hold the rebuilt rows.
 GONE_ACCOUNTS = """
     SELECT account_key FROM tmp_old_account
-    EXCEPT SELECT account_key FROM tmp_fct_post
-    EXCEPT SELECT author_key FROM tmp_fct_comment
     EXCEPT SELECT f.account_key FROM fct_post f SEMI JOIN tmp_old_account o ON o.account_key = f.account_key
-           WHERE NOT EXISTS (SELECT 1 FROM scope_post s WHERE s.platform = f.platform AND s.post_id = f.post_id)
-    EXCEPT SELECT c.author_key FROM fct_comment c SEMI JOIN tmp_old_account o ON o.account_key = c.author_key
-           WHERE NOT EXISTS (SELECT 1 FROM scope_comment s WHERE s.platform = c.platform AND s.comment_id = c.comment_id)"""
+    EXCEPT SELECT c.author_key FROM fct_comment c SEMI JOIN tmp_old_account o ON o.account_key = c.author_key"""
 
 
 def fct_follower_day() -> list[Step]:
