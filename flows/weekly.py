@@ -46,7 +46,7 @@ def transient_io(task: Any, task_run: Any, state: Any) -> bool:
     return isinstance(error, OSError) and not isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError))
 
 
-@task(name="ingest inbox", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
+@task(name="ingest inbox", retries=2, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
 def ingest_inbox(settings: Settings, backup_key: str | None = None) -> dict[str, Any]:
     """Load new inbox files; logs each refusal and quarantine, and one line per export format."""
     logger = get_run_logger()
@@ -169,7 +169,7 @@ def publish_task(settings: Settings, week_id: str, gates: dict[str, Any], comple
     return result.figures
 
 
-@task(name="mirror snapshot", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
+@task(name="mirror snapshot", retries=2, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
 def mirror_task(settings: Settings, week_id: str) -> dict[str, Any]:
     """Copy the published week to object storage, where one is set; a store down for a moment is retried."""
     result = stages.mirror(settings, Week.parse(week_id))
@@ -269,7 +269,7 @@ def _shared_stages(settings: Settings, gated: Week, run_id: str, ingest: bool,
     are the checks that judge the tables whatever the week; each week's volumes are checked with it."""
     shared: dict[str, Any] = {}
     if ingest:
-        shared["ingest"] = ingest_inbox(settings, backup_key)
+        shared["ingest"] = ingest_inbox.with_options(retry_delay_seconds=settings.retry_wait_s)(settings, backup_key)
     staged = validate_task(settings, gated.id, run_id, ("staging", "operations"), "table")
     shared["facts"] = build_facts_task(settings, backup_key)
     return shared, merge_gate_records(staged, validate_task(settings, gated.id, run_id, ("facts",), "table"))
@@ -308,7 +308,7 @@ def _publish_week(settings: Settings, week: Week, run_id: str, shared: dict[str,
 def _mirrored(settings: Settings, week: Week) -> dict[str, Any]:
     """The copy to object storage; a failure is reported, not raised: the week is published locally."""
     try:
-        return mirror_task(settings, week.id)
+        return mirror_task.with_options(retry_delay_seconds=settings.retry_wait_s)(settings, week.id)
     except MirrorError as exc:
         get_run_logger().error("%s", exc)
         return {"failed": str(exc)}

@@ -110,7 +110,8 @@ def test_a_weekly_run_copies_the_week_and_exits_9_when_the_store_is_down(publish
     shutil.copytree(published.home, home)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CITYIMAGE_", "PREFECT_API"))}
     env |= store.env | {"CITYIMAGE_HOME": str(home), "CITYIMAGE_AUTHOR_KEY": published.settings.author_key.get_secret_value(),
-                        "PREFECT_HOME": str(tmp_path / "prefect"), "CITYIMAGE_SNAPSHOT_MIRROR_URL": store.url}
+                        "PREFECT_HOME": str(tmp_path / "prefect"), "CITYIMAGE_SNAPSHOT_MIRROR_URL": store.url,
+                        "CITYIMAGE_RETRY_WAIT_S": "1"}  # the store stays down: the run waits out both retries
     cli = [sys.executable, "-m", "cityimage", "run", "--week", WEEK.id, "--no-ingest"]
     done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -122,5 +123,6 @@ def test_a_weekly_run_copies_the_week_and_exits_9_when_the_store_is_down(publish
                           timeout=300)
     assert down.returncode == 9, down.stdout[-3000:] + down.stderr[-3000:]
     assert "not copied to object storage" in down.stderr and "stays published" in down.stderr
+    assert "Retry 2/2 will start 1.0 second(s) from now" in down.stdout + down.stderr  # CITYIMAGE_RETRY_WAIT_S
     status, message = Lab(home).query("SELECT status, message FROM ops_run ORDER BY started_at DESC LIMIT 1")[0]
     assert status == "published" and "not copied to object storage" in message
