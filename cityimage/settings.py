@@ -116,8 +116,8 @@ class Settings(BaseSettings):
                     "before the run refuses (exit 3)")
     retry_wait_s: float = Field(
         default=10.0, ge=0,
-        description="How long the weekly run waits before it tries again a stage that failed on input/output (the "
-                    "inbox share or the object store gone for a moment); two tries again at most")
+        description="How long a flow run (weekly or backfill) waits before it tries again a stage that failed on "
+                    "input/output (the inbox share or the object store gone for a moment); two tries again at most")
     snapshot_url: str | None = Field(
         default=None,
         description="Where snapshots are published, as a URL: file:///srv/snapshots or a plain path; overrides "
