@@ -470,10 +470,10 @@ def explain(res: dict) -> list[str]:
             out.append(f"**{s}** misses by {row['miss_by']}. Reader processes parse, flatten and type the pages "
                        f"(≈{per_file:.1f} ms per file of wall time in all) while the writer pseudonymises (the keyed HMAC "
                        "of every author and of the names in replies, which the floor does not compute), deduplicates and "
-                       "writes the batch before; on 2 cores the three processes share the cores, and all of it is Python "
-                       "per record. The floor reads all files in one statement. Closing it: hand the Graph API comment "
-                       "pages to DuckDB's `read_json` with the reader's schema and keep Python for the quirks; the "
-                       "pseudonyms would still cost about a fifth of today's time.")
+                       "writes the batch before. The run is bound by the cores: measured apart (docs/benchmarks.md, "
+                       "'Where the ingest spends its time'), the Python readers use about as much processor time as the "
+                       "floor's `read_json` does, and the writer's work comes on top. Reading the pages with `read_json` "
+                       "would therefore not close it; less work in the writer, or more cores than processes, would.")
         elif s.startswith("validation"):
             out.append(f"**{s}** misses by {row['miss_by']}. Great Expectations' fixed cost per run and per suite "
                        "(context, batch definition, about 0.1 s) dominates at small row counts; at 1M rows the gate is "
@@ -501,8 +501,8 @@ def explain(res: dict) -> list[str]:
                        "the build resolves accounts, makes Facebook ids canonical, hashes the classification inputs, "
                        "links replies to the post's account, joins the classification outcomes, checks every model "
                        "against the catalogue and writes nine tables in one transaction; the floor builds three tables "
-                       "and rolls them back. Closing it: keep the texts out of the intermediate tables (most of what "
-                       "spills) and fetch them once, at the insert.")
+                       "and rolls them back. Where the time goes and what was tried: docs/benchmarks.md, 'Where the "
+                       "fact build spends its time'.")
         elif s.startswith("Prefect"):
             out.append(f"**{s}** misses: median overhead {row['ratio']:.0%} of the direct run over "
                        f"{len(raw.get('week52_prefect_runs', []))} alternating pair(s) (every figure in the note). Prefect's "
