@@ -62,9 +62,9 @@ def latest(table: str, key: Sequence[str], columns: Sequence[str], picks: str, c
     and all) by export is what made the merge slow at the reference year, so the exports of a key are
     ranked on narrow rows (the key, the order, a flag per column) and each column picks the row holding
     its value; the values are then fetched from the latest row, and from another only where the latest
-    lacks one (rare: a few rows, fetched once). The file hash sorts by its rank among the table's files,
-    an integer, which sorts as the hash does. The picks are a step of their own: as one statement, the
-    two halves took 22 s at the reference year, against 13 s as two.
+    lacks one (rare: a few rows, fetched once, in a branch of their own). The file hash sorts by its rank
+    among the table's files, an integer, which sorts as the hash does. The picks are a step of their
+    own: as one statement, the two halves took 22 s at the reference year, against 13 s as two.
     """
     keys = ", ".join(_q(k) for k in key)
     of_t = ", ".join(f"t.{_q(k)}" for k in key)
@@ -87,12 +87,20 @@ def latest(table: str, key: Sequence[str], columns: Sequence[str], picks: str, c
         SELECT p.__latest, {", ".join(f"o{i}.{_q(c)}" for i, c in enumerate(columns))}
         FROM {picks} p {" ".join(f"LEFT JOIN other o{i} ON o{i}.__row = p.__row{i}" for i in range(len(columns)))}
         WHERE {elsewhere}"""
-    values = ", ".join(f"CASE WHEN p.__row{i} = p.__latest THEN l.{_q(c)} ELSE x.{_q(c)} END AS {_q(c)}"
-                       for i, c in enumerate(columns))
+    completed = ", ".join(f"CASE WHEN p.__row{i} = p.__latest THEN l.{_q(c)} ELSE x.{_q(c)} END AS {_q(c)}"
+                          for i, c in enumerate(columns))
+    head = ", ".join(f"p.{_q(k)}" for k in key)
     kept = f", p.{_q(count_as)}" if count_as else ""
+    # The keys whose latest row holds every value it can (a value no row holds is null there too) take
+    # them as they are; the others are completed from the fixes. In one branch, the fixes' columns rode
+    # through the join with the table: the merged comments took 8.8 s at the reference year, against 7.0.
     merged = f"""
-        SELECT {", ".join(f"p.{_q(k)}" for k in key)}, {values}{kept}
+        SELECT {head}, {", ".join(f"l.{_q(c)}" for c in columns)}{kept}
         FROM {picks} p JOIN {table} l ON l.rowid = p.__latest
+        WHERE NOT coalesce({elsewhere}, false)
+        UNION ALL
+        SELECT {head}, {completed}{kept}
+        FROM (SELECT * FROM {picks} p WHERE {elsewhere}) p JOIN {table} l ON l.rowid = p.__latest
         LEFT JOIN ({fixes}) x ON x.__latest = p.__latest"""
     return (picks, pick), merged
 
