@@ -211,6 +211,25 @@ def test_an_account_no_row_names_any_more_leaves_the_accounts(home: Settings) ->
     assert_frame_equal(_sorted(_facts(home)["dim_account"].filter(~pl.col("is_registered"))), _sorted(public))
 
 
+def test_a_reply_arriving_alone_rebuilds_its_thread_once(home: Settings) -> None:
+    # A later comments-only export brings one more reply under a comment the page already answered:
+    # the parent is rebuilt (its first reply may change), its earlier replies are read for that answer
+    # but stay as they are, and each comment keeps one row.
+    page = {"author_id": PAGE, "author_name": "iChongqing", "text": "Thank you! Welcome to Chongqing!"}
+    _load(home, [_post("1", T0 + timedelta(days=2), "a")],
+          [_comment("1_10", "c", 2, 1),
+           _comment("1_11", "c", 2, 2, parent_comment_id="1_10", created_at=T0 + timedelta(hours=5), **page)])
+    stages.build_facts(home)
+    _load(home, [], [_comment("1_12", "d", 9, 1, parent_comment_id="1_10", post_id=None, author_id="anon_b",
+                              author_name="anon_b", created_at=T0 + timedelta(hours=3))], load_id="l2")
+    assert stages.build_facts(home).figures["mode"] == "incremental"
+    incremental = _facts(home)
+    assert sorted(incremental["fct_comment"]["comment_id"]) == ["1_10", "1_11", "1_12"]
+    assert incremental["fct_comment"].filter(pl.col("comment_id") == "1_10")["first_reply_hours"].to_list() == [4.0]
+    stages.build_facts(home, full=True)
+    _assert_same_facts(incremental, _facts(home))
+
+
 def test_a_reply_without_its_video_or_parent_is_a_reply_under_no_post(home: Settings) -> None:
     # YouTube's comments.list by parent: replies carry their parent's id, not the video's; when the
     # parent thread was not exported, neither post nor account is known, and the reply stays a reply.
