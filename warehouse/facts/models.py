@@ -236,11 +236,12 @@ FCT_MENTION = f"""
 # -- comments ------------------------------------------------------------------------------------------
 
 
-def comment_merged() -> list[Step]:
-    """``tmp_comment``: one row per comment of ``scope_comment_merge``, latest export wins, with its classifier input."""
+def comment_merged(every_key: bool = False) -> list[Step]:
+    """``tmp_comment``: one row per comment of ``scope_comment_merge`` (every staged comment when
+    ``every_key``), latest export wins, with its classifier input."""
     columns = ["post_id", "parent_comment_id", "author_id", "author_name", "text", "created_at", "is_hidden", "language_raw"]
-    scoped = ("EXISTS (SELECT 1 FROM scope_comment_merge s "
-              "WHERE s.platform = t.platform AND s.comment_id = t.comment_id)")
+    scoped = "true" if every_key else ("EXISTS (SELECT 1 FROM scope_comment_merge s "
+                                       "WHERE s.platform = t.platform AND s.comment_id = t.comment_id)")
     pick, merged = latest("stg_comment", ("platform", "comment_id"), columns, "tmp_comment_pick", where=scoped)
     return [pick, ("tmp_comment", f"SELECT *, sha256(to_json([language_raw, text])) AS input_sha256 FROM ({merged})")]
 
@@ -252,46 +253,69 @@ POST_OWNERS = """
     UNION ALL SELECT platform, post_id, account_key FROM tmp_fct_post"""
 
 
-def comment_links() -> str:
+def scoped_comments(source: str, scope: str, every_key: bool) -> str:
+    """``source``'s rows (comments) whose key is in ``scope``. In a full build (``every_key``) every key is,
+    and the rows come as they are: the semi join would only build a hash table of every key (5.3M at
+    the reference year, 2 to 4 s of the comment facts)."""
+    if every_key:
+        return f"SELECT * FROM {source}"
+    return (f"SELECT t.* FROM {source} t SEMI JOIN {scope} k "
+            "ON k.platform = t.platform AND k.comment_id = t.comment_id")
+
+
+#: The merged comments some merged comment replies to, keys and posts only.
+COMMENT_PARENTS = """
+    SELECT t.platform, t.comment_id, t.post_id FROM tmp_comment t
+    SEMI JOIN (SELECT platform, parent_comment_id FROM tmp_comment WHERE parent_comment_id IS NOT NULL) r
+         ON r.platform = t.platform AND r.parent_comment_id = t.comment_id"""
+
+
+def comment_links(every_key: bool = False) -> list[Step]:
     """``tmp_comment_link``: each merged comment of ``scope_comment_link`` (the scope and the replies under
     it), with its author, its post (its parent's when it names none) and the post's account (from
-    ``tmp_post_owner``, :data:`POST_OWNERS`). Keys and links only: the texts stay in ``tmp_comment``, so
-    the joins here move as little as they can."""
+    ``tmp_post_owner``, :data:`POST_OWNERS`), and what the fact row takes from the comment (text,
+    hidden, classifier input).
+
+    The comments, texts and all, stream through the joins; each join's hash table holds narrow rows:
+    the parents (:data:`COMMENT_PARENTS`, 300k of 5.3M comments at the reference year), the accounts,
+    the posts' owners. Looked up in ``tmp_comment`` itself, DuckDB built the parents' table on the
+    scoped comments, texts and all, and ran out of a 1 GB budget; with the texts left out of the links,
+    the fact rows had to join them back, which took 13 s."""
     linked = f"""
         SELECT c.platform, c.comment_id, {bare_post_id('c.post_id', 'c.platform')} AS own_post_id,
                {bare_post_id('parent.post_id', 'c.platform')} AS parent_post_id, c.parent_comment_id, c.author_id,
-               c.author_name, c.created_at
-        FROM (SELECT t.* FROM tmp_comment t SEMI JOIN scope_comment_link k
-              ON k.platform = t.platform AND k.comment_id = t.comment_id) c
-        LEFT JOIN tmp_comment parent ON parent.platform = c.platform AND parent.comment_id = c.parent_comment_id"""
-    return f"""
+               c.author_name, c.created_at, c.text, c.is_hidden, c.input_sha256
+        FROM ({scoped_comments('tmp_comment', 'scope_comment_link', every_key)}) c
+        LEFT JOIN tmp_comment_parent parent ON parent.platform = c.platform AND parent.comment_id = c.parent_comment_id"""
+    return [("tmp_comment_parent", COMMENT_PARENTS), ("tmp_comment_link", f"""
         SELECT l.* EXCLUDE (parent_post_id, author_key_role), f.account_key AS post_account_key,
                coalesce(l.author_key = f.account_key, false) AS is_by_post_account
         FROM (SELECT a.* EXCLUDE (own_post_id), coalesce(a.own_post_id, a.parent_post_id) AS post_id
               FROM ({resolved(linked, 'author_id', 'author_name', 'author_key', by_handle=False)}) a) l
-        LEFT JOIN tmp_post_owner f ON f.platform = l.platform AND f.post_id = l.post_id"""
+        LEFT JOIN tmp_post_owner f ON f.platform = l.platform AND f.post_id = l.post_id""")]
 
 
-FCT_COMMENT = f"""
+def fct_comment(every_key: bool = False) -> str:
+    """The fact rows of ``scope_comment``, from their links; a reply by the post's account counts for
+    its parent's first reply, whether or not the reply is in scope."""
+    return f"""
     WITH first_reply AS (
         SELECT platform, parent_comment_id AS comment_id, min(created_at) AS first_reply_at
         FROM tmp_comment_link WHERE is_by_post_account AND parent_comment_id IS NOT NULL
         GROUP BY platform, parent_comment_id
     ), scoped AS (
         SELECT l.*, r.first_reply_at, epoch(r.first_reply_at - l.created_at) / 3600.0 AS first_reply_hours
-        FROM tmp_comment_link l
-        SEMI JOIN scope_comment s ON s.platform = l.platform AND s.comment_id = l.comment_id
+        FROM ({scoped_comments('tmp_comment_link', 'scope_comment', every_key)}) l
         LEFT JOIN first_reply r ON r.platform = l.platform AND r.comment_id = l.comment_id
     )
     SELECT c.platform, c.comment_id, c.post_id, c.parent_comment_id, c.post_account_key, c.author_key,
            c.is_by_post_account, c.parent_comment_id IS NULL OR coalesce(c.parent_comment_id = c.post_id, false) AS is_top_level,
-           c.created_at, {week_of('c.created_at')} AS created_week, m.text, o.language, o.sentiment, o.sentiment_score,
-           o.is_spam, o.is_question, o.is_praise, o.is_travel_intent, o.is_complaint, m.is_hidden, c.first_reply_at,
+           c.created_at, {week_of('c.created_at')} AS created_week, c.text, o.language, o.sentiment, o.sentiment_score,
+           o.is_spam, o.is_question, o.is_praise, o.is_travel_intent, o.is_complaint, c.is_hidden, c.first_reply_at,
            c.first_reply_hours, coalesce(c.first_reply_hours <= {REPLY_WINDOW_HOURS}, false) AS is_replied_7d,
            o.classification_rules
     FROM scoped c
-    JOIN tmp_comment m ON m.platform = c.platform AND m.comment_id = c.comment_id
-    LEFT JOIN ops_comment_classification o ON o.input_sha256 = m.input_sha256 AND o.classifier_version = $comment_version"""
+    LEFT JOIN ops_comment_classification o ON o.input_sha256 = c.input_sha256 AND o.classifier_version = $comment_version"""
 
 
 # -- accounts, audiences, search -----------------------------------------------------------------------
@@ -302,12 +326,11 @@ DIM_ACCOUNT_REGISTERED = """
     FROM reg_account"""
 
 
-#: The accounts the rebuilt fact rows name, once the comments are in: they go from their query straight
-#: into ``fct_comment`` (see ``warehouse.facts._apply``), where the scoped rows are the rebuilt ones.
-REBUILT_ACCOUNTS = """
-    SELECT account_key, platform FROM tmp_fct_post
-    UNION SELECT c.author_key, c.platform FROM fct_comment c
-          SEMI JOIN scope_comment s ON s.platform = c.platform AND s.comment_id = c.comment_id"""
+def rebuilt_accounts(every_key: bool = False) -> str:
+    """The accounts the rebuilt fact rows name, once the comments are in: they go from their query
+    straight into ``fct_comment`` (see ``warehouse.facts._apply``), where the scoped rows are the rebuilt ones."""
+    comments = scoped_comments("fct_comment", "scope_comment", every_key)
+    return f"SELECT account_key, platform FROM tmp_fct_post UNION SELECT author_key, platform FROM ({comments})"
 
 
 def dim_account_public(keys: str, new_only: bool = False) -> str:
