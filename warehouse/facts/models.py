@@ -3,7 +3,8 @@
 Every model computes the rows of the keys in a *scope* table (``scope_post``: platform and post id;
 ``scope_comment``: platform and comment id) from all of staging, so any set of keys gives exactly the
 rows a whole rebuild would give them. The build (``warehouse.facts``) decides the scope: the keys a
-run's new loads touched, and what depends on them.
+run's new loads touched, and what depends on them; in a full build every key (``every_key``), where
+the comment models read no scope table at all.
 
 The rules:
 
