@@ -111,7 +111,7 @@ def build(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, zone: str, cla
     _stage_post_facts(con, zone, classifiers)
     _merge_comments(con, mode)
     # The texts keep their scope's semi join in a full build too: streamed without it, a first build
-    # of the reference year peaked at 2.1 GB while classifying, against 1.8 GB; it saved 1.7 s.
+    # of the reference year peaked at 2.1 GB while classifying, against 1.8 GB; it saved 1.3 s.
     scoped = models.scoped_comments("tmp_comment", "scope_comment", every_key=False)
     texts = (f"SELECT input_sha256, text, language_raw FROM ({scoped}) "
              f"UNION ALL SELECT input_sha256, text, language AS language_raw FROM ({models.MENTION_INPUTS})")
