@@ -25,8 +25,9 @@ def _merged(rows: list[tuple], where: str = "true") -> dict[str, tuple]:
     for k, day, sha, row, *values in rows:
         at = None if day is None else datetime(2026, 11, day, tzinfo=timezone.utc)
         con.execute("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?)", [k, at, sha, row, *values])
-    (picks, pick), merged = latest("staged", ("k",), COLUMNS, "staged_pick", count_as="exports", where=where)
-    con.execute(f"CREATE TEMP TABLE {picks} AS {pick}")
+    steps, merged = latest("staged", ("k",), COLUMNS, "staged_pick", count_as="exports", where=where)
+    for name, query in steps:
+        con.execute(f"CREATE TEMP TABLE {name} AS {query}")
     got = {r[0]: r[1:] for r in con.execute(merged).fetchall()}
     con.close()
     return got
@@ -48,6 +49,13 @@ def test_ties_fall_to_the_file_hash_then_the_row(rows: list[tuple], want: tuple)
     assert _merged(rows)["a"] == want
 
 
+def test_a_full_tie_falls_to_the_row_staged_last() -> None:
+    """Two rows of one export and row (a record listing a comment twice) tie on the order; the one staged
+    last wins, in every column, build after build."""
+    got = _merged([("a", 5, "f", 1, 1, "first", None), ("a", 5, "f", 1, 2, None, "second")])
+    assert got["a"] == (2, "first", "second", 2)
+
+
 def test_each_column_comes_from_the_latest_export_that_carries_it() -> None:
     got = _merged([
         ("a", 1, "f1", 1, 5, "first", "ann"),
@@ -67,3 +75,20 @@ def test_rows_outside_where_take_no_part() -> None:
     got = _merged([("a", 1, "f1", 1, 5, "kept", "ann"), ("a", 2, "f2", 1, 9, "left out", "bob")],
                   where="t.source_file_sha256 <> 'f2'")
     assert got["a"] == (5, "kept", "ann", 1)
+
+
+def test_a_row_lacking_one_of_many_columns_takes_it_from_an_older_export() -> None:
+    """More columns than one mask holds (62): the one the latest export lacks is the 66th."""
+    names = [f"c{i}" for i in range(70)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE wide (k VARCHAR, exported_at TIMESTAMPTZ, source_file_sha256 VARCHAR, source_row BIGINT, "
+                + ", ".join(f"{n} BIGINT" for n in names) + ")")
+    old = [1000 + i for i in range(70)]
+    new = [2000 + i if i != 65 else None for i in range(70)]
+    con.execute(f"INSERT INTO wide VALUES ('a', '2026-11-01', 'f1', 1, {', '.join(map(str, old))})")
+    con.execute(f"INSERT INTO wide VALUES ('a', '2026-11-02', 'f2', 1, {', '.join('NULL' if v is None else str(v) for v in new)})")
+    steps, merged = latest("wide", ("k",), names, "wide_pick")
+    for name, query in steps:
+        con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+    got = con.execute(merged).fetchall()
+    assert got == [("a", *[2000 + i if i != 65 else 1065 for i in range(70)])]
