@@ -41,7 +41,7 @@ from readers.base import (
 )
 from readers.csv_layout import CsvLayout, Shaped
 from readers.graph_json import (
-    Edge, Field, JsonFormat, Record, as_text, dig, dig_entries, not_an_object, page_items, paging_edge, paging_fields, values,
+    Edge, Field, JsonFormat, Record, as_text, dig, dig_entries, not_an_object, page_items, paging_edge, paging_fields,
 )
 
 META_ZONE = "America/Los_Angeles"
@@ -577,7 +577,7 @@ class FacebookApiComments(_GraphFormat):
         if not isinstance(item, dict):
             rows.append(not_an_object(item))
             return
-        row = values(self.fields, item)
+        row = self.record(item)
         row |= _comment_ids(item, row, post_id, parent)
         rows.append(row)
         for reply in dig_entries(item, "comments.data"):

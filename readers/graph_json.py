@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache, cached_property, lru_cache
-from itertools import chain
+from itertools import chain, repeat
 from typing import Callable, Iterable, Iterator, Literal
 from urllib.parse import parse_qs, urlparse
 
@@ -99,9 +99,28 @@ class Field:
         return ", ".join(part for part in (self.path.replace("|", ", else "), self.note) if part)
 
 
-def values(fields: Iterable[Field], item: object) -> Record:
-    """What each field's path holds in ``item``, by target column."""
-    return {f.target: f._read(item) for f in fields}
+def record_of(fields: Iterable[Field]) -> Callable[[dict], Record]:
+    """A function giving what each field's path holds in an item (an object), by target column.
+
+    Made once per set of fields, as one dict display: a reader calls it on each of millions of items,
+    and plain keys (``id``) and plain keys inside keys (``from.id``), most paths, are written inline;
+    other paths call their field's getter. On 89k Facebook comments it took 0.13 s, against 0.36 s
+    calling each field's getter. The keys are the fields' own, written with ``repr``.
+    """
+    entries, getters = [], {}
+    for n, field in enumerate(fields):
+        steps = _steps(field.path) if field.path and "|" not in field.path else None
+        if not field.path:
+            entries.append(f"{field.target!r}: None")
+        elif steps and all(index is None for _, index in steps) and len(steps) == 1:
+            entries.append(f"{field.target!r}: item.get({steps[0][0]!r})")
+        elif steps and all(index is None for _, index in steps) and len(steps) == 2:
+            entries.append(f"{field.target!r}: (_{n}.get({steps[1][0]!r}) "
+                           f"if isinstance(_{n} := item.get({steps[0][0]!r}), dict) else None)")
+        else:
+            getters[f"_get{n}"] = field._read
+            entries.append(f"{field.target!r}: _get{n}(item)")
+    return eval("lambda item: {" + ", ".join(entries) + "}", getters)  # our own fields and keys, see above
 
 
 def documents(parsed: object) -> list[object]:
@@ -210,13 +229,14 @@ def metric_paths(items: Iterable[dict]) -> tuple[str, ...]:
 
     def visit(node: dict, prefix: str, depth: int) -> None:
         for key, value in node.items():
-            if type(value) is dict:
+            kind = type(value)
+            if kind is dict:
                 if depth < _METRIC_DEPTH:
                     before = len(found)
                     visit(value, f"{prefix}{key}.", depth + 1)
                     if len(found) > before:
                         found.add(f"{prefix}{key}.")
-            elif _is_count(key, value):
+            elif (kind is int or (kind is str and value.isdigit() and len(value) < 16)) and _metric_key(key):
                 found.add(prefix + key)
 
     for item in items:
@@ -228,23 +248,24 @@ def metric_paths(items: Iterable[dict]) -> tuple[str, ...]:
 _NOT_METRICS = frozenset({"height", "width"})
 
 
-def _is_count(key: str, value: object) -> bool:
-    """An integer (not a boolean) or a digit string, under a key that names no id: parsed JSON holds
-    exact types, so the type is compared, the cheapest test for the millions of values of a dump."""
-    if type(value) is int or (type(value) is str and value.isdigit() and len(value) < 16):
-        return _metric_key(key)
-    return False
-
-
 @lru_cache(maxsize=1024)
 def _metric_key(key: str) -> bool:
+    """Whether a count under ``key`` is a metric: not an id. A count is an integer (not a boolean) or a
+    digit string; parsed JSON holds exact types, so :func:`metric_paths` compares the type, the
+    cheapest test for the millions of values of a dump, inline."""
     return not (key == "id" or key.endswith(("_id", "Id", "_ids", "Ids")) or key in _NOT_METRICS)
 
 
 def dig(item: object, path: str) -> object:
     """The value at a path (``reactions.summary.total_count``, ``attachments.data[0].type``; see
     :class:`Field`), None where any step is absent."""
-    return _walk(item, _steps(path))
+    return _path_getter(path)(item)
+
+
+@cache
+def _path_getter(path: str) -> Callable[[object], object]:
+    """:func:`_getter` of a path, once per path: the readers dig every item for its replies."""
+    return _getter(_steps(path))
 
 
 _INDEXED = re.compile(r"^(.*)\[(\d+)\]$")
@@ -346,9 +367,14 @@ class JsonFormat(ExportFormat):
             if not isinstance(item, dict):
                 rows.append(not_an_object(item))
                 continue
-            row = values(self.fields, item)
+            row = self.record(item)
             rows.append(row | self.derived(item, row, edge))
         return rows
+
+    @cached_property
+    def record(self) -> Callable[[dict], Record]:
+        """What the fields' paths hold in an item (:func:`record_of`)."""
+        return record_of(self.fields)
 
     def items(self, docs: list[object]) -> Iterator[tuple[object, Edge | None]]:
         """Every page's items in document order (:func:`page_entries`: an element that is no object
@@ -445,8 +471,9 @@ class JsonFormat(ExportFormat):
         """All-text frame of the records, with ``source_row`` = the item's position (1 = first), and
         ``__id_number``: the first id the record holds as a JSON number, if any (see ``_type``)."""
         names = list(dict.fromkeys(chain([f.target for f in self.fields], chain.from_iterable(rows))))
-        columns = {name: _texts([row.get(name) for row in rows]) for name in names}
-        columns["__id_number"] = _id_numbers(rows, [f.target for f in self.fields if f.kind == "id"])
+        sent = {name: list(map(dict.get, rows, repeat(name))) for name in names}
+        columns = {name: _texts(values) for name, values in sent.items()}
+        columns["__id_number"] = _id_numbers(sent, [f.target for f in self.fields if f.kind == "id"], len(rows))
         frame = pl.DataFrame(columns, schema={name: pl.String for name in columns})
         return frame.with_columns(pl.Series("source_row", range(1, len(rows) + 1), dtype=pl.Int64))
 
@@ -480,17 +507,30 @@ class JsonFormat(ExportFormat):
         return typed, sorted(rejects, key=lambda r: r.source_row)
 
 
+#: The types of a column that only holds text and nulls: most columns of an API page.
+_TEXT_ONLY = frozenset({str, type(None)})
+
+
 def _texts(values: list[object]) -> list[str | None]:
-    """``as_text`` of each value; text and null, most of an API page, pass as they are."""
+    """``as_text`` of each value. The types of a column are gathered without a Python loop, so a
+    column of text and nulls (most of a page) passes as it is, and one of integers alone (counts)
+    is written by ``str``; only the others are looked at value by value."""
+    kinds = set(map(type, values))
+    if kinds <= _TEXT_ONLY:
+        return values  # type: ignore[return-value]
+    if kinds == {int}:
+        return list(map(str, values))
     return [v if v is None or type(v) is str else as_text(v) for v in values]
 
 
-def _id_numbers(rows: list[Record], ids: list[str]) -> list[str | None]:
-    """Per record, ``name=value`` of the first of ``ids`` it holds as a JSON number, else None."""
-    found: list[str | None] = [None] * len(rows)
+def _id_numbers(columns: dict[str, list[object]], ids: list[str], height: int) -> list[str | None]:
+    """Per record, ``name=value`` of the first of ``ids`` it holds as a JSON number, else None;
+    ``columns``: each column's values as sent."""
+    found: list[str | None] = [None] * height
     for name in reversed(ids):  # the first id wins: it is written last
-        for i, row in enumerate(rows):
-            value = row.get(name)
+        if _TEXT_ONLY.issuperset(map(type, columns[name])):
+            continue
+        for i, value in enumerate(columns[name]):
             if type(value) is int or type(value) is float:
                 found[i] = f"{name}={value!r}"
     return found

@@ -17,7 +17,7 @@ import polars as pl
 from readers.base import Col, ExportFormat, ReadError, SourceFile
 from readers.facebook import MetaPostExport
 from readers.graph_json import (
-    Edge, Field, JsonFormat, Record, all_items, as_text, dig_entries, not_an_object, paging_fields, values,
+    Edge, Field, JsonFormat, Record, all_items, as_text, dig_entries, not_an_object, paging_fields,
 )
 
 
@@ -170,7 +170,7 @@ class InstagramApiComments(JsonFormat):
         if not isinstance(item, dict):
             rows.append(not_an_object(item))
             return
-        row = values(self.fields, item)
+        row = self.record(item)
         post_id = as_text(row["post_id"]) or media
         if post_id is None:
             raise ReadError(

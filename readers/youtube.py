@@ -39,7 +39,7 @@ from readers.base import (
     window_from_name,
 )
 from readers.csv_layout import CsvLayout, Shaped
-from readers.graph_json import Edge, Field, JsonFormat, Record, all_items, dig, dig_entries, not_an_object, values
+from readers.graph_json import Edge, Field, JsonFormat, Record, all_items, dig, dig_entries, not_an_object, record_of
 
 WATCH_URL = "https://www.youtube.com/watch?v="
 
@@ -364,11 +364,12 @@ _COMMENT_FIELDS = (
     Field("like_count", "snippet.likeCount", "count"),
 )
 _TAG = re.compile(r"<[^>]+>")
+_comment_record = record_of(_COMMENT_FIELDS)
 
 
 def _comment(item: dict, thread: dict | None = None) -> Record:
     """One comment or reply: what its paths hold, completed by :func:`_comment_derived`."""
-    row = values(_COMMENT_FIELDS, item)
+    row = _comment_record(item)
     return row | _comment_derived(item, row, thread)
 
 
@@ -385,6 +386,7 @@ def _comment_derived(item: dict, row: Record, thread: dict | None) -> Record:
 
 #: Read from the thread, not from its comments.
 _THREAD_REPLIES = Field("reply_count", "snippet.totalReplyCount", "count", note="of the thread (top-level comments)")
+_thread_record = record_of((_THREAD_REPLIES,))
 
 
 class YouTubeApiCommentThreads(JsonFormat):
@@ -412,7 +414,7 @@ class YouTubeApiCommentThreads(JsonFormat):
                 continue
             comment = dig(thread, "snippet.topLevelComment")
             top = _comment(comment if isinstance(comment, dict) else {}, thread)
-            top |= values((_THREAD_REPLIES,), thread)
+            top |= _thread_record(thread)
             rows.append(top)
             for reply in dig_entries(thread, "replies.comments"):
                 if not isinstance(reply, dict):

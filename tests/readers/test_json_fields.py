@@ -11,6 +11,8 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from readers import registry
 from readers.base import SourceFile
@@ -146,3 +148,23 @@ def test_a_computed_field_has_no_path_to_read() -> None:
 def test_the_format_table_shows_the_path_then_the_note() -> None:
     assert Field("likes", "a.b|c", note="only while live").documented() == "a.b, else c, only while live"
     assert Field("account_id", "", note="the paging URL").documented() == "the paging URL"
+
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=3), st.just(""))
+NODES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=2),
+                                                      st.dictionaries(st.sampled_from(["id", "data", "x"]), inner, max_size=2)),
+                     max_leaves=4)
+
+
+@pytest.mark.parametrize("fmt", JSON_FORMATS, ids=[fmt.name for fmt in JSON_FORMATS])
+@given(data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_a_reader_s_record_is_what_each_field_s_path_holds(fmt: JsonFormat, data: st.DataObject) -> None:
+    """``JsonFormat.record`` (its fields' paths made one function) agrees with each field's own path, on
+    items where each step may hold anything: a value, null, a list where an object belongs, nothing."""
+    item: dict = {}
+    for field in fmt.fields:
+        for path in filter(None, field.path.split("|")):
+            if data.draw(st.booleans()):
+                item = _merged(item, _at(path, data.draw(NODES)))
+    assert fmt.record(item) == {f.target: f.value(item) for f in fmt.fields}
