@@ -33,6 +33,7 @@ from readers.base import (
     SourceFile,
     decode_text,
     json_documents,
+    utf8_json_documents,
     end_of_day_utc,
     select_entity_columns,
     type_columns,
@@ -138,7 +139,8 @@ def documents(parsed: object) -> list[object]:
 
 def load_documents(source: SourceFile) -> list[object]:
     """Parse the file as JSON (or JSON lines); a broken file is refused whole, naming the line."""
-    return json_documents(decode_text(source).strip(), source.name)[0]
+    parsed = utf8_json_documents(source.data)
+    return parsed[0] if parsed is not None else json_documents(decode_text(source).strip(), source.name)[0]
 
 
 def page_items(doc: object) -> list[dict]:

@@ -7,16 +7,20 @@ format and what did not match, so the user can see whether the platform changed 
 
 from __future__ import annotations
 
+import codecs
 import csv
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from readers.base import (
     ExportFormat, Probe, ReadError, ReadResult, SourceFile, UnknownFormat, csv_header, decode_text, json_documents,
+    utf8_json_documents,
 )
 from readers import facebook, instagram, search_console, tiktok, x, youtube
 
 MATCH_THRESHOLD = 0.8
+#: The head of a JSON file a probe decodes: what a scorer of CSV layouts looks at (``MetaDailySeries``).
+JSON_HEAD_BYTES = 4096
 
 FORMATS: tuple[ExportFormat, ...] = (
     *x.FORMATS,
@@ -29,7 +33,14 @@ FORMATS: tuple[ExportFormat, ...] = (
 
 
 def probe(source: SourceFile) -> Probe:
-    """Decode the head once for all formats to score."""
+    """Decode the head once for all formats to score. A UTF-8 JSON file is parsed from its bytes
+    (:func:`utf8_json_documents`), and only its head is decoded: detection reads no more of the text
+    of a JSON file."""
+    if source.data[:JSON_HEAD_BYTES].removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"["):
+        fast = utf8_json_documents(source.data)
+        if fast is not None:
+            head = source.data[:JSON_HEAD_BYTES].decode("utf-8", errors="ignore")  # a character cut at the end
+            return Probe(source=source, text=head, header=(), json=_as_parsed(*fast))
     text = decode_text(source)
     stripped = text.lstrip()
     parsed: object | None = None
@@ -45,8 +56,11 @@ def probe(source: SourceFile) -> Probe:
 
 
 def _parse_json(text: str, source: SourceFile) -> object:
+    return _as_parsed(*json_documents(text, source.name))
+
+
+def _as_parsed(documents: list[object], lines: bool) -> object:
     """A JSON document, or the documents of a JSON-lines file under ``__jsonl__``."""
-    documents, lines = json_documents(text, source.name)
     return {"__jsonl__": documents} if lines else documents[0]
 
 
