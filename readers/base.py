@@ -191,8 +191,9 @@ def utf8_json_documents(data: bytes) -> tuple[list[object], bool] | None:
     """:func:`json_documents` of a UTF-8 file's bytes, parsed by orjson: or None, and the caller decodes
     the text and parses it with :func:`json_documents`, which decides and words any refusal.
 
-    The Python parser needs the whole file decoded and split into lines first; on the reference year's
-    comment pages that was about half of reading a file's JSON. orjson returns what ``json`` would,
+    The Python parser needs the whole file decoded and split into lines first; on a comment page of the
+    synthetic year that was about a quarter of reading its JSON, and orjson parses faster besides (0.25
+    against 0.32 s for a 10 MB page file, the machine busy). orjson returns what ``json`` would,
     except that it refuses more (NaN, lone surrogates, bytes that are not UTF-8: None then) and reads
     an integer beyond 64 bits as a float: a file with an integer of 19 digits or more outside a string
     goes to the text path too. Lines are split at line feeds only, as JSON lines are written; the text
